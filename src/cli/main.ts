@@ -1,0 +1,65 @@
+import { basename } from 'node:path';
+import { clusterCommand } from '../cluster/cli.js';
+import { COMMIT, VERSION } from '../version.js';
+import { type Command, runCommand } from './command.js';
+
+const versionCommand: Command = {
+  name: 'version',
+  summary: 'print the version and commit of hwe',
+  run: async ({ stdout }) => {
+    stdout.write(JSON.stringify({ version: VERSION, commit: COMMIT }) + '\n');
+    return 0;
+  },
+};
+
+/** Node Feature Discovery programs. */
+const nfdCommands: Command[] = [];
+/** Kernel Module Management programs. */
+const kmmCommands: Command[] = [];
+/** Driver Toolkit helpers. */
+const dtkCommands: Command[] = [];
+
+function group(name: string, summary: string, subcommands: Command[]): Command[] {
+  return subcommands.length ? [{ name, summary, subcommands }] : [];
+}
+
+export const rootCommand: Command = {
+  name: 'hwe',
+  summary: 'hwe: hardware enablement for Kubernetes',
+  description:
+    'hwe labels nodes by the hardware they have (Node Feature Discovery) and gets out-of-tree\n' +
+    'kernel modules, firmware and device plugins onto the nodes that need them (Kernel Module\n' +
+    'Management), for every kernel the cluster runs.',
+  subcommands: [
+    clusterCommand,
+    ...group('nfd', 'Node Feature Discovery: worker, master, gc, rule evaluation', nfdCommands),
+    ...group('kmm', 'Kernel Module Management: operator, worker, signing, validation', kmmCommands),
+    ...group(
+      'dtk',
+      'Driver Toolkit: find the driver-toolkit image for a release or node',
+      dtkCommands,
+    ),
+    versionCommand,
+  ],
+};
+
+/**
+ * Upstream program names: a link named `nfd-worker` to bin/hwe runs `hwe nfd worker`, so the
+ * commands in existing manifests work as written.
+ */
+const PROGRAM_ALIASES: Record<string, string[]> = {
+  'nfd-worker': ['nfd', 'worker'],
+  'nfd-master': ['nfd', 'master'],
+  'nfd-gc': ['nfd', 'gc'],
+  'nfd-topology-updater': ['nfd', 'topology-updater'],
+  'kmm-worker': ['kmm', 'worker'],
+};
+
+async function main(): Promise<void> {
+  const program = basename(process.argv[1] ?? 'hwe');
+  const prefix = PROGRAM_ALIASES[program] ?? [];
+  const code = await runCommand(rootCommand, [...prefix, ...process.argv.slice(2)]);
+  process.exitCode = code;
+}
+
+await main();

@@ -1,0 +1,109 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, openSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+
+/** A port on 127.0.0.1 that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Starts a program in its own process group, detached from ours, with stdout and stderr
+ * appended to `logFile`. Returns its PID; the process keeps running if we exit.
+ */
+export function startDetached(
+  bin: string,
+  args: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): number {
+  const fd = openSync(logFile, 'a');
+  try {
+    const child = spawn(bin, args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: env ?? process.env,
+    });
+    if (child.pid === undefined) throw new Error(`could not start ${bin}`);
+    child.unref();
+    // Reap it if it dies while we still run, so isAlive() sees the exit.
+    child.on('error', () => undefined);
+    return child.pid;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The last lines of a log file, for error messages. */
+export function tail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Stops process groups: SIGTERM to each group, then SIGKILL to what is left after `graceMs`.
+ * Returns once every process is gone.
+ */
+export async function killGroups(pids: number[], graceMs = 5000): Promise<void> {
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, sig);
+      } catch {
+        // Already gone, or not a group leader.
+      }
+    }
+  };
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
+  for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL');
+  const hardDeadline = Date.now() + 5000;
+  while (pids.some(isAlive) && Date.now() < hardDeadline) await sleep(50);
+}
+
+/**
+ * Starts a small shell that waits for `ownerPid` to exit and then kills the process groups
+ * listed in `pidsFile` (one PID per line, read at that moment). It keeps a test run from leaving
+ * a control plane behind when the run is killed: SIGKILL leaves no chance to clean up in-process.
+ */
+export function startWatchdog(ownerPid: number, pidsFile: string, logFile: string): number {
+  const script =
+    `while kill -0 ${ownerPid} 2>/dev/null; do sleep 1; done; ` +
+    `groups=$(sed 's/^/-/' '${pidsFile}' 2>/dev/null); [ -n "$groups" ] || exit 0; ` +
+    `kill -TERM -- $groups 2>/dev/null; sleep 3; kill -KILL -- $groups 2>/dev/null; exit 0`;
+  return startDetached('/bin/sh', ['-c', script], logFile);
+}
+
+/** Runs a command to completion; throws with its output when it fails. */
+export function runChecked(bin: string, args: string[], opts: { cwd?: string } = {}): string {
+  const r = spawnSync(bin, args, { cwd: opts.cwd, encoding: 'utf8' });
+  if (r.error) throw new Error(`${bin}: ${r.error.message}`);
+  if (r.status !== 0)
+    throw new Error(`${bin} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
+  return r.stdout;
+}
