@@ -1,5 +1,8 @@
 import { basename } from 'node:path';
 import { clusterCommand } from '../cluster/cli.js';
+import { dtkCommands } from '../dtk/cli.js';
+import { kmmCommands } from '../kmm/cli.js';
+import { nfdCommands } from '../nfd/cli.js';
 import { COMMIT, VERSION } from '../version.js';
 import { type Command, runCommand } from './command.js';
 
@@ -11,13 +14,6 @@ const versionCommand: Command = {
     return 0;
   },
 };
-
-/** Node Feature Discovery programs. */
-const nfdCommands: Command[] = [];
-/** Kernel Module Management programs. */
-const kmmCommands: Command[] = [];
-/** Driver Toolkit helpers. */
-const dtkCommands: Command[] = [];
 
 function group(name: string, summary: string, subcommands: Command[]): Command[] {
   return subcommands.length ? [{ name, summary, subcommands }] : [];

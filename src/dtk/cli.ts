@@ -1,0 +1,4 @@
+import type { Command } from '../cli/command.js';
+
+/** The `hwe dtk` subcommands (Driver Toolkit). Each component adds its command here. */
+export const dtkCommands: Command[] = [];

@@ -1,0 +1,4 @@
+import type { Command } from '../cli/command.js';
+
+/** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
+export const kmmCommands: Command[] = [];

@@ -1,0 +1,4 @@
+import type { Command } from '../cli/command.js';
+
+/** The `hwe nfd` subcommands (Node Feature Discovery). Each component adds its command here. */
+export const nfdCommands: Command[] = [];
