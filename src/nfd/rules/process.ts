@@ -1,0 +1,165 @@
+import { RuleError } from './errors.js';
+import { type CompiledRule, compileRule, evaluateRule } from './rule.js';
+import type { Features, NodeFeatureRule, Taint } from './types.js';
+
+/** The namespace nfd-master gives unprefixed label, annotation and extended-resource names. */
+export const FEATURE_NS = 'feature.node.kubernetes.io';
+/** Rules see the labels and vars of earlier rules as attribute feature `rule.matched`. */
+export const RULE_BACKREF_FEATURE = 'rule.matched';
+
+/** A rule that could not be applied, with the object it came from. */
+export interface RuleFailure {
+  object: string;
+  rule: string;
+  error: RuleError;
+}
+
+interface CompiledObject {
+  name: string;
+  rules: (CompiledRule | RuleError)[];
+}
+
+/** NodeFeatureRule objects compiled once, in the order the master applies them. */
+export interface CompiledRuleSet {
+  readonly objects: readonly CompiledObject[];
+}
+
+export interface ProcessOptions {
+  /**
+   * Give unprefixed label, annotation and extended-resource names the `feature.node.kubernetes.io/`
+   * prefix, rule by rule, as nfd-master does by default. Default true.
+   */
+  autoDefaultNs?: boolean;
+}
+
+export interface ProcessResult {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  extendedResources: Record<string, string>;
+  taints: Taint[];
+  /** The input features plus `rule.matched` as the last rule left it (for `@rule.matched.x`). */
+  features: Features;
+  /** Rules that failed; they contributed nothing, the others applied. */
+  errors: RuleFailure[];
+}
+
+/**
+ * Adds `ns/` to names without a prefix. When both `name` and `ns/name` are present the prefixed
+ * one wins, whatever the order.
+ */
+export function addDefaultNamespace(
+  input: Record<string, string>,
+  ns: string = FEATURE_NS,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(input)) {
+    if (k.includes('/')) out[k] = v;
+    else {
+      const fq = `${ns}/${k}`;
+      if (!Object.prototype.hasOwnProperty.call(input, fq)) out[fq] = v;
+    }
+  }
+  return out;
+}
+
+function objectName(o: unknown, i: number): string {
+  const meta = (o as { metadata?: { name?: unknown } } | null)?.metadata;
+  return typeof meta?.name === 'string' ? meta.name : `#${i}`;
+}
+
+/**
+ * Compiles NodeFeatureRule objects: sorted by name (byte order, as Go sorts strings), rules in
+ * list order. A rule that does not compile is kept as its error, so it is reported on every
+ * evaluation while the others still apply.
+ */
+export function compileRules(nodeFeatureRules: readonly NodeFeatureRule[]): CompiledRuleSet {
+  const named = nodeFeatureRules.map((o, i) => ({ o, name: objectName(o, i) }));
+  named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    objects: named.map(({ o, name }) => {
+      const rules = (o as { spec?: { rules?: unknown } } | null)?.spec?.rules;
+      if (!Array.isArray(rules)) {
+        return {
+          name,
+          rules: [new RuleError('InvalidRule', '', 'spec.rules', 'must be a list of rules')],
+        };
+      }
+      return {
+        name,
+        rules: rules.map((r) => {
+          try {
+            return compileRule(r);
+          } catch (e) {
+            if (e instanceof RuleError) return e;
+            throw e;
+          }
+        }),
+      };
+    }),
+  };
+}
+
+function isCompiled(x: unknown): x is CompiledRuleSet {
+  return typeof x === 'object' && x !== null && 'objects' in x && !Array.isArray(x);
+}
+
+/**
+ * Applies NodeFeatureRule objects to one node's features, as nfd-master does: objects by name,
+ * rules in list order; after each rule that ran without error, its (unprefixed) labels and then
+ * its vars are added to feature `rule.matched` for the rules after it. A failing rule is
+ * reported in `errors` and skipped. The input features are not modified.
+ */
+export function processRules(
+  rules: CompiledRuleSet | readonly NodeFeatureRule[],
+  features: Features,
+  options: ProcessOptions = {},
+): ProcessResult {
+  const set = isCompiled(rules) ? rules : compileRules(rules);
+  const autoNs = options.autoDefaultNs ?? true;
+  const attributes = { ...features.attributes };
+  const working: Features = { flags: features.flags, attributes, instances: features.instances };
+  let backref: Record<string, string> | undefined;
+  const result: ProcessResult = {
+    labels: {},
+    annotations: {},
+    extendedResources: {},
+    taints: [],
+    features: working,
+    errors: [],
+  };
+  for (const obj of set.objects) {
+    for (const rule of obj.rules) {
+      if (rule instanceof RuleError) {
+        result.errors.push({ object: obj.name, rule: rule.rule, error: rule });
+        continue;
+      }
+      let out;
+      try {
+        out = evaluateRule(rule, working);
+      } catch (e) {
+        if (e instanceof RuleError) {
+          result.errors.push({ object: obj.name, rule: rule.name, error: e });
+          continue;
+        }
+        throw e;
+      }
+      result.taints.push(...out.taints);
+      Object.assign(result.labels, autoNs ? addDefaultNamespace(out.labels) : out.labels);
+      Object.assign(
+        result.extendedResources,
+        autoNs ? addDefaultNamespace(out.extendedResources) : out.extendedResources,
+      );
+      Object.assign(
+        result.annotations,
+        autoNs ? addDefaultNamespace(out.annotations) : out.annotations,
+      );
+      // Copy-on-write: the caller's rule.matched elements are never modified.
+      if (!backref) {
+        backref = { ...(features.attributes[RULE_BACKREF_FEATURE]?.elements ?? {}) };
+        attributes[RULE_BACKREF_FEATURE] = { elements: backref };
+      }
+      Object.assign(backref, out.labels, out.vars);
+    }
+  }
+  return result;
+}

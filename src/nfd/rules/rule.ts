@@ -1,0 +1,391 @@
+import { FieldError, RuleError } from './errors.js';
+import { type CompiledExpression, compileExpression } from './expression.js';
+import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
+import type { Features, Rule, RuleOutput, Taint } from './types.js';
+
+/** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
+type Element = Record<string, string>;
+/** Template data: `.<domain>.<feature>` → matched elements. */
+type MatchedFeatures = Record<string, Record<string, Element[]>>;
+
+interface CompiledTerm {
+  /** Lower-cased for lookup, as upstream does; templates keep the spelling of the rule. */
+  feature: string;
+  dom: string;
+  nam: string;
+  exprs: { key: string; expr: CompiledExpression }[] | undefined;
+  name: CompiledExpression | undefined;
+}
+
+/** A rule compiled once: expressions, regexes and templates ready to run against many nodes. */
+export interface CompiledRule {
+  readonly name: string;
+  readonly matchAny: CompiledTerm[][];
+  readonly matchFeatures: CompiledTerm[];
+  readonly labelsTemplate: CompiledTemplate | undefined;
+  readonly varsTemplate: CompiledTemplate | undefined;
+  readonly labels: Record<string, string>;
+  readonly vars: Record<string, string>;
+  readonly annotations: Record<string, string>;
+  readonly extendedResources: Record<string, string>;
+  readonly taints: Taint[];
+}
+
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): string {
+  return JSON.stringify(v) ?? String(v);
+}
+
+function invalid(field: string, detail: string): never {
+  throw new FieldError('InvalidRule', field, detail);
+}
+
+function stringMap(v: unknown, field: string): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isRecord(v)) invalid(field, `must be a map of strings, not ${describe(v)}`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (typeof val !== 'string') {
+      invalid(`${field}.${k}`, `must be a string; quote it in YAML ("${String(val)}")`);
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+function optionalString(v: unknown, field: string): string {
+  if (v === undefined || v === null) return '';
+  if (typeof v !== 'string') invalid(field, `must be a string, not ${describe(v)}`);
+  return v;
+}
+
+function taintList(v: unknown, field: string): Taint[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) invalid(field, `must be a list of taints, not ${describe(v)}`);
+  return v.map((t, i) => {
+    const f = `${field}[${i}]`;
+    if (!isRecord(t)) invalid(f, `must be an object {key, value, effect}, not ${describe(t)}`);
+    const key = optionalString(t['key'], `${f}.key`);
+    if (key === '') invalid(`${f}.key`, 'is required');
+    const taint: Taint = { key, effect: optionalString(t['effect'], `${f}.effect`) };
+    const value = optionalString(t['value'], `${f}.value`);
+    if (value !== '') taint.value = value;
+    return taint;
+  });
+}
+
+function compileTerms(v: unknown, field: string): CompiledTerm[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v)) invalid(field, `must be a list of feature terms, not ${describe(v)}`);
+  return v.map((t, i) => {
+    const f = `${field}[${i}]`;
+    if (!isRecord(t)) invalid(f, `must be an object {feature, matchExpressions, matchName}`);
+    const feature = t['feature'];
+    if (typeof feature !== 'string' || feature === '') {
+      invalid(`${f}.feature`, 'must name a feature, e.g. kernel.loadedmodule');
+    }
+    const dot = feature.indexOf('.');
+    const me = t['matchExpressions'];
+    let exprs: CompiledTerm['exprs'];
+    if (me !== undefined && me !== null) {
+      if (!isRecord(me)) invalid(`${f}.matchExpressions`, 'must be a map of key → {op, value}');
+      exprs = Object.entries(me).map(([key, e]) => ({
+        key,
+        expr: compileExpression(e, `${f}.matchExpressions.${key}`),
+      }));
+    }
+    const mn = t['matchName'];
+    const name =
+      mn === undefined || mn === null ? undefined : compileExpression(mn, `${f}.matchName`);
+    return {
+      feature: feature.toLowerCase(),
+      dom: dot < 0 ? feature.toLowerCase() : feature.slice(0, dot),
+      nam: dot < 0 ? '' : feature.slice(dot + 1),
+      exprs,
+      name,
+    };
+  });
+}
+
+function compileTemplateField(v: unknown, field: string): CompiledTemplate | undefined {
+  const src = optionalString(v, field);
+  if (src === '') return undefined;
+  try {
+    return compileTemplate(src);
+  } catch (e) {
+    if (e instanceof TemplateError) invalid(field, `invalid template: ${e.message}`);
+    throw e;
+  }
+}
+
+function ruleName(raw: unknown): string {
+  return isRecord(raw) && typeof raw['name'] === 'string' ? raw['name'] : '';
+}
+
+/**
+ * Compiles one rule. Throws a RuleError (kind InvalidRule) naming the field when the rule is
+ * malformed.
+ */
+export function compileRule(raw: Rule | unknown): CompiledRule {
+  const name = ruleName(raw);
+  try {
+    if (!isRecord(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
+    if (name === '') invalid('name', 'is required');
+    let matchAny: CompiledTerm[][] = [];
+    const ma = raw['matchAny'];
+    if (ma !== undefined && ma !== null) {
+      if (!Array.isArray(ma)) invalid('matchAny', 'must be a list of {matchFeatures}');
+      matchAny = ma.map((elem, i) => {
+        if (!isRecord(elem)) invalid(`matchAny[${i}]`, 'must be an object {matchFeatures}');
+        return compileTerms(elem['matchFeatures'], `matchAny[${i}].matchFeatures`);
+      });
+    }
+    return {
+      name,
+      matchAny,
+      matchFeatures: compileTerms(raw['matchFeatures'], 'matchFeatures'),
+      labelsTemplate: compileTemplateField(raw['labelsTemplate'], 'labelsTemplate'),
+      varsTemplate: compileTemplateField(raw['varsTemplate'], 'varsTemplate'),
+      labels: stringMap(raw['labels'], 'labels'),
+      vars: stringMap(raw['vars'], 'vars'),
+      annotations: stringMap(raw['annotations'], 'annotations'),
+      extendedResources: stringMap(raw['extendedResources'], 'extendedResources'),
+      taints: taintList(raw['taints'], 'taints'),
+    };
+  } catch (e) {
+    if (e instanceof FieldError) throw new RuleError(e.kind, name, e.field, e.detail);
+    throw e;
+  }
+}
+
+/** Flag and attribute features are matched as a union; instances one instance at a time. */
+function matchExpressions(
+  exprs: NonNullable<CompiledTerm['exprs']>,
+  flags: Record<string, object> | undefined,
+  attrs: Record<string, string> | undefined,
+  instances: { attributes: Record<string, string> }[] | undefined,
+  out: Element[] | undefined,
+): boolean {
+  let kv = flags !== undefined || attrs !== undefined;
+  const kvElems: Element[] | undefined = out ? [] : undefined;
+  for (const { key, expr } of exprs) {
+    let matchK = false;
+    let matchV = false;
+    if (flags) {
+      matchK = expr.test(hasOwn(flags, key), undefined);
+      if (matchK) kvElems?.push({ Name: key });
+      else if (expr.op === 'DoesNotExist') {
+        kv = false;
+        break;
+      }
+    }
+    if (attrs) {
+      const present = hasOwn(attrs, key);
+      matchV = expr.test(present, present ? attrs[key] : undefined);
+      if (matchV) kvElems?.push({ Name: key, Value: attrs[key]! });
+      else if (expr.op === 'DoesNotExist') {
+        kv = false;
+        break;
+      }
+    }
+    if (!matchK && !matchV) {
+      kv = false;
+      break;
+    }
+  }
+  if (out && kv && kvElems) {
+    kvElems.sort((a, b) => (a['Name']! < b['Name']! ? -1 : a['Name']! > b['Name']! ? 1 : 0));
+    out.push(...kvElems);
+  }
+  // Instances are evaluated even when flags/attributes matched: an evaluation error there
+  // fails the rule, as upstream.
+  let inst = false;
+  if (instances) {
+    for (const instance of instances) {
+      const a = instance.attributes ?? {};
+      let all = true;
+      for (const { key, expr } of exprs) {
+        const present = hasOwn(a, key);
+        if (!expr.test(present, present ? a[key] : undefined)) {
+          all = false;
+          break;
+        }
+      }
+      if (all) {
+        inst = true;
+        out?.push(a);
+      }
+    }
+  }
+  return kv || inst;
+}
+
+function matchNames(
+  expr: CompiledExpression,
+  flags: Record<string, object> | undefined,
+  attrs: Record<string, string> | undefined,
+  instances: { attributes: Record<string, string> }[] | undefined,
+  out: Element[] | undefined,
+): boolean {
+  let found = false;
+  const named: Element[] = [];
+  if (flags) {
+    for (const k of Object.keys(flags)) {
+      if (expr.test(true, k)) {
+        found = true;
+        named.push({ Name: k });
+      }
+    }
+  }
+  if (attrs) {
+    for (const k of Object.keys(attrs)) {
+      if (expr.test(true, k)) {
+        found = true;
+        named.push({ Name: k, Value: attrs[k]! });
+      }
+    }
+  }
+  if (out) {
+    named.sort((a, b) => (a['Name']! < b['Name']! ? -1 : a['Name']! > b['Name']! ? 1 : 0));
+    out.push(...named);
+  }
+  if (instances) {
+    for (const instance of instances) {
+      const a = instance.attributes ?? {};
+      if (Object.keys(a).some((k) => expr.test(true, k))) {
+        found = true;
+        out?.push(a);
+      }
+    }
+  }
+  return found;
+}
+
+/** Evaluates ANDed terms; returns the matched elements per feature when `collect` is set. */
+function evaluateTerms(
+  terms: CompiledTerm[],
+  features: Features,
+  collect: boolean,
+): { matched: boolean; data: MatchedFeatures | undefined } {
+  const data: MatchedFeatures | undefined = collect ? {} : undefined;
+  for (const term of terms) {
+    const fF = features.flags[term.feature];
+    const fA = features.attributes[term.feature];
+    const fI = features.instances[term.feature];
+    if (fF === undefined && fA === undefined && fI === undefined) {
+      return { matched: false, data: undefined };
+    }
+    const flags = fF?.elements ?? undefined;
+    const attrs = fA?.elements ?? undefined;
+    const instances = fI?.elements ?? undefined;
+    const elems: Element[] | undefined = collect ? [] : undefined;
+    let ok = true;
+    if (term.exprs) ok = matchExpressions(term.exprs, flags, attrs, instances, elems);
+    if (ok && term.name) ok = matchNames(term.name, flags, attrs, instances, elems);
+    if (data && elems) {
+      const dom = (data[term.dom] ??= {});
+      (dom[term.nam] ??= []).push(...elems);
+    }
+    if (!ok) return { matched: false, data: undefined };
+  }
+  return { matched: true, data };
+}
+
+function expand(
+  rule: CompiledRule,
+  tmpl: CompiledTemplate | undefined,
+  field: string,
+  data: MatchedFeatures | undefined,
+  into: Record<string, string>,
+): void {
+  if (!tmpl) return;
+  try {
+    Object.assign(into, tmpl.expandMap(data ?? {}));
+  } catch (e) {
+    if (e instanceof TemplateError) {
+      throw new RuleError(
+        'EvaluationFailed',
+        rule.name,
+        field,
+        `failed to expand template: ${e.message}`,
+      );
+    }
+    throw e;
+  }
+}
+
+const UNMATCHED = (): RuleOutput => ({
+  matched: false,
+  labels: {},
+  annotations: {},
+  vars: {},
+  taints: [],
+  extendedResources: {},
+});
+
+/**
+ * Evaluates a compiled rule against one node's features, exactly as upstream's fail-fast
+ * evaluation does. Throws a RuleError (kind EvaluationFailed) when evaluation fails.
+ */
+export function evaluateRule(rule: CompiledRule, features: Features): RuleOutput {
+  const labels: Record<string, string> = {};
+  const vars: Record<string, string> = {};
+  const templated = rule.labelsTemplate !== undefined || rule.varsTemplate !== undefined;
+  try {
+    if (rule.matchAny.length > 0) {
+      let any = false;
+      for (const terms of rule.matchAny) {
+        const r = evaluateTerms(terms, features, templated);
+        if (!r.matched) continue;
+        any = true;
+        // Without templates one match decides; with them every matching element contributes.
+        if (!templated) break;
+        expand(rule, rule.labelsTemplate, 'labelsTemplate', r.data, labels);
+        expand(rule, rule.varsTemplate, 'varsTemplate', r.data, vars);
+      }
+      if (!any) return UNMATCHED();
+    }
+    if (rule.matchFeatures.length > 0) {
+      const r = evaluateTerms(rule.matchFeatures, features, templated);
+      if (!r.matched) return UNMATCHED();
+      expand(rule, rule.labelsTemplate, 'labelsTemplate', r.data, labels);
+      expand(rule, rule.varsTemplate, 'varsTemplate', r.data, vars);
+    }
+  } catch (e) {
+    if (e instanceof FieldError) throw new RuleError(e.kind, rule.name, e.field, e.detail);
+    throw e;
+  }
+  // Static labels and vars win over template output.
+  Object.assign(labels, rule.labels);
+  Object.assign(vars, rule.vars);
+  return {
+    matched: true,
+    labels,
+    vars,
+    annotations: { ...rule.annotations },
+    extendedResources: { ...rule.extendedResources },
+    taints: rule.taints.map((t) => ({ ...t })),
+  };
+}
+
+const compiledCache = new WeakMap<object, CompiledRule>();
+
+/**
+ * Evaluates one rule (NodeFeatureRule `spec.rules[]` item, or a custom-source rule) against
+ * features. The rule is compiled on first use and the compiled form is cached for the same
+ * object. Throws a RuleError naming the rule and the field when the rule is malformed or its
+ * evaluation fails.
+ */
+export function executeRule(rule: Rule, features: Features): RuleOutput {
+  let compiled = isRecord(rule) ? compiledCache.get(rule) : undefined;
+  if (!compiled) {
+    compiled = compileRule(rule);
+    if (isRecord(rule)) compiledCache.set(rule, compiled);
+  }
+  return evaluateRule(compiled, features);
+}
