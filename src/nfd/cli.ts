@@ -1,4 +1,5 @@
 import type { Command } from '../cli/command.js';
+import { evalCommand } from './eval/index.js';
 
 /** The `hwe nfd` subcommands (Node Feature Discovery). Each component adds its command here. */
-export const nfdCommands: Command[] = [];
+export const nfdCommands: Command[] = [evalCommand];

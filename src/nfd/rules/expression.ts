@@ -48,12 +48,20 @@ const ARITY: Record<MatchOp, [number, number]> = {
 
 /** Go's strconv.Atoi accepts an optional sign and decimal digits, nothing else. */
 const INT_RE = /^[+-]?\d+$/;
-const INT64_MAX = 9223372036854775807;
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
 
+/**
+ * Parses an integer as Atoi does: values outside int64 are errors. Values beyond 2^53 are
+ * compared as the nearest double, which no real feature value reaches.
+ */
 export function parseGoInt(s: string): number | undefined {
   if (!INT_RE.test(s)) return undefined;
-  const n = Number(s);
-  return Math.abs(n) > INT64_MAX ? undefined : n;
+  if (s.length > 15) {
+    const b = BigInt(s);
+    if (b < INT64_MIN || b > INT64_MAX) return undefined;
+  }
+  return Number(s);
 }
 
 /** Regex match results are memoised per expression: nodes repeat the same values. */

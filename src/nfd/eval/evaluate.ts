@@ -1,0 +1,125 @@
+import { parseAllDocuments } from 'yaml';
+import {
+  addDefaultNamespace,
+  compileRules,
+  type NodeFeatureRule,
+  processRules,
+  type RuleFailure,
+} from '../rules/index.js';
+import {
+  InvalidInputError,
+  mergeNodeFeatures,
+  type NodeFeatureObject,
+  readNodeFeature,
+} from './merge.js';
+import { applyLabelPolicy, type LabelPolicy, type NodeOutputs, type Rejection } from './policy.js';
+
+export const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
+/** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
+export const NFR_GROUP_VERSIONS: readonly string[] = [
+  'nfd.k8s-sigs.io/v1alpha1',
+  'nfd.openshift.io/v1',
+];
+
+export interface EvalInputs {
+  nodeFeatures: NodeFeatureObject[];
+  rules: NodeFeatureRule[];
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/**
+ * Reads NodeFeature and NodeFeatureRule objects from multi-document YAML (a `kind: List` is
+ * unpacked). Throws InvalidInputError naming the file, document and field.
+ */
+export function parseObjects(text: string, source: string, into: EvalInputs): void {
+  const docs = parseAllDocuments(text);
+  const list = Array.isArray(docs) ? docs : [docs];
+  list.forEach((doc, i) => {
+    const where = `${source}: document ${i + 1}`;
+    if (doc.errors.length > 0) {
+      throw new InvalidInputError(where, `invalid YAML: ${doc.errors[0]!.message}`);
+    }
+    const value: unknown = doc.toJS();
+    if (value === null || value === undefined) return;
+    const items =
+      isRecord(value) && value['kind'] === 'List' && Array.isArray(value['items'])
+        ? (value['items'] as unknown[])
+        : [value];
+    items.forEach((item, j) => {
+      const at = items.length > 1 || item !== value ? `${where}, items[${j}]` : where;
+      addObject(item, at, into);
+    });
+  });
+}
+
+function addObject(obj: unknown, at: string, into: EvalInputs): void {
+  if (!isRecord(obj)) throw new InvalidInputError(at, 'must be a Kubernetes object (a map)');
+  const kind = obj['kind'];
+  const apiVersion = obj['apiVersion'];
+  if (kind === 'NodeFeature') {
+    if (!NFD_GROUP_VERSIONS.includes(String(apiVersion))) {
+      throw new InvalidInputError(
+        `${at}: apiVersion`,
+        `must be ${NFD_GROUP_VERSIONS.join(' or ')} for NodeFeature, not ${JSON.stringify(apiVersion)}`,
+      );
+    }
+    into.nodeFeatures.push(readNodeFeature(obj, `${at}: `));
+  } else if (kind === 'NodeFeatureRule') {
+    if (!NFR_GROUP_VERSIONS.includes(String(apiVersion))) {
+      throw new InvalidInputError(
+        `${at}: apiVersion`,
+        `must be ${NFR_GROUP_VERSIONS.join(' or ')} for NodeFeatureRule, not ${JSON.stringify(apiVersion)}`,
+      );
+    }
+    const meta = isRecord(obj['metadata']) ? obj['metadata'] : {};
+    if (typeof meta['name'] !== 'string' || meta['name'] === '') {
+      throw new InvalidInputError(`${at}: metadata.name`, 'is required');
+    }
+    const spec = isRecord(obj['spec']) ? obj['spec'] : undefined;
+    if (!spec || !Array.isArray(spec['rules'])) {
+      throw new InvalidInputError(`${at}: spec.rules`, 'must be a list of rules');
+    }
+    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules: spec['rules'] } });
+  } else {
+    throw new InvalidInputError(
+      `${at}: kind`,
+      `expected NodeFeature or NodeFeatureRule, not ${JSON.stringify(kind)}`,
+    );
+  }
+}
+
+export interface EvalResult {
+  output: NodeOutputs;
+  ruleErrors: RuleFailure[];
+  rejected: Rejection[];
+}
+
+/**
+ * What nfd-master would apply to the node the NodeFeature objects describe: merge them, run
+ * the rules, add the NodeFeature labels (rule labels win), then apply the label policy.
+ */
+export function evaluateNode(
+  nodeFeatures: readonly NodeFeatureObject[],
+  rules: readonly NodeFeatureRule[],
+  policy: LabelPolicy,
+  masterNamespace: string,
+): EvalResult {
+  const merged = mergeNodeFeatures(nodeFeatures, masterNamespace);
+  const processed = processRules(compileRules(rules), merged.features);
+  const labels = { ...addDefaultNamespace(merged.labels), ...processed.labels };
+  const applied = applyLabelPolicy(
+    {
+      labels,
+      annotations: processed.annotations,
+      extendedResources: processed.extendedResources,
+      taints: processed.taints,
+    },
+    processed.features,
+    policy,
+  );
+  const { rejected, ...output } = applied;
+  return { output, ruleErrors: processed.errors, rejected };
+}
