@@ -231,10 +231,15 @@ export class KubeClient {
 
   /**
    * A streamed request whose body is newline-delimited JSON (watch). Yields each parsed line.
-   * Ends when the server closes the stream or the signal aborts.
+   * Ends when the server closes the stream or the signal aborts. `accept` selects another
+   * representation (e.g. metadata-only objects).
    */
-  async *stream<T = unknown>(path: string, init: RequestInit = {}): AsyncGenerator<T> {
-    const res = await this.send(path, init, 'application/json');
+  async *stream<T = unknown>(
+    path: string,
+    init: RequestInit = {},
+    accept = 'application/json',
+  ): AsyncGenerator<T> {
+    const res = await this.send(path, init, accept);
     const status = res.statusCode ?? 0;
     if (status < 200 || status >= 300) {
       const chunks: Buffer[] = [];

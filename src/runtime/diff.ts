@@ -1,0 +1,73 @@
+/** Patches computed from two states of a JSON document. Pure functions. */
+
+type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) {
+    return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
+  }
+  if (isObject(a) && isObject(b)) {
+    const ka = Object.keys(a).filter((k) => a[k] !== undefined);
+    const kb = Object.keys(b).filter((k) => b[k] !== undefined);
+    return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
+  }
+  return false;
+}
+
+/**
+ * The JSON merge patch (RFC 7386) that turns `from` into `to`, or undefined when they are equal.
+ * Arrays are replaced whole; removed keys become null.
+ */
+export function mergePatch(from: unknown, to: unknown): unknown {
+  if (!isObject(from) || !isObject(to)) return deepEqual(from, to) ? undefined : (to ?? null);
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(from)) {
+    if (from[k] !== undefined && to[k] === undefined) out[k] = null;
+  }
+  for (const [k, v] of Object.entries(to)) {
+    if (v === undefined) continue;
+    const d = mergePatch(from[k], v);
+    if (d !== undefined) out[k] = d;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+export interface JsonPatchOp {
+  op: 'add' | 'remove' | 'replace' | 'test';
+  path: string;
+  value?: unknown;
+}
+
+/** RFC 6901 escaping of one path segment. */
+export function pointerSegment(s: string): string {
+  return s.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/**
+ * A JSON patch (RFC 6902) that turns `from` into `to`: objects are compared key by key, arrays
+ * that differ are replaced whole (what admission webhooks usually send).
+ */
+export function jsonPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
+  if (deepEqual(from, to)) return [];
+  if (isObject(from) && isObject(to)) {
+    const ops: JsonPatchOp[] = [];
+    for (const k of Object.keys(from)) {
+      if (from[k] !== undefined && to[k] === undefined) {
+        ops.push({ op: 'remove', path: `${path}/${pointerSegment(k)}` });
+      }
+    }
+    for (const [k, v] of Object.entries(to)) {
+      if (v === undefined) continue;
+      const p = `${path}/${pointerSegment(k)}`;
+      if (from[k] === undefined) ops.push({ op: 'add', path: p, value: v as Json });
+      else ops.push(...jsonPatch(from[k], v, p));
+    }
+    return ops;
+  }
+  return [{ op: 'replace', path, value: to as Json }];
+}

@@ -1,0 +1,304 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ResourceClient, DEFAULT_FIELD_MANAGER } from './api.js';
+import type { KubeClient } from './client.js';
+import { Controller, ControllerBuilder, type ControllerHost } from './controller.js';
+import { InformerFactory, type InformerDefaults } from './factory.js';
+import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { createLogger, type Logger } from './log.js';
+import { RuntimeMetrics } from './metrics.js';
+import type { KubeObject } from './objects.js';
+import type { ResourceType } from './resources.js';
+import { COMMIT, VERSION } from '../version.js';
+
+/** Something the manager runs besides controllers (a webhook server, a periodic job). */
+export interface Runnable {
+  name: string;
+  /** Run only while this process is the leader (like controllers), or always. */
+  needLeaderElection: boolean;
+  start(signal: AbortSignal): Promise<void>;
+}
+
+export type HealthCheck = () => boolean | Promise<boolean>;
+
+export interface ManagerOptions {
+  client: KubeClient;
+  /** Program name: the logger's name and the default field manager. */
+  name: string;
+  fieldManager?: string;
+  /** Leader election; absent means this process always reconciles. */
+  leaderElection?: LeaderElectionOptions;
+  /** host:port for /healthz and /readyz (":8081" style accepted); absent serves nothing. */
+  healthProbeAddress?: string;
+  /** host:port for /metrics; absent serves nothing. It may equal healthProbeAddress. */
+  metricsAddress?: string;
+  log?: Logger;
+  metrics?: RuntimeMetrics;
+  informerDefaults?: InformerDefaults;
+  /** How long to wait for informers to sync before giving up (default 2 min). */
+  cacheSyncTimeoutMs?: number;
+}
+
+function parseAddress(a: string): { host: string; port: number } {
+  const i = a.lastIndexOf(':');
+  if (i < 0) throw new Error(`address "${a}": expected host:port or :port`);
+  const port = Number(a.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new Error(`address "${a}": port must be a number from 0 to 65535`);
+  }
+  return { host: a.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
+}
+
+/**
+ * Runs controllers as controller-runtime's manager does: starts the shared informers and waits
+ * for them to sync, campaigns for leadership if asked to, runs the controllers only while
+ * leading, serves /healthz, /readyz and /metrics, and shuts down in order on stop() or SIGTERM
+ * (controllers drain, then the lease is released, then informers and servers stop).
+ */
+export class Manager implements ControllerHost {
+  readonly client: KubeClient;
+  readonly informers: InformerFactory;
+  readonly log: Logger;
+  readonly metrics: RuntimeMetrics;
+  readonly fieldManager: string;
+  readonly elector: LeaderElector | undefined;
+  private readonly controllers: Controller[] = [];
+  private readonly runnables: Runnable[] = [];
+  private readonly healthChecks = new Map<string, HealthCheck>();
+  private readonly readyChecks = new Map<string, HealthCheck>();
+  private readonly servers: Server[] = [];
+  private readonly abort = new AbortController();
+  private leaderRunning: Promise<void>[] = [];
+  private stopping: Promise<void> | undefined;
+  private done: Promise<void> | undefined;
+  private failure: Error | undefined;
+  private signalsRemover: (() => void) | undefined;
+  /** Where the probe and metrics servers listen (port 0 becomes a real port). */
+  readonly addresses: { health?: AddressInfo; metrics?: AddressInfo } = {};
+
+  constructor(private readonly opts: ManagerOptions) {
+    this.client = opts.client;
+    this.log = opts.log ?? createLogger({ name: opts.name });
+    this.metrics = opts.metrics ?? new RuntimeMetrics();
+    this.fieldManager = opts.fieldManager ?? opts.name ?? DEFAULT_FIELD_MANAGER;
+    this.informers = new InformerFactory(opts.client, {
+      log: this.log,
+      observer: (kind) => this.metrics.informerObserver(kind),
+      defaults: opts.informerDefaults,
+      fieldManager: this.fieldManager,
+    });
+    if (opts.leaderElection) {
+      this.elector = new LeaderElector(
+        opts.client,
+        opts.leaderElection,
+        this.log.child({ logger: 'leader-election' }),
+      );
+    }
+    this.readyChecks.set('informers', () => this.informers.synced);
+  }
+
+  /** Typed API access writing under this manager's field manager. */
+  api<T extends KubeObject>(type: ResourceType<T>): ResourceClient<T> {
+    return new ResourceClient<T>(this.client, type, this.fieldManager);
+  }
+
+  controller(name: string): ControllerBuilder {
+    if (this.controllers.some((c) => c.name === name)) {
+      throw new Error(`controller name "${name}" is already used; names label metrics and logs`);
+    }
+    return new ControllerBuilder(this, name);
+  }
+
+  addController(c: Controller): void {
+    this.controllers.push(c);
+    if (this.isLeader && this.done && !this.stopping) c.start();
+  }
+
+  add(r: Runnable): void {
+    this.runnables.push(r);
+  }
+
+  addHealthCheck(name: string, check: HealthCheck): void {
+    this.healthChecks.set(name, check);
+  }
+
+  addReadyCheck(name: string, check: HealthCheck): void {
+    this.readyChecks.set(name, check);
+  }
+
+  get isLeader(): boolean {
+    return this.elector ? this.elector.isLeader : this.done !== undefined;
+  }
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  /** Stops the manager on SIGTERM or SIGINT (the first one; a second one exits at once). */
+  stopOnSignals(): this {
+    const on = (sig: NodeJS.Signals) => {
+      this.log.info('received signal, shutting down', { signal: sig });
+      process.removeListener('SIGTERM', on);
+      process.removeListener('SIGINT', on);
+      void this.stop();
+    };
+    process.on('SIGTERM', on);
+    process.on('SIGINT', on);
+    this.signalsRemover = () => {
+      process.removeListener('SIGTERM', on);
+      process.removeListener('SIGINT', on);
+    };
+    return this;
+  }
+
+  /**
+   * Starts everything and resolves once caches are synced (and, without leader election,
+   * controllers run). `wait()` resolves when the manager has stopped.
+   */
+  async start(): Promise<void> {
+    if (this.done) throw new Error('manager already started');
+    this.log.info('starting manager', {
+      version: VERSION,
+      commit: COMMIT,
+      node: process.version,
+      pid: process.pid,
+      leaderElection: this.opts.leaderElection
+        ? `${this.opts.leaderElection.namespace}/${this.opts.leaderElection.name}`
+        : false,
+    });
+    let resolveDone!: () => void;
+    this.done = new Promise((r) => (resolveDone = r));
+    this.abort.signal.addEventListener('abort', () => void this.shutdown().then(resolveDone));
+    await this.serve();
+    for (const r of this.runnables.filter((r) => !r.needLeaderElection)) this.runRunnable(r);
+    this.informers.start();
+    const timeout = AbortSignal.timeout(this.opts.cacheSyncTimeoutMs ?? 120_000);
+    const synced = await this.informers.waitForSync(AbortSignal.any([timeout, this.abort.signal]));
+    if (!synced) {
+      if (this.abort.signal.aborted) return;
+      const pending = this.informers
+        .all()
+        .filter((i) => !i.hasSynced)
+        .map((i) => i.name);
+      this.failure = new Error(`caches did not sync in time: ${pending.join(', ')}`);
+      void this.stop();
+      throw this.failure;
+    }
+    this.log.info('caches synced', { informers: this.informers.all().length });
+    if (!this.elector) {
+      this.startLeading();
+      return;
+    }
+    void this.elector
+      .run(this.abort.signal, () => this.startLeading())
+      .then((how) => {
+        if (how === 'lost') {
+          // As controller-runtime: a process that lost its lease must not keep acting as leader.
+          this.failure = new Error('leader election lost');
+          void this.stop();
+        }
+      });
+  }
+
+  private startLeading(): void {
+    this.metrics.leader.set({ name: this.opts.leaderElection?.name ?? this.opts.name }, 1);
+    for (const c of this.controllers) c.start();
+    for (const r of this.runnables.filter((r) => r.needLeaderElection)) {
+      this.leaderRunning.push(this.runRunnable(r));
+    }
+  }
+
+  private runRunnable(r: Runnable): Promise<void> {
+    return r.start(this.abort.signal).catch((e: unknown) => {
+      this.log.error('runnable failed', { runnable: r.name, error: e });
+      this.failure ??= e instanceof Error ? e : new Error(String(e));
+      void this.stop();
+    });
+  }
+
+  /** Resolves when the manager has stopped; rejects if it stopped because something failed. */
+  async wait(): Promise<void> {
+    await this.done;
+    if (this.failure) throw this.failure;
+  }
+
+  /** Graceful shutdown: controllers finish their reconciles, the lease is released, then the rest. */
+  stop(): Promise<void> {
+    if (!this.done) return Promise.resolve();
+    this.abort.abort();
+    return this.done;
+  }
+
+  private shutdown(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.signalsRemover?.();
+      await Promise.all(this.controllers.map((c) => c.stop()));
+      await Promise.all(this.leaderRunning);
+      if (this.elector) {
+        await this.elector.release();
+        this.metrics.leader.set({ name: this.opts.leaderElection!.name }, 0);
+      }
+      await this.informers.stop();
+      await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
+      this.log.info('manager stopped');
+    })();
+    return this.stopping;
+  }
+
+  private async serve(): Promise<void> {
+    const { healthProbeAddress: h, metricsAddress: m } = this.opts;
+    if (h !== undefined) {
+      const info = await this.listen(h, h === m);
+      this.addresses.health = info;
+      if (h === m) this.addresses.metrics = info;
+    }
+    if (m !== undefined && m !== h) this.addresses.metrics = await this.listen(m, true, false);
+  }
+
+  private async listen(address: string, metrics: boolean, probes = true): Promise<AddressInfo> {
+    const { host, port } = parseAddress(address);
+    const server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      const check = async (checks: Map<string, HealthCheck>) => {
+        const failed: string[] = [];
+        for (const [name, c] of checks) {
+          try {
+            if (!(await c())) failed.push(name);
+          } catch {
+            failed.push(name);
+          }
+        }
+        res.writeHead(failed.length ? 500 : 200, { 'Content-Type': 'text/plain' });
+        res.end(failed.length ? `failed: ${failed.join(', ')}\n` : 'ok\n');
+      };
+      if (probes && path === '/healthz') return void check(this.healthChecks);
+      if (probes && path === '/readyz') return void check(this.readyChecks);
+      if (metrics && path === '/metrics') {
+        void this.metrics.registry.metrics().then(
+          (text) => {
+            res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+            res.end(text);
+          },
+          (e: unknown) => {
+            res.writeHead(500);
+            res.end(String(e));
+          },
+        );
+        return;
+      }
+      res.writeHead(404, { 'Content-Type': 'text/plain' });
+      res.end('not found\n');
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => resolve());
+    });
+    this.servers.push(server);
+    const info = server.address() as AddressInfo;
+    this.log.info('serving', {
+      addr: `${info.address}:${info.port}`,
+      paths: [...(probes ? ['/healthz', '/readyz'] : []), ...(metrics ? ['/metrics'] : [])],
+    });
+    return info;
+  }
+}

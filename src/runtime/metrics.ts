@@ -1,0 +1,159 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { InformerObserver } from './informer.js';
+import type { QueueObserver } from './queue.js';
+import { COMMIT, VERSION } from '../version.js';
+
+const RECONCILE_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.8, 0.9, 1,
+  1.25, 1.5, 1.75, 2, 2.5, 3, 3.5, 4, 4.5, 5, 6, 7, 8, 9, 10, 15, 20, 25, 30, 40, 50, 60,
+];
+const QUEUE_BUCKETS = [1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10, 100, 1000];
+
+/**
+ * The runtime's Prometheus metrics, under controller-runtime's names (controller_runtime_*,
+ * workqueue_*, leader_election_master_status) so that existing dashboards and alerts work,
+ * plus hwe_informer_* and hwe_build_info. Each manager has its own registry.
+ */
+export class RuntimeMetrics {
+  readonly registry: Registry;
+  readonly reconcileTotal: Counter<'controller' | 'result'>;
+  readonly reconcileErrors: Counter<'controller'>;
+  readonly reconcileTime: Histogram<'controller'>;
+  readonly activeWorkers: Gauge<'controller'>;
+  readonly maxConcurrent: Gauge<'controller'>;
+  readonly queueDepth: Gauge<'name' | 'controller'>;
+  readonly queueAdds: Counter<'name' | 'controller'>;
+  readonly queueLatency: Histogram<'name' | 'controller'>;
+  readonly workDuration: Histogram<'name' | 'controller'>;
+  readonly retries: Counter<'name' | 'controller'>;
+  readonly leader: Gauge<'name'>;
+  readonly informerObjects: Gauge<'kind'>;
+  readonly informerRelists: Counter<'kind'>;
+  readonly informerRestarts: Counter<'kind' | 'reason'>;
+  readonly informerEvents: Counter<'kind' | 'type'>;
+
+  constructor(opts: { registry?: Registry; processMetrics?: boolean } = {}) {
+    const registers = [(this.registry = opts.registry ?? new Registry())];
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    this.reconcileTotal = new Counter({
+      name: 'controller_runtime_reconcile_total',
+      help: 'Total number of reconciliations per controller',
+      labelNames: ['controller', 'result'],
+      registers,
+    });
+    this.reconcileErrors = new Counter({
+      name: 'controller_runtime_reconcile_errors_total',
+      help: 'Total number of reconciliation errors per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.reconcileTime = new Histogram({
+      name: 'controller_runtime_reconcile_time_seconds',
+      help: 'Length of time per reconciliation per controller',
+      labelNames: ['controller'],
+      buckets: RECONCILE_BUCKETS,
+      registers,
+    });
+    this.activeWorkers = new Gauge({
+      name: 'controller_runtime_active_workers',
+      help: 'Number of currently used workers per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    this.maxConcurrent = new Gauge({
+      name: 'controller_runtime_max_concurrent_reconciles',
+      help: 'Maximum number of concurrent reconciles per controller',
+      labelNames: ['controller'],
+      registers,
+    });
+    const q = ['name', 'controller'] as const;
+    this.queueDepth = new Gauge({
+      name: 'workqueue_depth',
+      help: 'Current depth of workqueue',
+      labelNames: q,
+      registers,
+    });
+    this.queueAdds = new Counter({
+      name: 'workqueue_adds_total',
+      help: 'Total number of adds handled by workqueue',
+      labelNames: q,
+      registers,
+    });
+    this.queueLatency = new Histogram({
+      name: 'workqueue_queue_duration_seconds',
+      help: 'How long in seconds an item stays in workqueue before being requested',
+      labelNames: q,
+      buckets: QUEUE_BUCKETS,
+      registers,
+    });
+    this.workDuration = new Histogram({
+      name: 'workqueue_work_duration_seconds',
+      help: 'How long in seconds processing an item from workqueue takes',
+      labelNames: q,
+      buckets: QUEUE_BUCKETS,
+      registers,
+    });
+    this.retries = new Counter({
+      name: 'workqueue_retries_total',
+      help: 'Total number of retries handled by workqueue',
+      labelNames: q,
+      registers,
+    });
+    this.leader = new Gauge({
+      name: 'leader_election_master_status',
+      help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
+      labelNames: ['name'],
+      registers,
+    });
+    this.informerObjects = new Gauge({
+      name: 'hwe_informer_objects',
+      help: 'Objects held in the informer cache per kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.informerRelists = new Counter({
+      name: 'hwe_informer_relists_total',
+      help: 'Full lists after the first one (410 Gone, errors) per kind',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.informerRestarts = new Counter({
+      name: 'hwe_informer_watch_restarts_total',
+      help: 'Watches that ended and were started again, by reason',
+      labelNames: ['kind', 'reason'],
+      registers,
+    });
+    this.informerEvents = new Counter({
+      name: 'hwe_informer_watch_events_total',
+      help: 'Watch events received per kind and type',
+      labelNames: ['kind', 'type'],
+      registers,
+    });
+    new Gauge({
+      name: 'hwe_build_info',
+      help: 'Version and commit of the running hwe build (always 1)',
+      labelNames: ['version', 'commit'],
+      registers,
+    }).set({ version: VERSION, commit: COMMIT }, 1);
+  }
+
+  queueObserver(controller: string): QueueObserver {
+    const l = { name: controller, controller };
+    return {
+      add: () => this.queueAdds.inc(l),
+      depth: (n) => this.queueDepth.set(l, n),
+      queueLatency: (s) => this.queueLatency.observe(l, s),
+      workDuration: (s) => this.workDuration.observe(l, s),
+      retry: () => this.retries.inc(l),
+    };
+  }
+
+  informerObserver(kind: string): InformerObserver {
+    return {
+      objects: (n) => this.informerObjects.set({ kind }, n),
+      relist: () => this.informerRelists.inc({ kind }),
+      watchRestart: (reason) => this.informerRestarts.inc({ kind, reason }),
+      event: (type) => this.informerEvents.inc({ kind, type }),
+    };
+  }
+}
