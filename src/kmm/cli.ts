@@ -1,4 +1,5 @@
 import type { Command } from '../cli/command.js';
+import { signCommand } from '../signing/index.js';
 
 /** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
-export const kmmCommands: Command[] = [];
+export const kmmCommands: Command[] = [signCommand];

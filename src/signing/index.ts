@@ -15,3 +15,4 @@ export {
   stripModuleSignature,
 } from './sign.js';
 export type { CertificateInfo } from './x509.js';
+export { signCommand } from './cli.js';
