@@ -1,0 +1,377 @@
+/**
+ * nfd-worker configuration (`nfd-worker.conf`): the options of upstream's worker config with
+ * their defaults, strict validation (an unknown or ill-typed key is an error naming the key),
+ * and the order in which the file, `-options` and command-line flags override each other.
+ */
+
+/** Logger options upstream passes to klog; we keep them and map `v` onto our logger. */
+export interface KlogOptions {
+  addDirHeader: boolean;
+  alsologtostderr: boolean;
+  logBacktraceAt: string;
+  logDir: string;
+  logFile: string;
+  logFileMaxSize: number;
+  logtostderr: boolean;
+  skipHeaders: boolean;
+  skipLogHeaders: boolean;
+  stderrthreshold: number;
+  v: number;
+  vmodule: string;
+}
+
+export interface WorkerConfig {
+  core: {
+    /** Milliseconds between discovery passes; non-positive means discover once. */
+    sleepInterval: number;
+    /** Sources whose features are discovered and published (`all`, names, `-name`). */
+    featureSources: string[];
+    /** Sources that produce labels (`core.sources` is the older name of this list). */
+    labelSources: string[];
+    /** RE2 regex over the label name after the `/`; empty publishes every label. */
+    labelWhiteList: string;
+    noPublish: boolean;
+    noOwnerRefs: boolean;
+    klog: KlogOptions;
+  };
+  sources: {
+    cpu: { cpuid: { attributeBlacklist: string[]; attributeWhitelist: string[] } };
+    kernel: { kconfigFile: string; configOpts: string[] };
+    pci: { deviceClassWhitelist: string[]; deviceLabelFields: string[] };
+    usb: { deviceClassWhitelist: string[]; deviceLabelFields: string[] };
+    /** Custom rules as written; the custom source validates them. */
+    custom: unknown[];
+  };
+}
+
+/**
+ * The seed's default cpuid blacklist spells two names `SSE4.1`/`SSE4.2`; current upstream
+ * spells them `SSE4`/`SSE42` and adds `AVX10` and `TDX_GUEST`. We publish the current names and
+ * accept the old spellings anywhere a name is configured (see `canonicalCpuidName`).
+ */
+export const DEFAULT_CPUID_BLACKLIST = [
+  'AVX10',
+  'BMI1',
+  'BMI2',
+  'CLMUL',
+  'CMOV',
+  'CX16',
+  'ERMS',
+  'F16C',
+  'HTT',
+  'LZCNT',
+  'MMX',
+  'MMXEXT',
+  'NX',
+  'POPCNT',
+  'RDRAND',
+  'RDSEED',
+  'RDTSCP',
+  'SGX',
+  'SGXLC',
+  'SSE',
+  'SSE2',
+  'SSE3',
+  'SSE4',
+  'SSE42',
+  'SSSE3',
+  'TDX_GUEST',
+];
+
+export const PCI_LABEL_FIELDS = [
+  'class',
+  'vendor',
+  'device',
+  'subsystem_vendor',
+  'subsystem_device',
+];
+export const USB_LABEL_FIELDS = ['class', 'vendor', 'device'];
+
+export function defaultConfig(): WorkerConfig {
+  return {
+    core: {
+      sleepInterval: 60_000,
+      featureSources: ['all'],
+      labelSources: ['all'],
+      labelWhiteList: '',
+      noPublish: false,
+      noOwnerRefs: false,
+      klog: {
+        addDirHeader: false,
+        alsologtostderr: false,
+        logBacktraceAt: '',
+        logDir: '',
+        logFile: '',
+        logFileMaxSize: 1800,
+        logtostderr: true,
+        skipHeaders: false,
+        skipLogHeaders: false,
+        stderrthreshold: 2,
+        v: 0,
+        vmodule: '',
+      },
+    },
+    sources: {
+      cpu: { cpuid: { attributeBlacklist: [...DEFAULT_CPUID_BLACKLIST], attributeWhitelist: [] } },
+      kernel: { kconfigFile: '', configOpts: ['NO_HZ', 'NO_HZ_IDLE', 'NO_HZ_FULL', 'PREEMPT'] },
+      pci: { deviceClassWhitelist: ['03', '0b40', '12'], deviceLabelFields: ['class', 'vendor'] },
+      usb: {
+        deviceClassWhitelist: ['0e', 'ef', 'fe', 'ff'],
+        deviceLabelFields: ['class', 'vendor', 'device'],
+      },
+      custom: [],
+    },
+  };
+}
+
+/** An invalid configuration: `field` is the dotted key at fault. */
+export class ConfigError extends Error {
+  readonly kind = 'Invalid' as const;
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(`${file ? `${file}: ` : ''}${field ? `${field}: ` : ''}${message}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Leaf = 'bool' | 'int' | 'string' | 'strings' | 'duration' | 'rules' | 'labelFields';
+type Schema = { [key: string]: Schema | Leaf };
+
+const KLOG: Schema = {
+  addDirHeader: 'bool',
+  alsologtostderr: 'bool',
+  logBacktraceAt: 'string',
+  logDir: 'string',
+  logFile: 'string',
+  logFileMaxSize: 'int',
+  logtostderr: 'bool',
+  skipHeaders: 'bool',
+  skipLogHeaders: 'bool',
+  stderrthreshold: 'int',
+  v: 'int',
+  vmodule: 'string',
+};
+
+const SCHEMA: Schema = {
+  core: {
+    sleepInterval: 'duration',
+    sources: 'strings',
+    featureSources: 'strings',
+    labelSources: 'strings',
+    labelWhiteList: 'string',
+    noPublish: 'bool',
+    noOwnerRefs: 'bool',
+    klog: KLOG,
+  },
+  sources: {
+    cpu: { cpuid: { attributeBlacklist: 'strings', attributeWhitelist: 'strings' } },
+    kernel: { kconfigFile: 'string', configOpts: 'strings' },
+    pci: { deviceClassWhitelist: 'strings', deviceLabelFields: 'labelFields' },
+    usb: { deviceClassWhitelist: 'strings', deviceLabelFields: 'labelFields' },
+    custom: 'rules',
+    // Sources without options still accept an (empty) section, as upstream does.
+    local: {},
+    memory: {},
+    network: {},
+    storage: {},
+    system: {},
+  },
+};
+
+const GO_DURATION_UNITS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
+
+/** Parses a Go duration (`60s`, `1m30s`, `500ms`, `0`, `-1s`) into milliseconds. */
+export function parseGoDuration(text: string): number | undefined {
+  const s = text.trim();
+  if (s === '0' || s === '+0' || s === '-0') return 0;
+  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(s);
+  if (!m) return undefined;
+  let total = 0;
+  for (const part of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(part[1]) * GO_DURATION_UNITS[part[2]!]!;
+  }
+  return m[1] === '-' ? -total : total;
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (v !== null && typeof v === 'object') return 'a map';
+  return JSON.stringify(v);
+}
+
+/** Configuration documents are parsed with every scalar as a string (see `parseConfigText`). */
+function coerce(leaf: Leaf, v: unknown, field: string): unknown {
+  switch (leaf) {
+    case 'bool':
+      if (v === 'true' || v === true) return true;
+      if (v === 'false' || v === false) return false;
+      throw new ConfigError(field, `${describe(v)} is not a boolean; use true or false`);
+    case 'int': {
+      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
+      if (!Number.isInteger(n)) throw new ConfigError(field, `${describe(v)} is not an integer`);
+      return n;
+    }
+    case 'string':
+      if (typeof v !== 'string') throw new ConfigError(field, `${describe(v)} is not a string`);
+      return v;
+    case 'duration': {
+      const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
+      if (ms === undefined)
+        throw new ConfigError(
+          field,
+          `${describe(v)} is not a duration; write it as Go does, e.g. 60s, 1m30s or 0`,
+        );
+      return ms;
+    }
+    case 'strings':
+    case 'labelFields': {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
+        throw new ConfigError(field, `${describe(v)} is not a list of strings`);
+      if (leaf === 'labelFields') {
+        const allowed = field.startsWith('sources.pci') ? PCI_LABEL_FIELDS : USB_LABEL_FIELDS;
+        for (const f of v as string[]) {
+          if (!allowed.includes(f))
+            throw new ConfigError(field, `unknown field "${f}"; use ${allowed.join(', ')}`);
+        }
+      }
+      return v;
+    }
+    case 'rules':
+      if (!Array.isArray(v)) throw new ConfigError(field, `${describe(v)} is not a list of rules`);
+      return v;
+  }
+}
+
+/** Checks `doc` against the schema; returns it with scalars converted to their types. */
+function validate(schema: Schema, doc: unknown, prefix: string): Record<string, unknown> {
+  if (doc === '' || doc === null || doc === undefined) return {};
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(prefix, `${describe(doc)} is not a map`);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
+    const field = prefix ? `${prefix}.${k}` : k;
+    const s = schema[k];
+    if (s === undefined) {
+      const known = Object.keys(schema);
+      throw new ConfigError(
+        field,
+        `unknown option${known.length ? `; known here: ${known.join(', ')}` : ''}`,
+      );
+    }
+    // An empty value (`key:` with nothing after it) keeps the default, as upstream's null does.
+    if (v === '' || v === null) continue;
+    out[k] = typeof s === 'string' ? coerce(s, v, field) : validate(s, v, field);
+  }
+  return out;
+}
+
+/** A validated partial configuration, as read from one document. */
+export type ConfigOverlay = Record<string, unknown>;
+
+/**
+ * Parses configuration YAML. Every scalar is read as a string (YAML failsafe schema) and then
+ * converted by the schema, so that a PCI class written `0200` stays `0200` instead of becoming
+ * the number 200.
+ */
+export async function parseConfigText(text: string, file?: string): Promise<ConfigOverlay> {
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text, { schema: 'failsafe', uniqueKeys: true });
+  if (doc.errors.length) {
+    throw new ConfigError('', `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, file);
+  }
+  try {
+    return validate(SCHEMA, doc.toJS(), '');
+  } catch (e) {
+    if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.message, file);
+    throw e;
+  }
+}
+
+function isMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Overlays `top` onto `base`: maps merge key by key, anything else replaces. */
+export function mergeOverlay(base: ConfigOverlay, top: ConfigOverlay): ConfigOverlay {
+  const out: ConfigOverlay = { ...base };
+  for (const [k, v] of Object.entries(top)) {
+    const b = out[k];
+    out[k] = isMap(b) && isMap(v) ? mergeOverlay(b, v) : v;
+  }
+  return out;
+}
+
+function applyOverlay(target: Record<string, unknown>, overlay: ConfigOverlay): void {
+  for (const [k, v] of Object.entries(overlay)) {
+    const t = target[k];
+    if (isMap(t) && isMap(v)) applyOverlay(t, v);
+    else target[k] = v;
+  }
+}
+
+/** Settings given on the command line; they win over the file and `-options`. */
+export interface FlagOverrides {
+  sleepInterval?: number;
+  sources?: string[];
+  featureSources?: string[];
+  labelSources?: string[];
+  labelWhiteList?: string;
+  noPublish?: boolean;
+  noOwnerRefs?: boolean;
+}
+
+/** Defaults, then the overlay (file merged with `-options`), then the flags. */
+export function buildConfig(overlay: ConfigOverlay, flags: FlagOverrides = {}): WorkerConfig {
+  const cfg = defaultConfig();
+  const o = mergeOverlay(overlay, {});
+  const core = isMap(o.core) ? { ...o.core } : undefined;
+  // `core.sources` is the older name for the label source list.
+  if (core && 'sources' in core) {
+    if (!('labelSources' in core)) core.labelSources = core.sources;
+    delete core.sources;
+  }
+  applyOverlay(cfg as unknown as Record<string, unknown>, core ? { ...o, core } : o);
+  if (flags.sleepInterval !== undefined) cfg.core.sleepInterval = flags.sleepInterval;
+  if (flags.sources !== undefined) cfg.core.labelSources = flags.sources;
+  if (flags.labelSources !== undefined) cfg.core.labelSources = flags.labelSources;
+  if (flags.featureSources !== undefined) cfg.core.featureSources = flags.featureSources;
+  if (flags.labelWhiteList !== undefined) cfg.core.labelWhiteList = flags.labelWhiteList;
+  if (flags.noPublish !== undefined) cfg.core.noPublish = flags.noPublish;
+  if (flags.noOwnerRefs !== undefined) cfg.core.noOwnerRefs = flags.noOwnerRefs;
+  return cfg;
+}
+
+/**
+ * Resolves a source list (`all`, names, `-name` to remove) against the known sources. Unknown
+ * names are an error naming the option.
+ */
+export function resolveSourceList(list: string[], known: string[], field: string): Set<string> {
+  const out = new Set<string>();
+  for (const raw of list) {
+    const name = raw.trim();
+    if (name === 'all') {
+      for (const k of known) out.add(k);
+    } else if (name.startsWith('-')) {
+      const n = name.slice(1);
+      if (!known.includes(n))
+        throw new ConfigError(field, `unknown source "${n}"; known: ${known.join(', ')}`);
+      out.delete(n);
+    } else if (name !== '') {
+      if (!known.includes(name))
+        throw new ConfigError(field, `unknown source "${name}"; known: all, ${known.join(', ')}`);
+      out.add(name);
+    }
+  }
+  return out;
+}

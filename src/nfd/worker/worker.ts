@@ -1,0 +1,202 @@
+/**
+ * The nfd-worker loop: load the configuration, discover, publish the NodeFeature when it changed,
+ * then sleep until `core.sleepInterval` passes or an input (config file, features.d, custom.d)
+ * changes. A configuration that fails to load at start stops the worker; one that fails on reload
+ * is reported and the last good one stays in force.
+ */
+import { readFileSync } from 'node:fs';
+import {
+  buildConfig,
+  ConfigError,
+  type ConfigOverlay,
+  type FlagOverrides,
+  mergeOverlay,
+  parseConfigText,
+  resolveSourceList,
+  type WorkerConfig,
+} from './config.js';
+import {
+  buildNodeFeature,
+  discover,
+  type NodeFeatureObject,
+  type OwnerReference,
+  sourceNames,
+} from './discover.js';
+import type { HostPaths } from './hostfs.js';
+import type { PublishOutcome } from './publish.js';
+import { ChangeWatcher } from './watch.js';
+
+export interface LoadedConfig {
+  config: WorkerConfig;
+  labelFilter?: (name: string) => boolean;
+}
+
+/** Reads the file (a missing file means defaults), overlays `-options`, then the flags. */
+export async function loadConfig(a: {
+  configFile?: string;
+  optionsText?: string;
+  flags?: FlagOverrides;
+}): Promise<LoadedConfig> {
+  let fileOverlay: ConfigOverlay = {};
+  if (a.configFile) {
+    let text: string | undefined;
+    try {
+      text = readFileSync(a.configFile, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new ConfigError('', `cannot read: ${(e as Error).message}`, a.configFile);
+    }
+    if (text !== undefined) fileOverlay = await parseConfigText(text, a.configFile);
+  }
+  const optionsOverlay = a.optionsText ? await parseConfigText(a.optionsText, '-options') : {};
+  const config = buildConfig(mergeOverlay(fileOverlay, optionsOverlay), a.flags);
+  const names = sourceNames();
+  resolveSourceList(config.core.featureSources, names, 'core.featureSources');
+  resolveSourceList(config.core.labelSources, names, 'core.labelSources');
+  if (config.sources.custom.length) {
+    const { checkCustomRules } = await import('./sources/custom.js');
+    await checkCustomRules(config.sources.custom, 'sources.custom');
+  }
+  const out: LoadedConfig = { config };
+  if (config.core.labelWhiteList) {
+    const { RE2JS } = await import('re2js');
+    try {
+      const re = RE2JS.compile(config.core.labelWhiteList);
+      out.labelFilter = (name) => re.test(name);
+    } catch (e) {
+      throw new ConfigError(
+        'core.labelWhiteList',
+        `invalid regular expression (RE2 syntax): ${(e as Error).message}`,
+      );
+    }
+  }
+  return out;
+}
+
+export interface Logger {
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** Detail shown at verbosity `level` or higher (klog `-v`). */
+  debug(level: number, msg: string): void;
+  setVerbosity(v: number): void;
+}
+
+export function stderrLogger(out: NodeJS.WritableStream, verbosity = 0): Logger {
+  let v = verbosity;
+  const line = (sev: string, msg: string) =>
+    out.write(`${sev}${new Date().toISOString()} nfd-worker: ${msg}\n`);
+  return {
+    info: (m) => line('I', m),
+    warn: (m) => line('W', m),
+    error: (m) => line('E', m),
+    debug: (level, m) => {
+      if (v >= level) line('I', m);
+    },
+    setVerbosity: (n) => (v = n),
+  };
+}
+
+export interface WorkerOptions {
+  configFile?: string;
+  optionsText?: string;
+  flags: FlagOverrides;
+  /** `-v` given on the command line wins over `core.klog.v`. */
+  verbosity?: number;
+  oneshot: boolean;
+  paths: HostPaths;
+  nodeName: string;
+  namespace: string;
+  podName?: string;
+  podUid?: string;
+  output?: 'json' | 'yaml';
+  stdout: NodeJS.WritableStream;
+  log: Logger;
+  /** Creates the client on first publish; the Kubernetes client is only loaded when needed. */
+  publish: (nf: NodeFeatureObject) => Promise<PublishOutcome>;
+  signal?: AbortSignal;
+  /** Called after each pass (tests and benchmarks observe the loop through it). */
+  onPass?: (nf: NodeFeatureObject, outcome: PublishOutcome | 'not-published') => void;
+}
+
+function ownerRefs(o: WorkerOptions, config: WorkerConfig): OwnerReference[] {
+  if (config.core.noOwnerRefs || !o.podName || !o.podUid) return [];
+  return [{ apiVersion: 'v1', kind: 'Pod', name: o.podName, uid: o.podUid }];
+}
+
+async function print(o: WorkerOptions, nf: NodeFeatureObject): Promise<void> {
+  if (o.output === 'json') o.stdout.write(JSON.stringify(nf, null, 2) + '\n');
+  else if (o.output === 'yaml') {
+    const { stringify } = await import('yaml');
+    o.stdout.write(stringify(nf));
+  }
+}
+
+/** Runs the worker. Returns the process exit code. */
+export async function runWorker(o: WorkerOptions): Promise<number> {
+  const { log } = o;
+  let loaded: LoadedConfig;
+  try {
+    loaded = await loadConfig(o);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      log.error(`configuration: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const applyVerbosity = () => log.setVerbosity(o.verbosity ?? loaded.config.core.klog.v);
+  applyVerbosity();
+  const watcher = o.oneshot
+    ? undefined
+    : new ChangeWatcher({
+        configFile: o.configFile,
+        dirs: [o.paths.featuresDir, o.paths.customDir],
+      });
+  try {
+    while (true) {
+      const { config, labelFilter } = loaded;
+      const result = await discover({ paths: o.paths, config, nodeName: o.nodeName, labelFilter });
+      for (const w of result.warnings) log.debug(1, `${w.source}: ${w.message}`);
+      const nf = buildNodeFeature({
+        nodeName: o.nodeName,
+        namespace: o.namespace,
+        result,
+        podUid: o.podUid,
+        ownerReferences: ownerRefs(o, config),
+      });
+      await print(o, nf);
+      let outcome: PublishOutcome | 'not-published' = 'not-published';
+      if (!config.core.noPublish) {
+        try {
+          outcome = await o.publish(nf);
+          log.debug(
+            outcome === 'unchanged' ? 2 : 0,
+            `NodeFeature ${o.namespace}/${o.nodeName}: ${outcome}`,
+          );
+        } catch (e) {
+          log.error(`publishing NodeFeature ${o.namespace}/${o.nodeName}: ${(e as Error).message}`);
+          if (o.oneshot) return 1;
+        }
+      }
+      o.onPass?.(nf, outcome);
+      if (o.oneshot || !watcher || o.signal?.aborted) return 0;
+
+      watcher.refresh();
+      const changed = await watcher.next(config.core.sleepInterval, o.signal);
+      if (o.signal?.aborted) return 0;
+      if (changed.has('config')) {
+        try {
+          loaded = await loadConfig(o);
+          applyVerbosity();
+          log.info('configuration reloaded');
+        } catch (e) {
+          if (!(e instanceof ConfigError)) throw e;
+          log.error(`configuration not reloaded, keeping the last good one: ${e.message}`);
+        }
+      }
+    }
+  } finally {
+    watcher?.close();
+  }
+}
