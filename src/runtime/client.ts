@@ -188,8 +188,17 @@ export class KubeClient {
   }
 
   private send(path: string, init: RequestInit, accept: string): Promise<IncomingMessage> {
+    const payload =
+      init.body === undefined
+        ? undefined
+        : Buffer.from(typeof init.body === 'string' ? init.body : JSON.stringify(init.body));
     return new Promise((resolve, reject) => {
-      const req = httpsRequest(this.options(path, init, accept), resolve);
+      const opts = this.options(path, init, accept);
+      // Node sends DELETE bodies neither chunked nor with a length unless told: the server would
+      // then read the body as the next request on the kept-alive connection.
+      if (payload)
+        (opts.headers as Record<string, string>)['Content-Length'] = String(payload.length);
+      const req = httpsRequest(opts, resolve);
       req.on('error', (e) =>
         reject(new KubeError('Unavailable', 0, `${init.method ?? 'GET'} ${path}: ${e.message}`)),
       );
@@ -198,11 +207,7 @@ export class KubeClient {
           req.destroy(new Error(`no answer within ${init.timeoutMs} ms`)),
         );
       }
-      if (init.body !== undefined) {
-        req.end(typeof init.body === 'string' ? init.body : JSON.stringify(init.body));
-      } else {
-        req.end();
-      }
+      req.end(payload);
     });
   }
 
