@@ -3,6 +3,7 @@
  * manifests and indexes, verified blobs, uploads and mounts, and image layers.
  */
 export * from './auth.js';
+export * from './authfile.js';
 export * from './client.js';
 export * from './digest.js';
 export * from './errors.js';

@@ -15,6 +15,15 @@ import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after } from 'node:test';
+import { gunzipSync } from 'node:zlib';
+import {
+  type Descriptor,
+  type LayerFile,
+  MediaType,
+  type RegistryClient,
+  buildLayer,
+  sha256Digest,
+} from '../../src/oci/index.js';
 
 export interface RegistryUser {
   username: string;
@@ -288,4 +297,67 @@ export async function testRegistry(opts: RegistryOptions = {}): Promise<TestRegi
   const reg = await startRegistry(opts);
   after(() => reg.stop());
   return reg;
+}
+
+export interface TestImageOptions {
+  /** Layers bottom-up: files for buildLayer, or a ready tar / tar.gz blob. */
+  layers: (LayerFile[] | Buffer)[];
+  platform?: { os: string; architecture: string; variant?: string };
+  /** Docker schema 2 media types instead of OCI. */
+  docker?: boolean;
+  /** Extra fields for the config (e.g. history). */
+  config?: Record<string, unknown>;
+}
+
+/** Builds an image from files and pushes it as `repo:tag`; returns the manifest's digest. */
+export async function pushTestImage(
+  client: RegistryClient,
+  repo: string,
+  tag: string,
+  opts: TestImageOptions,
+): Promise<{ digest: string; descriptor: Descriptor }> {
+  const layers: Descriptor[] = [];
+  const diffIds: string[] = [];
+  for (const l of opts.layers) {
+    let blob: Buffer;
+    let diffId: string;
+    if (Buffer.isBuffer(l)) {
+      blob = l;
+      diffId = sha256Digest(l[0] === 0x1f && l[1] === 0x8b ? gunzipSync(l) : l);
+    } else {
+      ({ blob, diffId } = await buildLayer(l));
+    }
+    await client.uploadBlob(repo, blob);
+    diffIds.push(diffId);
+    layers.push({
+      mediaType: opts.docker ? MediaType.DockerLayerGzip : MediaType.OciLayerGzip,
+      digest: sha256Digest(blob),
+      size: blob.length,
+    });
+  }
+  const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
+  const config = Buffer.from(
+    JSON.stringify({
+      ...platform,
+      config: {},
+      rootfs: { type: 'layers', diff_ids: diffIds },
+      ...opts.config,
+    }),
+  );
+  const c = await client.uploadBlob(repo, config);
+  const mediaType = opts.docker ? MediaType.DockerManifest : MediaType.OciManifest;
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType,
+      config: {
+        mediaType: opts.docker ? MediaType.DockerConfig : MediaType.OciConfig,
+        digest: c.digest,
+        size: c.size,
+      },
+      layers,
+    }),
+  );
+  const digest = await client.putManifest(repo, tag, manifest, mediaType);
+  return { digest, descriptor: { mediaType, digest, size: manifest.length, platform } };
 }

@@ -1,0 +1,124 @@
+import { type Command, UsageError } from '../cli/command.js';
+import {
+  RegistryClient,
+  isOciError,
+  loadAuthFiles,
+  parsePlatform,
+  parseReference,
+} from '../oci/index.js';
+import { DTK_TAG, ReleaseError, releaseImageFor } from './release.js';
+
+/** Reports an invalid flag value as a usage error naming the flag. */
+function asUsage<T>(flag: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (isOciError(e)) throw new UsageError(`flag --${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Exit code when the payload has no image of the asked name (cf. `hwe kmm resolve`'s 3). */
+export const EXIT_TAG_NOT_FOUND = 3;
+
+/**
+ * `hwe dtk image --release REF`: the driver-toolkit image of a release payload, as
+ * `oc adm release info REF --image-for=driver-toolkit` prints it.
+ */
+export const imageCommand: Command = {
+  name: 'image',
+  summary: 'print the driver-toolkit image of a release payload',
+  description:
+    'Reads a release payload image from its registry, finds /release-manifests/image-references\n' +
+    '(an ImageStream naming every image of the release) and prints the image of --tag\n' +
+    '(driver-toolkit by default).\n\n' +
+    'Output (-o json, the default): {"release": REF@DIGEST, "name": TAG, "image": PULLSPEC}.\n' +
+    'With -o name: the pull spec alone, as `oc adm release info --image-for` prints it.\n\n' +
+    'Exit codes: 0 found; 1 the payload cannot be read (not found, credentials refused,\n' +
+    'unreachable, not a release payload); 2 invalid flags or reference; 3 the payload names\n' +
+    'no image for --tag.',
+  flags: [
+    {
+      name: 'release',
+      type: 'string',
+      placeholder: 'REF',
+      help: 'release payload image (required)',
+    },
+    {
+      name: 'tag',
+      type: 'string',
+      default: DTK_TAG,
+      placeholder: 'NAME',
+      help: 'image name in the release',
+    },
+    {
+      name: 'output',
+      aliases: ['o'],
+      type: 'string',
+      default: 'json',
+      placeholder: 'json|name',
+      help: 'output format',
+    },
+    {
+      name: 'registry-config',
+      aliases: ['a'],
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'registry credentials (.dockerconfigjson); default: Docker and containers auth files',
+    },
+    { name: 'insecure', type: 'boolean', help: 'talk plain HTTP to the registry' },
+    {
+      name: 'insecure-skip-tls-verify',
+      type: 'boolean',
+      help: 'use HTTPS but do not verify the registry certificate',
+    },
+    {
+      name: 'platform',
+      type: 'string',
+      placeholder: 'OS/ARCH',
+      help: 'platform to read from a multi-arch payload (default: this machine)',
+    },
+  ],
+  run: async ({ flags, args, stdout, stderr, env, path }) => {
+    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"; use --release REF`);
+    const release = flags.release as string | undefined;
+    if (!release) throw new UsageError('flag --release is required: the release payload image');
+    const output = flags.output as string;
+    if (output !== 'json' && output !== 'name') {
+      throw new UsageError(`flag --output: "${output}" is not one of json, name`);
+    }
+    const tag = flags.tag as string;
+    if (!tag) throw new UsageError('flag --tag must not be empty');
+    const ref = asUsage('release', () => parseReference(release));
+    const platform = flags.platform
+      ? asUsage('platform', () => parsePlatform(flags.platform as string))
+      : undefined;
+    let client: RegistryClient | undefined;
+    try {
+      const dockerConfig = loadAuthFiles(flags['registry-config'] as string | undefined, env);
+      client = new RegistryClient({
+        registry: ref.registry,
+        dockerConfig,
+        tls: {
+          insecure: flags.insecure === true,
+          insecureSkipTLSVerify: flags['insecure-skip-tls-verify'] === true,
+        },
+      });
+      const found = await releaseImageFor(client, ref, tag, platform ? { platform } : {});
+      stdout.write(output === 'name' ? `${found.image}\n` : JSON.stringify(found) + '\n');
+      return 0;
+    } catch (e) {
+      if (e instanceof ReleaseError) {
+        stderr.write(`${path}: ${e.message}\n`);
+        return e.kind === 'TagNotFound' ? EXIT_TAG_NOT_FOUND : 1;
+      }
+      if (isOciError(e)) {
+        stderr.write(`${path}: --release ${release}: ${e.message}\n`);
+        return 1;
+      }
+      throw e;
+    } finally {
+      client?.close();
+    }
+  },
+};
