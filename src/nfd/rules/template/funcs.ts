@@ -120,6 +120,35 @@ function regex(pattern: unknown): RE2JS {
   return re;
 }
 
+/**
+ * Go's Regexp.ReplaceAllString: `$1`, `${1}`, `$name`, `${name}` expand to groups (a name is
+ * the longest run of letters, digits and `_`, so `$1W` is group "1W"); unknown groups expand to
+ * nothing; `$$` is a dollar.
+ */
+function replaceAll(re: RE2JS, src: string, repl: string, literal: boolean): string {
+  const m = re.matcher(src);
+  let out = '';
+  let last = 0;
+  const group = (name: string): string => {
+    try {
+      return m.group(/^\d+$/.test(name) ? Number(name) : name) ?? '';
+    } catch {
+      return '';
+    }
+  };
+  while (m.find()) {
+    out += src.slice(last, m.start());
+    if (literal) out += repl;
+    else {
+      out += repl.replace(/\$(?:\$|\{(\w+)\}|(\w+))/g, (tok, braced?: string, bare?: string) =>
+        tok === '$$' ? '$' : group((braced ?? bare)!),
+      );
+    }
+    last = m.end();
+  }
+  return out + src.slice(last);
+}
+
 /** Go fmt verbs for printf: %s %v %d %q %x %X %f %t %%, with flags and width/precision. */
 export function sprintf(format: string, args: unknown[]): string {
   let i = 0;
@@ -482,14 +511,8 @@ const entries: [string, TemplateFunc][] = [
       return out;
     },
   ],
-  ['regexReplaceAll', (re, s, r) => regex(re).matcher(str(s)).replaceAll(str(r))],
-  [
-    'regexReplaceAllLiteral',
-    (re, s, r) =>
-      regex(re)
-        .matcher(str(s))
-        .replaceAll(RE2JS.quoteReplacement(str(r))),
-  ],
+  ['regexReplaceAll', (re, s, r) => replaceAll(regex(re), str(s), str(r), false)],
+  ['regexReplaceAllLiteral', (re, s, r) => replaceAll(regex(re), str(s), str(r), true)],
   ['regexSplit', (re, s, n) => regex(re).split(str(s), toInt(n) < 0 ? -1 : toInt(n))],
   ['regexQuoteMeta', (s) => RE2JS.quote(str(s))],
 
