@@ -133,6 +133,13 @@ function loadPrivateKey(
       name,
     );
   }
+  if (typeof key === 'string' && key.length < 4096 && !key.includes('\n')) {
+    throw new SigningError(
+      'invalid-key',
+      'is not a private key: the string looks like a file path; pass the contents of the key file',
+      name,
+    );
+  }
   throw new SigningError(
     'invalid-key',
     pem

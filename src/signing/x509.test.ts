@@ -1,0 +1,90 @@
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeKeyPair, tool } from '../../test/fixtures/signing/fixtures.js';
+import { TAG, oid, readTlv, sequence, setOf, tlv } from './der.js';
+import { colonHex, commonName, parseCertificate } from './x509.js';
+
+describe('parseCertificate', () => {
+  let dir: string;
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'hwe-x509-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads issuer and serial the same from PEM and DER', async () => {
+    const kp = await makeKeyPair(dir, 'pemder', { cn: 'Build signer' });
+    const pem = parseCertificate(await readFile(kp.certPem));
+    const der = parseCertificate(await readFile(kp.certDer));
+    assert.deepEqual(pem.issuer, der.issuer);
+    assert.deepEqual(pem.serial, der.serial);
+    assert.deepEqual(pem.der, await readFile(kp.certDer));
+    assert.equal(pem.signer, 'Build signer');
+    const x = new X509Certificate(await readFile(kp.certDer));
+    assert.equal(pem.sigKey.replace(/:/g, ''), x.serialNumber.replace(/^(?:00)+(?=..)/, ''));
+    // The issuer element is a verbatim slice of the certificate.
+    assert.ok(pem.der.includes(pem.issuer));
+    assert.match(pem.issuer.toString('latin1'), /hwe tests/);
+  });
+
+  it('keeps a serial with a leading zero byte and reads v1 certificates', async () => {
+    const key = join(dir, 'v1.key');
+    const csr = join(dir, 'v1.csr');
+    const crt = join(dir, 'v1.crt');
+    await tool('openssl', [
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-noenc',
+      '-batch',
+      '-subj',
+      '/CN=v1 cert',
+      '-keyout',
+      key,
+      '-out',
+      csr,
+    ]);
+    // No extensions and an explicit serial whose top bit is set: DER needs a leading 00.
+    await tool('openssl', [
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-signkey',
+      key,
+      '-set_serial',
+      '0x8123',
+      '-days',
+      '10',
+      '-out',
+      crt,
+    ]);
+    assert.match(await tool('openssl', ['x509', '-in', crt, '-noout', '-text']), /Version: 1 /);
+    const info = parseCertificate(await readFile(crt));
+    assert.equal(info.serial.toString('hex'), '0203008123');
+    assert.equal(info.sigKey, '00:81:23');
+    assert.equal(info.signer, 'v1 cert');
+  });
+
+  it('refuses what is not a certificate', async () => {
+    const kp = await makeKeyPair(dir, 'notcert');
+    assert.throws(() => parseCertificate(Buffer.from('hello')));
+    assert.throws(() => parseCertificate(Buffer.from(kp.key)));
+  });
+
+  it('takes the last commonName of a Name and formats serials as modinfo', () => {
+    const atv = (type: string, value: string) =>
+      setOf(sequence(oid(type), tlv(TAG.PRINTABLE_STRING, Buffer.from(value))));
+    const name = sequence(
+      atv('2.5.4.3', 'first'),
+      atv('2.5.4.10', 'org'),
+      atv('2.5.4.3', 'second'),
+    );
+    assert.equal(commonName(readTlv(name)), 'second');
+    assert.equal(colonHex(Buffer.from([0x0a, 0xff])), '0A:FF');
+  });
+});
