@@ -157,6 +157,7 @@ export class WorkQueue<K = string> {
   }
 
   private take(item: K): void {
+    this.observer.depth?.(this.length);
     this.dirty.delete(item);
     this.processing.add(item);
     const now = this.clock.now();
@@ -230,7 +231,6 @@ export class WorkQueue<K = string> {
         this.queue.splice(0, this.head);
         this.head = 0;
       }
-      this.observer.depth?.(this.length);
       this.take(item);
       return Promise.resolve(item);
     }
