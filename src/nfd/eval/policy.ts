@@ -225,7 +225,8 @@ export function applyLabelPolicy(
         continue;
       }
       const same = taints.findIndex((o) => o.key === t.key && o.effect === t.effect);
-      const taint: Taint = value === '' ? { key: t.key, effect: t.effect } : { ...t, value };
+      const taint: Taint =
+        value === '' ? { key: t.key, effect: t.effect } : { key: t.key, value, effect: t.effect };
       if (same >= 0) taints[same] = taint;
       else taints.push(taint);
     }
