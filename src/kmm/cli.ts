@@ -1,6 +1,7 @@
 import type { Command } from '../cli/command.js';
 import { resolveCommand } from './kernelmapping/command.js';
+import { workerCommand } from './worker/command.js';
 import { signCommand } from '../signing/index.js';
 
 /** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
-export const kmmCommands: Command[] = [signCommand, resolveCommand];
+export const kmmCommands: Command[] = [signCommand, resolveCommand, workerCommand];

@@ -171,8 +171,7 @@ function modprobeArgs(parent: Obj, key: string, field: string): ModprobeArgs | u
   );
 }
 
-/** `spec.moduleLoader.container.modprobe`; shared with the worker's config, which nests it too. */
-export function decodeModprobe(o: Obj, f: string): ModprobeSpec {
+function modprobe(o: Obj, f: string): ModprobeSpec {
   return assign<ModprobeSpec>(
     {},
     {
@@ -213,9 +212,7 @@ function container(o: Obj, f: string): ModuleLoaderContainerSpec {
   return assign<ModuleLoaderContainerSpec>(
     {
       modprobe:
-        mp === undefined || mp === null
-          ? {}
-          : decodeModprobe(obj(mp, `${f}.modprobe`), `${f}.modprobe`),
+        mp === undefined || mp === null ? {} : modprobe(obj(mp, `${f}.modprobe`), `${f}.modprobe`),
       kernelMappings: mappings,
     },
     {
@@ -235,7 +232,7 @@ export const MODULE_API_GROUP = 'kmm.sigs.x-k8s.io';
 
 /** Decodes one `Module` document, naming the first field that does not fit the schema. */
 export function decodeModule(doc: unknown): Result<MappableModule> {
-  try {
+  return guard(() => {
     const root = obj(doc, '(document)');
     const kind = optString(root, 'kind', '');
     if (kind !== undefined && kind !== 'Module') {
@@ -268,10 +265,25 @@ export function decodeModule(doc: unknown): Result<MappableModule> {
         { serviceAccountName: optString(loader, 'serviceAccountName', f) },
       );
     }
-    return ok(module);
+    return module;
+  });
+}
+
+function guard<T>(decode: () => T): Result<T> {
+  try {
+    return ok(decode());
   } catch (e) {
-    if (e instanceof DecodeError)
+    if (e instanceof DecodeError) {
       return fail('InvalidModule', e.field.replace(/^\./, ''), e.message);
+    }
     throw e;
   }
+}
+
+/**
+ * A `modprobe` section (as in `spec.moduleLoader.container.modprobe`, and in the worker's
+ * config); `field` is its path, for messages.
+ */
+export function decodeModprobe(doc: unknown, field: string): Result<ModprobeSpec> {
+  return guard(() => modprobe(obj(doc, field), field));
 }
