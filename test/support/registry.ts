@@ -292,7 +292,11 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
   }
 }
 
-/** Starts a registry that is stopped when the test file's tests end. */
+/**
+ * Starts a registry stopped when the enclosing test ends: call it at the top level of a test
+ * file (`const reg = await testRegistry()`) for one registry per file, or inside a test for
+ * that test alone. (Inside a `before` hook the registry would stop when the hook ends.)
+ */
 export async function testRegistry(opts: RegistryOptions = {}): Promise<TestRegistry> {
   const reg = await startRegistry(opts);
   after(() => reg.stop());
