@@ -1,0 +1,82 @@
+/**
+ * hwe's API: the custom resources of NFD and KMM as TypeScript types, their CRDs, their API
+ * coordinates, and the installer. Each resource is defined once (see schema.ts); the types and
+ * the manifests under config/crd/ both come from that definition.
+ */
+import { FOREIGN_RESOURCES } from './foreign.js';
+import * as kmm from './kmm.js';
+import * as nfd from './nfd.js';
+import { apiResource, type ResourceDef } from './resource.js';
+import * as foreign from './foreign.js';
+
+export * from './core.js';
+export * from './foreign.js';
+export * from './install.js';
+export * from './kmm.js';
+export * from './meta.js';
+export * from './nfd.js';
+export * from './resource.js';
+export { openApiSchema, structuralProblems, type CelRule, type Static } from './schema.js';
+
+/** Every resource hwe defines and installs. */
+export const HWE_RESOURCES: readonly ResourceDef[] = [
+  nfd.NodeFeatureResource,
+  nfd.NodeFeatureRuleResource,
+  nfd.NodeFeatureGroupResource,
+  nfd.NodeFeatureDiscoveryResource,
+  nfd.OpenShiftNodeFeatureRuleResource,
+  nfd.NodeResourceTopologyResource,
+  kmm.ModuleResource,
+  kmm.NodeModulesConfigResource,
+  kmm.ModuleImagesConfigResource,
+  kmm.ModuleBuildSignConfigResource,
+  kmm.PreflightValidationResource,
+  kmm.PreflightValidationOCPResource,
+  kmm.ManagedClusterModuleResource,
+];
+
+/** Ours and the test-only stand-ins for foreign APIs: what integration tests install. */
+export const ALL_RESOURCES: readonly ResourceDef[] = [...HWE_RESOURCES, ...FOREIGN_RESOURCES];
+
+// API coordinates, for KubeClient paths and informers (storage versions).
+export const NodeFeatures = apiResource<nfd.NodeFeature>(nfd.NodeFeatureResource);
+export const NodeFeatureRules = apiResource<nfd.NodeFeatureRule>(nfd.NodeFeatureRuleResource);
+export const OpenShiftNodeFeatureRules = apiResource<nfd.NodeFeatureRule>(
+  nfd.OpenShiftNodeFeatureRuleResource,
+);
+export const NodeFeatureGroups = apiResource<nfd.NodeFeatureGroup>(nfd.NodeFeatureGroupResource);
+export const NodeFeatureDiscoveries = apiResource<nfd.NodeFeatureDiscovery>(
+  nfd.NodeFeatureDiscoveryResource,
+);
+export const NodeResourceTopologies = apiResource<nfd.NodeResourceTopology>(
+  nfd.NodeResourceTopologyResource,
+);
+export const Modules = apiResource<kmm.Module>(kmm.ModuleResource);
+export const NodeModulesConfigs = apiResource<kmm.NodeModulesConfig>(kmm.NodeModulesConfigResource);
+export const ModuleImagesConfigs = apiResource<kmm.ModuleImagesConfig>(
+  kmm.ModuleImagesConfigResource,
+);
+export const ModuleBuildSignConfigs = apiResource<kmm.ModuleBuildSignConfig>(
+  kmm.ModuleBuildSignConfigResource,
+);
+export const PreflightValidations = apiResource<kmm.PreflightValidation>(
+  kmm.PreflightValidationResource,
+);
+export const PreflightValidationsOCP = apiResource<kmm.PreflightValidationOCP>(
+  kmm.PreflightValidationOCPResource,
+);
+export const ManagedClusterModules = apiResource<kmm.ManagedClusterModule>(
+  kmm.ManagedClusterModuleResource,
+);
+
+/** Foreign kinds (test stand-ins here; the real APIs on OpenShift / OCM hubs). */
+export const Builds = apiResource(foreign.BuildResource);
+export const BuildConfigs = apiResource(foreign.BuildConfigResource);
+export const ImageStreams = apiResource(foreign.ImageStreamResource);
+export const ClusterVersions = apiResource(foreign.ClusterVersionResource);
+export const SecurityContextConstraintsList = apiResource(
+  foreign.SecurityContextConstraintsResource,
+);
+export const ManifestWorks = apiResource(foreign.ManifestWorkResource);
+export const ManagedClusters = apiResource(foreign.ManagedClusterResource);
+export const ClusterClaims = apiResource(foreign.ClusterClaimResource);

@@ -1,0 +1,178 @@
+/**
+ * A thin layer over TypeBox for Kubernetes custom resources. Every builder returns a TypeBox
+ * schema, so `Static<typeof X>` is the TypeScript type, and `openApiSchema(X)` is the structural
+ * OpenAPI v3 schema a CustomResourceDefinition needs: one definition, two outputs.
+ *
+ * Only constructs a CRD accepts are produced: every node has a `type` (or is int-or-string or
+ * preserves unknown fields), maps are `additionalProperties`, enums are plain `enum` lists, and
+ * there is no `anyOf`/`const`/`patternProperties`/`$ref` (TypeBox's Union, Literal and Record
+ * would emit those, so they are not used here).
+ */
+import {
+  Type,
+  type Static,
+  type TArray,
+  type TBoolean,
+  type TInteger,
+  type TObject,
+  type TProperties,
+  type TSchema,
+  type TString,
+  type TUnsafe,
+} from '@sinclair/typebox';
+
+export type { Static, TSchema };
+
+/** A CEL validation rule (x-kubernetes-validations). */
+export interface CelRule {
+  rule: string;
+  message: string;
+  /** JSONPath (from the node holding the rule) of the field the error is reported on. */
+  fieldPath?: string;
+  reason?:
+    'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+}
+
+/** The schema options a field may carry, in Kubernetes terms. */
+export interface FieldOptions {
+  description?: string;
+  default?: unknown;
+  nullable?: boolean;
+  validations?: CelRule[];
+  listType?: 'atomic' | 'set' | 'map';
+  listMapKeys?: readonly string[];
+  mapType?: 'atomic' | 'granular';
+  minItems?: number;
+  maxItems?: number;
+  minLength?: number;
+  maxLength?: number;
+  minProperties?: number;
+  pattern?: string;
+  format?: string;
+  minimum?: number;
+  maximum?: number;
+}
+
+const KEYS: Record<string, string> = {
+  validations: 'x-kubernetes-validations',
+  listType: 'x-kubernetes-list-type',
+  listMapKeys: 'x-kubernetes-list-map-keys',
+  mapType: 'x-kubernetes-map-type',
+};
+
+/** Field options → schema keywords (the x-kubernetes-* spellings where Kubernetes has them). */
+function kw(o: FieldOptions = {}): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[KEYS[k] ?? k] = v;
+  return out;
+}
+
+export const str = (o?: FieldOptions): TString => Type.String(kw(o));
+export const bool = (o?: FieldOptions): TBoolean => Type.Boolean(kw(o));
+/** A 32-bit integer (Go int32 / int). */
+export const int32 = (o?: FieldOptions): TInteger => Type.Integer({ format: 'int32', ...kw(o) });
+export const int64 = (o?: FieldOptions): TInteger => Type.Integer({ format: 'int64', ...kw(o) });
+/** An RFC 3339 timestamp (metav1.Time). */
+export const time = (o?: FieldOptions): TString => Type.String({ format: 'date-time', ...kw(o) });
+
+export const arr = <T extends TSchema>(items: T, o?: FieldOptions): TArray<T> =>
+  Type.Array(items, kw(o));
+
+/** A list of strings with no duplicates (the apiserver rejects repeats). */
+export const stringSet = (o?: FieldOptions): TArray<TString> =>
+  Type.Array(Type.String(), { 'x-kubernetes-list-type': 'set', ...kw(o) });
+
+export const obj = <P extends TProperties>(props: P, o?: FieldOptions): TObject<P> =>
+  Type.Object(props, kw(o));
+
+export const opt = <T extends TSchema>(s: T) => Type.Optional(s);
+
+/** A string restricted to the given values. */
+export function enumOf<const V extends readonly string[]>(
+  values: V,
+  o?: FieldOptions,
+): TUnsafe<V[number]> {
+  return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...kw(o) });
+}
+
+/** A map from string keys to values of one schema (Go map[string]T). */
+export function map<T extends TSchema>(
+  values: T,
+  o?: FieldOptions,
+): TUnsafe<Record<string, Static<T>>> {
+  return Type.Unsafe<Record<string, Static<T>>>({
+    type: 'object',
+    additionalProperties: values,
+    ...kw(o),
+  });
+}
+
+/** map[string]string, the shape of labels, selectors and annotations. */
+export const stringMap = (o?: FieldOptions): TUnsafe<Record<string, string>> =>
+  map(Type.String(), o);
+
+/**
+ * An object whose content the apiserver keeps without checking it. Used for large embedded
+ * Kubernetes core types; the description of each such field says so.
+ */
+export function preserved<T = Record<string, unknown>>(o?: FieldOptions): TUnsafe<T> {
+  return Type.Unsafe<T>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
+}
+
+/**
+ * An object with some declared properties whose other properties are kept unchecked (a
+ * Volume: its `name` is checked, its volume source is not).
+ */
+export function openObj<P extends TProperties>(props: P, o?: FieldOptions): TObject<P> {
+  return Type.Object(props, { 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
+}
+
+/** resource.Quantity: a number or a string such as "2Gi" or "500m". */
+export function quantity(o?: FieldOptions): TUnsafe<number | string> {
+  return Type.Unsafe<number | string>({
+    anyOf: [{ type: 'integer' }, { type: 'string' }],
+    pattern:
+      '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
+    'x-kubernetes-int-or-string': true,
+    ...kw(o),
+  });
+}
+
+/**
+ * The schema as plain JSON, ready for a CRD's openAPIV3Schema: TypeBox keeps its bookkeeping
+ * under symbol keys, which a JSON round trip drops. Keys are then sorted so that generated
+ * manifests are stable and diff well.
+ */
+export function openApiSchema(s: TSchema): Record<string, unknown> {
+  return sortKeys(JSON.parse(JSON.stringify(s))) as Record<string, unknown>;
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v === null || typeof v !== 'object') return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+  return out;
+}
+
+/** Why a schema is not structural, as field paths with the problem; empty when it is. */
+export function structuralProblems(s: unknown, path = ''): string[] {
+  if (s === null || typeof s !== 'object' || Array.isArray(s))
+    return [`${path || '.'}: not a schema`];
+  const n = s as Record<string, unknown>;
+  const out: string[] = [];
+  for (const k of ['const', 'patternProperties', '$ref', '$id', 'oneOf', 'allOf', 'not'])
+    if (k in n) out.push(`${path || '.'}: uses ${k}`);
+  const intOrString = n['x-kubernetes-int-or-string'] === true;
+  if ('anyOf' in n && !intOrString) out.push(`${path || '.'}: anyOf outside int-or-string`);
+  if (!n.type && !intOrString && n['x-kubernetes-preserve-unknown-fields'] !== true)
+    out.push(`${path || '.'}: no type`);
+  if ('properties' in n && 'additionalProperties' in n)
+    out.push(`${path || '.'}: both properties and additionalProperties`);
+  for (const [k, child] of Object.entries((n.properties as Record<string, unknown>) ?? {}))
+    out.push(...structuralProblems(child, `${path}.${k}`));
+  if (n.items) out.push(...structuralProblems(n.items, `${path}[]`));
+  if (n.additionalProperties && typeof n.additionalProperties === 'object')
+    out.push(...structuralProblems(n.additionalProperties, `${path}.*`));
+  return out;
+}
