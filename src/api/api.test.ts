@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { Nodes } from '../runtime/resources.js';
 import { PACKAGE_ROOT } from '../version.js';
 import { CRD_DIR, renderCrdFiles } from './generate.js';
 import {
@@ -127,13 +128,7 @@ describe('resourcePath', () => {
       resourcePath(PreflightValidations, { name: 'p' }),
       '/apis/kmm.sigs.x-k8s.io/v1beta2/preflightvalidations/p',
     ],
-    [
-      resourcePath(
-        { group: '', version: 'v1', plural: 'nodes', namespaced: false },
-        { name: 'n 1' },
-      ),
-      '/api/v1/nodes/n%201',
-    ],
+    [resourcePath(Nodes, { name: 'n 1' }), '/api/v1/nodes/n%201'],
   ];
   for (const [got, want] of cases) it(want, () => assert.equal(got, want));
 

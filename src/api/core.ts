@@ -19,7 +19,7 @@ import {
   time,
   type Static,
 } from './schema.js';
-import type { ObjectMeta } from './meta.js';
+import type { ObjectMeta } from '../runtime/objects.js';
 
 export const PULL_POLICIES = ['Always', 'Never', 'IfNotPresent'] as const;
 export const pullPolicy = (description: string, dflt?: string) =>

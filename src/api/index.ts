@@ -13,10 +13,11 @@ export * from './core.js';
 export * from './foreign.js';
 export * from './install.js';
 export * from './kmm.js';
-export * from './meta.js';
 export * from './nfd.js';
 export * from './resource.js';
 export { openApiSchema, structuralProblems, type CelRule, type Static } from './schema.js';
+// The REST path helper and coordinates type are the runtime's; re-exported for convenience.
+export { apiVersionOf, resourcePath, type ResourceType } from '../runtime/resources.js';
 
 /** Every resource hwe defines and installs. */
 export const HWE_RESOURCES: readonly ResourceDef[] = [

@@ -403,8 +403,11 @@ export const NodeFeatureDiscoverySpec = obj(
     topologyupdater: opt(
       bool({
         default: false,
-        description: 'Also deploy nfd-topology-updater (NodeResourceTopology).',
+        description: 'Also deploy nfd-topology-updater (NodeResourceTopology); the seed spelling.',
       }),
+    ),
+    topologyUpdater: opt(
+      bool({ description: 'The same as topologyupdater, as newer operator releases spell it.' }),
     ),
     prunerOnDelete: opt(
       bool({
@@ -440,12 +443,18 @@ export const NodeFeatureDiscoverySpec = obj(
 );
 export type NodeFeatureDiscoverySpec = Static<typeof NodeFeatureDiscoverySpec>;
 
-/** openshift/custom-resource-status conditions, as the OpenShift operator reports them. */
+/**
+ * Operator conditions: accepts both openshift/custom-resource-status conditions (with
+ * lastHeartbeatTime) and metav1.Condition, which operator releases have used in turn.
+ */
 export const OperatorCondition = obj({
   type: str({ description: 'Available, Progressing, Degraded or Upgradeable.' }),
   status: enumOf(['True', 'False', 'Unknown'], { description: 'Whether the condition holds.' }),
   reason: opt(str({ description: 'CamelCase reason.' })),
   message: opt(str({ description: 'Which component is not ready, and why.' })),
+  observedGeneration: opt(
+    int64({ minimum: 0, description: 'Generation the condition was set for.' }),
+  ),
   lastHeartbeatTime: opt(
     time({ nullable: true, description: 'When the condition was last checked.' }),
   ),

@@ -1,9 +1,12 @@
 /**
  * How a custom resource is declared once and turned into: a CustomResourceDefinition manifest,
- * the group/version/kind/plural constants controllers use, and REST paths for KubeClient.
+ * and the runtime's ResourceType constants (group/version/kind/plural) that controllers and
+ * KubeClient paths use.
  */
 import type { TProperties, TSchema } from '@sinclair/typebox';
 import { metadata } from './core.js';
+import type { KubeObject } from '../runtime/objects.js';
+import { resourceType, type ResourceType } from '../runtime/resources.js';
 import { obj, opt, openApiSchema, str } from './schema.js';
 
 export interface PrinterColumn {
@@ -45,21 +48,6 @@ export interface ResourceDef {
   foreign?: boolean;
 }
 
-/**
- * Where a kind lives in the API: enough to build its URLs. Structurally the same as the
- * runtime's resource types, so these constants can be passed to its informers and clients.
- */
-export interface ApiResource<T = unknown> {
-  group: string;
-  version: string;
-  plural: string;
-  kind: string;
-  namespaced: boolean;
-  statusSubresource: boolean;
-  /** Only for type inference; never set. */
-  readonly _object?: T;
-}
-
 /** The root schema of an object: apiVersion, kind, metadata, then the kind's own fields. */
 export function objectSchema<P extends TProperties>(props: P, description: string) {
   return obj(
@@ -74,39 +62,22 @@ export function objectSchema<P extends TProperties>(props: P, description: strin
 }
 
 /** The API coordinates of one version of a resource (the storage version if none is named). */
-export function apiResource<T = unknown>(def: ResourceDef, version?: string): ApiResource<T> {
+export function apiResource<T extends KubeObject = KubeObject>(
+  def: ResourceDef,
+  version?: string,
+): ResourceType<T> {
   const v = version
     ? def.versions.find((x) => x.name === version)
     : def.versions.find((x) => x.storage);
   if (!v) throw new Error(`${def.kind}.${def.group} has no version ${version ?? '(storage)'}`);
-  return {
+  return resourceType<T>({
     group: def.group,
     version: v.name,
     plural: def.plural,
     kind: def.kind,
     namespaced: def.scope === 'Namespaced',
     statusSubresource: def.status,
-  };
-}
-
-export const apiVersionOf = (r: { group: string; version: string }): string =>
-  r.group ? `${r.group}/${r.version}` : r.version;
-
-/**
- * The REST path of a collection, an object or one of its subresources:
- * `/apis/kmm.sigs.x-k8s.io/v1beta1/namespaces/ns/modules/m/status`. A namespaced resource
- * without a namespace gives the all-namespaces collection.
- */
-export function resourcePath(
-  r: Pick<ApiResource, 'group' | 'version' | 'plural' | 'namespaced'>,
-  at: { namespace?: string; name?: string; subresource?: string } = {},
-): string {
-  let p = r.group ? `/apis/${r.group}/${r.version}` : `/api/${r.version}`;
-  if (r.namespaced && at.namespace) p += `/namespaces/${encodeURIComponent(at.namespace)}`;
-  p += `/${r.plural}`;
-  if (at.name !== undefined) p += `/${encodeURIComponent(at.name)}`;
-  if (at.subresource) p += `/${at.subresource}`;
-  return p;
+  });
 }
 
 export const crdName = (def: ResourceDef): string => `${def.plural}.${def.group}`;

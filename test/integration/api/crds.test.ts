@@ -20,7 +20,8 @@ import {
   apiVersionOf,
   installCrds,
   resourcePath,
-  type ApiResource,
+  apiResource,
+  type ResourceType,
   type Module,
   type ModuleImagesConfig,
   type NodeFeatureRule,
@@ -29,6 +30,7 @@ import {
 } from '../../../src/api/index.js';
 import type { LocalCluster } from '../../../src/cluster/local.js';
 import { isKubeError, type KubeClient, type KubeError } from '../../../src/runtime/client.js';
+import { ConfigMaps, Secrets } from '../../../src/runtime/resources.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import { testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
 
@@ -42,39 +44,15 @@ interface Obj {
 }
 
 /** Built-in kinds the examples contain, besides our own. */
-const CORE: Record<string, ApiResource> = {
-  ConfigMap: {
-    group: '',
-    version: 'v1',
-    kind: 'ConfigMap',
-    plural: 'configmaps',
-    namespaced: true,
-    statusSubresource: false,
-  },
-  Secret: {
-    group: '',
-    version: 'v1',
-    kind: 'Secret',
-    plural: 'secrets',
-    namespaced: true,
-    statusSubresource: false,
-  },
-};
+const CORE: Record<string, ResourceType> = { ConfigMap: ConfigMaps, Secret: Secrets };
 
-function resourceFor(o: Obj): ApiResource {
+function resourceFor(o: Obj): ResourceType {
   const core = CORE[o.kind];
   if (core && o.apiVersion === 'v1') return core;
   for (const def of ALL_RESOURCES)
     for (const v of def.versions)
       if (def.kind === o.kind && `${def.group}/${v.name}` === o.apiVersion)
-        return {
-          group: def.group,
-          version: v.name,
-          kind: def.kind,
-          plural: def.plural,
-          namespaced: def.scope === 'Namespaced',
-          statusSubresource: def.status,
-        };
+        return apiResource(def, v.name);
   throw new Error(`no resource for ${o.apiVersion} ${o.kind}`);
 }
 
