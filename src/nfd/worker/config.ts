@@ -129,10 +129,10 @@ export class ConfigError extends Error {
   readonly kind = 'Invalid' as const;
   constructor(
     readonly field: string,
-    message: string,
+    readonly detail: string,
     readonly file?: string,
   ) {
-    super(`${file ? `${file}: ` : ''}${field ? `${field}: ` : ''}${message}`);
+    super(`${file ? `${file}: ` : ''}${field ? `${field}: ` : ''}${detail}`);
     this.name = 'ConfigError';
   }
 }
@@ -293,7 +293,7 @@ export async function parseConfigText(text: string, file?: string): Promise<Conf
   try {
     return validate(SCHEMA, doc.toJS(), '');
   } catch (e) {
-    if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.message, file);
+    if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.detail, file);
     throw e;
   }
 }

@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { after, describe, it } from 'node:test';
+import { hostFixture } from '../../../test/fixtures/hosts/index.js';
+import type { NodeFeatureObject } from './discover.js';
+import { resolveHostPaths } from './hostfs.js';
+import type { PublishOutcome } from './publish.js';
+import { runWorker, stderrLogger, type WorkerOptions } from './worker.js';
+
+const NS = 'feature.node.kubernetes.io/';
+
+function tempHost(): { root: string; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'nfd-worker-loop-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const root = join(dir, 'host');
+  cpSync(hostFixture('intel-rhcos'), root, { recursive: true, verbatimSymlinks: true });
+  return { root, dir };
+}
+
+interface Harness {
+  opts: WorkerOptions;
+  passes: NodeFeatureObject[];
+  outcomes: (PublishOutcome | 'not-published')[];
+  published: NodeFeatureObject[];
+  nextPass(): Promise<NodeFeatureObject>;
+  logText(): string;
+  stop(): void;
+}
+
+function harness(over: Partial<WorkerOptions> & Pick<WorkerOptions, 'paths'>): Harness {
+  const passes: NodeFeatureObject[] = [];
+  const outcomes: (PublishOutcome | 'not-published')[] = [];
+  const published: NodeFeatureObject[] = [];
+  const waiters: ((nf: NodeFeatureObject) => void)[] = [];
+  let consumed = 0;
+  let log = '';
+  const stderr = new PassThrough();
+  stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const abort = new AbortController();
+  const opts: WorkerOptions = {
+    flags: {},
+    oneshot: false,
+    nodeName: 'node-a',
+    namespace: 'nfd',
+    stdout: new PassThrough(),
+    log: stderrLogger(stderr),
+    signal: abort.signal,
+    publish: async (nf) => {
+      published.push(nf);
+      return 'created';
+    },
+    onPass: (nf, outcome) => {
+      passes.push(nf);
+      outcomes.push(outcome);
+      waiters.shift()?.(nf);
+    },
+    ...over,
+  };
+  return {
+    opts,
+    passes,
+    outcomes,
+    published,
+    logText: () => log,
+    stop: () => abort.abort(),
+    nextPass: () => {
+      const i = consumed++;
+      if (passes[i]) return Promise.resolve(passes[i]!);
+      return new Promise((resolve, reject) => {
+        const t = setTimeout(
+          () => reject(new Error(`no pass ${i + 1} within 10s; log:\n${log}`)),
+          10_000,
+        );
+        waiters.push((nf) => {
+          clearTimeout(t);
+          resolve(nf);
+        });
+      });
+    },
+  };
+}
+
+describe('the worker loop', () => {
+  it('reloads the config file, keeps the last good one, and re-reads features.d on change', async () => {
+    const { root, dir } = tempHost();
+    const configFile = join(dir, 'nfd-worker.conf');
+    writeFileSync(
+      configFile,
+      'core:\n  sleepInterval: 0s\nsources:\n  kernel:\n    configOpts: [X86]\n',
+    );
+    const h = harness({ paths: resolveHostPaths(root), configFile });
+    const done = runWorker(h.opts);
+
+    const p1 = await h.nextPass();
+    assert.equal(p1.spec.labels[`${NS}kernel-config.X86`], 'true');
+    assert.equal(p1.spec.labels[`${NS}kernel-config.DMI`], undefined);
+
+    writeFileSync(
+      configFile,
+      'core:\n  sleepInterval: 0s\nsources:\n  kernel:\n    configOpts: [DMI]\n',
+    );
+    const p2 = await h.nextPass();
+    assert.equal(p2.spec.labels[`${NS}kernel-config.DMI`], 'true');
+    assert.equal(p2.spec.labels[`${NS}kernel-config.X86`], undefined);
+
+    writeFileSync(configFile, 'core:\n  sleepIntervall: 1s\n');
+    const p3 = await h.nextPass();
+    assert.equal(
+      p3.spec.labels[`${NS}kernel-config.DMI`],
+      'true',
+      'last good config still applies',
+    );
+    assert.match(h.logText(), /keeping the last good one: .*core\.sleepIntervall: unknown option/);
+
+    writeFileSync(
+      join(root, 'etc/kubernetes/node-feature-discovery/features.d/vendor-gpu'),
+      'vendor.example.com/new=1\n',
+    );
+    const p4 = await h.nextPass();
+    assert.equal(p4.spec.labels['vendor.example.com/new'], '1');
+    assert.equal(p4.spec.labels['gpu-present'], undefined);
+
+    h.stop();
+    assert.equal(await done, 0);
+    assert.deepEqual(h.outcomes, ['created', 'created', 'created', 'created']);
+  });
+
+  it('runs again every sleepInterval', async () => {
+    const { root } = tempHost();
+    const h = harness({ paths: resolveHostPaths(root), flags: { sleepInterval: 20 } });
+    const done = runWorker(h.opts);
+    for (let i = 0; i < 3; i++) await h.nextPass();
+    h.stop();
+    assert.equal(await done, 0);
+    assert.ok(h.passes.length >= 3);
+  });
+
+  it('noPublish in the file is a dry run; a flag overrides it', async () => {
+    const { root, dir } = tempHost();
+    const configFile = join(dir, 'c.conf');
+    writeFileSync(configFile, 'core: {noPublish: true}\n');
+    const dry = harness({ paths: resolveHostPaths(root), configFile, oneshot: true });
+    assert.equal(await runWorker(dry.opts), 0);
+    assert.deepEqual(dry.outcomes, ['not-published']);
+    assert.equal(dry.published.length, 0);
+
+    const wet = harness({
+      paths: resolveHostPaths(root),
+      configFile,
+      oneshot: true,
+      flags: { noPublish: false },
+    });
+    assert.equal(await runWorker(wet.opts), 0);
+    assert.equal(wet.published.length, 1);
+    assert.equal(wet.published[0]!.metadata.name, 'node-a');
+  });
+
+  it('a config error at start-up stops the worker with the key named', async () => {
+    const { root, dir } = tempHost();
+    const configFile = join(dir, 'c.conf');
+    writeFileSync(configFile, 'sources:\n  pci:\n    deviceClassWhitelist: "03"\n');
+    const h = harness({ paths: resolveHostPaths(root), configFile, oneshot: true });
+    assert.equal(await runWorker(h.opts), 2);
+    assert.match(
+      h.logText(),
+      /c\.conf: sources\.pci\.deviceClassWhitelist: "03" is not a list of strings/,
+    );
+    assert.equal(h.passes.length, 0);
+  });
+
+  it('a failed publish in oneshot mode is exit 1', async () => {
+    const { root } = tempHost();
+    const h = harness({
+      paths: resolveHostPaths(root),
+      oneshot: true,
+      publish: async () => {
+        throw new Error('apiserver says no');
+      },
+    });
+    assert.equal(await runWorker(h.opts), 1);
+    assert.match(h.logText(), /publishing NodeFeature nfd\/node-a: apiserver says no/);
+  });
+});
