@@ -3,7 +3,20 @@
  * modinfo (what it reports), openssl cms (that the signature verifies), xz/zstd/gzip.
  */
 import assert from 'node:assert/strict';
-import { copyFile, chmod, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  chown,
+  copyFile,
+  lstat,
+  mkdir,
+  mkdtemp,
+  readFile,
+  readdir,
+  rm,
+  stat,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -388,6 +401,28 @@ describe('files in place', () => {
     assert.deepEqual(await readdir(sub), ['a.ko']);
   });
 
+  it('signs the target of a symlink and keeps the link', async () => {
+    const sub = await mkdtemp(join(dir, 'link-'));
+    await mkdir(join(sub, 'extra'));
+    const real = join(sub, 'real.ko');
+    await copyFile(ko, real);
+    const link = join(sub, 'extra', 'link.ko');
+    await symlink('../real.ko', link);
+    await signModuleFile(link, { key: await readFile(rsa.key), cert: await readFile(rsa.certDer) });
+    assert.ok((await lstat(link)).isSymbolicLink());
+    assert.deepEqual(await readFile(real), await kernelSign('sha256', rsa.key, rsa.certDer, ko));
+    assert.deepEqual((await readdir(sub)).sort(), ['extra', 'real.ko']);
+  });
+
+  it('keeps the owner when run as root', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('only root can own files as another user');
+    const p = await copy(ko);
+    await chown(p, 4321, 4322);
+    await signModuleFile(p, { key: await readFile(rsa.key), cert: await readFile(rsa.certDer) });
+    const st = await stat(p);
+    assert.deepEqual([st.uid, st.gid], [4321, 4322]);
+  });
+
   it('leaves a file it cannot sign untouched, with no temporary files', async () => {
     const sub = await mkdtemp(join(dir, 'bad-'));
     const p = join(sub, 'notes.ko');
@@ -479,6 +514,32 @@ describe('keys and certificates', () => {
       'invalid-key',
       /passphrase does not decrypt/,
       await keyText(enc),
+    );
+  });
+
+  it('says an encrypted DER key needs a passphrase', async () => {
+    const der = createPrivateKey(await readFile(rsa.key)).export({
+      type: 'pkcs8',
+      format: 'der',
+      cipher: 'aes-256-cbc',
+      passphrase: 'pw',
+    });
+    const cert = await readFile(rsa.certDer);
+    await refuses(
+      { key: der, cert },
+      'invalid-key',
+      /encrypted and no passphrase.*KBUILD_SIGN_PIN/,
+      [],
+    );
+    assert.equal(createSigner({ key: der, cert, passphrase: 'pw' }).keyType, 'rsa');
+  });
+
+  it('says so when given a file path instead of key contents', async () => {
+    await refuses(
+      { key: rsa.key, cert: await readFile(rsa.certDer) },
+      'invalid-key',
+      /looks like a file path/,
+      [],
     );
   });
 

@@ -6,10 +6,10 @@
  * kernel accepts but which hides the first signer from modinfo and grows the module each time.
  */
 import { createSign, sign as cryptoSign } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open, readFile, realpath, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FileHandle } from 'node:fs/promises';
-import { readSync } from 'node:fs';
+import { type Stats, readSync } from 'node:fs';
 import {
   type Compression,
   compress,
@@ -129,7 +129,15 @@ export async function signModuleFile(
   signer: Signer | SignerOptions,
 ): Promise<SignFileResult> {
   const s = toSigner(signer);
-  const tmp = join(dirname(path), `.${basename(path)}.hwe-sign-${process.pid}-${tempCounter++}`);
+  // Write next to the real file, so that a symlink (e.g. from an updates/ directory) keeps
+  // pointing at the signed module instead of being replaced by a copy.
+  const target = await realpath(path).catch((e: unknown) => {
+    throw ioError(e, path, 'cannot read');
+  });
+  const tmp = join(
+    dirname(target),
+    `.${basename(target)}.hwe-sign-${process.pid}-${tempCounter++}`,
+  );
   let input: FileHandle | undefined;
   let output: FileHandle | undefined;
   try {
@@ -138,7 +146,7 @@ export async function signModuleFile(
     if (!stat.isFile()) throw new SigningError('io', 'is not a regular file', path);
     const kind = compressionFromName(path);
     let replaced: boolean;
-    output = await createTemp(tmp, stat.mode & 0o7777, path);
+    output = await createTemp(tmp, stat, path);
     if (kind) {
       const data = await readAll(input, path);
       const plain = await decompress(checkCompression(kind, data, path), data, path);
@@ -174,7 +182,7 @@ export async function signModuleFile(
     await output.close();
     output = undefined;
     try {
-      await rename(tmp, path);
+      await rename(tmp, target);
     } catch (e) {
       throw ioError(e, path, 'cannot replace');
     }
@@ -203,10 +211,14 @@ async function openFile(path: string): Promise<FileHandle> {
   }
 }
 
-async function createTemp(tmp: string, mode: number, path: string): Promise<FileHandle> {
+async function createTemp(tmp: string, like: Stats, path: string): Promise<FileHandle> {
   try {
     const fh = await open(tmp, 'wx', 0o600);
-    await fh.chmod(mode);
+    // Keep the owner where allowed (root signing files it does not own); the mode always.
+    if (like.uid !== process.getuid?.() || like.gid !== process.getgid?.()) {
+      await fh.chown(like.uid, like.gid).catch(() => {});
+    }
+    await fh.chmod(like.mode & 0o7777);
     return fh;
   } catch (e) {
     throw ioError(e, path, `cannot write next to it (${tmp})`);

@@ -72,6 +72,9 @@ export function createSigner(opts: SignerOptions): Signer {
   return { hash, keyType, key, certificate };
 }
 
+const ENCRYPTED_WITHOUT_PASSPHRASE =
+  'the key is encrypted and no passphrase was given; set KBUILD_SIGN_PIN to its passphrase';
+
 function loadPrivateKey(
   key: Buffer | string | KeyObject,
   passphrase: string | undefined,
@@ -97,11 +100,7 @@ function loadPrivateKey(
     ? /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(text)
     : undefined;
   if (encrypted && passphrase === undefined) {
-    throw new SigningError(
-      'invalid-key',
-      'the key is encrypted and no passphrase was given; set KBUILD_SIGN_PIN to its passphrase',
-      name,
-    );
+    throw new SigningError('invalid-key', ENCRYPTED_WITHOUT_PASSPHRASE, name);
   }
   if (pem && !/-----BEGIN (ENCRYPTED |RSA |EC )?PRIVATE KEY-----/.test(text)) {
     throw new SigningError(
@@ -118,13 +117,19 @@ function loadPrivateKey(
         { key: buf, format: 'der', type: 'sec1' },
       ];
   let badPassphrase = false;
+  let needsPassphrase = false;
   for (const attempt of attempts) {
     try {
       return createPrivateKey(attempt);
     } catch (e) {
       const code = (e as { code?: string }).code ?? '';
       if (code === 'ERR_OSSL_BAD_DECRYPT') badPassphrase = true;
+      // An encrypted DER PKCS#8 key is only recognisable as such by OpenSSL.
+      if (code === 'ERR_MISSING_PASSPHRASE') needsPassphrase = true;
     }
+  }
+  if (needsPassphrase) {
+    throw new SigningError('invalid-key', ENCRYPTED_WITHOUT_PASSPHRASE, name);
   }
   if (badPassphrase) {
     throw new SigningError(
