@@ -1,3 +1,4 @@
+import { type SecretLike, dockerConfigFromSecret, mergeDockerConfigs } from './auth.js';
 import { RegistryClient, type FetchedManifest } from './client.js';
 import { verifyDigest } from './digest.js';
 import { OciError, isOciError } from './errors.js';
@@ -10,7 +11,13 @@ import {
   readLayer,
 } from './layer.js';
 import { type PlatformSpec, formatPlatform, hostPlatform, selectPlatform } from './platform.js';
-import { type ImageReference, formatReference, manifestTarget } from './reference.js';
+import {
+  type ImageReference,
+  formatReference,
+  manifestTarget,
+  parseReference,
+} from './reference.js';
+import type { RegistryTLS } from './transport.js';
 import {
   type Descriptor,
   type HistoryEntry,
@@ -280,4 +287,35 @@ export async function imageExists(
         return { state: 'Error', error: e };
     }
   }
+}
+
+/** What a Module gives for reaching an image: its `registryTLS` and its pull secrets. */
+export interface ImageAccess {
+  tls?: RegistryTLS;
+  /** Pull secrets (`imageRepoSecret`, service account secrets); later ones win per key. */
+  pullSecrets?: SecretLike[];
+  timeoutMs?: number;
+}
+
+/**
+ * Parses an image reference and opens a client for its registry with the Module's TLS
+ * settings and pull secrets. The caller closes the client.
+ */
+export function openImage(image: string, access: ImageAccess = {}): OpenedImage {
+  const ref = parseReference(image);
+  const dockerConfig = mergeDockerConfigs(
+    ...(access.pullSecrets ?? []).map(dockerConfigFromSecret),
+  );
+  const client = new RegistryClient({
+    registry: ref.registry,
+    dockerConfig,
+    ...(access.tls ? { tls: access.tls } : {}),
+    ...(access.timeoutMs ? { timeoutMs: access.timeoutMs } : {}),
+  });
+  return { ref, client };
+}
+
+export interface OpenedImage {
+  ref: ImageReference;
+  client: RegistryClient;
 }

@@ -5,6 +5,7 @@ import {
   RegistryClient,
   dockerConfigFromSecret,
   imageExists,
+  openImage,
   isOciError,
   parseReference,
   type RegistryClientOptions,
@@ -77,6 +78,26 @@ describe('htpasswd (Basic) registry', async () => {
     const good = clientFor({ registry: reg.host, tls: reg.tls, auth: users[0]! });
     const missing = await imageExists(good, parseReference(`${reg.host}/private/app:none`));
     assert.equal(missing.state, 'NotFound');
+  });
+
+  it('opens an image the way a Module names it: registryTLS and pull secrets', async () => {
+    const secrets = [
+      pullSecret(reg.host, 'builder', 'stale'),
+      pullSecret(reg.host, 'builder', users[0]!.password),
+    ];
+    const { client, ref: opened } = openImage(`${reg.host}/private/app:v1`, {
+      tls: reg.tls,
+      pullSecrets: secrets,
+    });
+    after(() => client.close());
+    assert.deepEqual(opened, ref);
+    assert.equal((await imageExists(client, opened)).state, 'Exists');
+    const stale = openImage(`${reg.host}/private/app:v1`, {
+      tls: reg.tls,
+      pullSecrets: [secrets[0]!],
+    });
+    after(() => stale.client.close());
+    assert.equal((await imageExists(stale.client, stale.ref)).state, 'Unauthorized');
   });
 
   it('fails a push without credentials as Unauthorized, naming the repository', async () => {
