@@ -1,9 +1,29 @@
 import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { LocalCluster } from '../../src/cluster/local.js';
+import {
+  createSimNodes,
+  deleteSimNodes,
+  type NodeObject,
+  type SimNodeSpec,
+} from '../../src/cluster/nodes.js';
 import type { KubeClient } from '../../src/runtime/client.js';
 
 let shared: Promise<LocalCluster> | undefined;
+
+/*
+ * Clean-ups registered by the helpers below run once, after all tests of the file. (A hook
+ * registered from inside a before() hook would run as soon as that hook ends.)
+ */
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const fn of cleanups.reverse()) await fn().catch(() => undefined);
+});
+
+/** Runs `fn` after all tests of the file, in reverse order of registration. */
+export function onCleanup(fn: () => Promise<unknown>): void {
+  cleanups.push(fn);
+}
 
 /**
  * The control plane for integration tests. `npm test` starts one per run and passes its
@@ -18,10 +38,11 @@ export function testCluster(): Promise<LocalCluster> {
       const c = LocalCluster.attach(dir);
       if (!c) throw new Error(`HWE_TEST_CLUSTER_DIR=${dir} holds no running cluster`);
       shared = Promise.resolve(c);
-      after(() => c.client.close());
+      onCleanup(async () => c.client.close());
     } else {
-      shared = LocalCluster.start({ ownedByProcess: true });
-      after(async () => (await shared!).stop());
+      const started = LocalCluster.start({ ownedByProcess: true });
+      shared = started;
+      onCleanup(async () => (await started).stop());
     }
   }
   return shared;
@@ -62,8 +83,35 @@ export async function testNamespace(client: KubeClient, prefix = 'test'): Promis
     method: 'POST',
     body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
   });
-  after(async () => {
-    await client.request(`/api/v1/namespaces/${name}`, { method: 'DELETE' }).catch(() => undefined);
-  });
+  onCleanup(() => client.request(`/api/v1/namespaces/${name}`, { method: 'DELETE' }));
   return name;
+}
+
+/** Creates simulated nodes, waits until they are Ready, and deletes them when the file's tests end. */
+export async function testNodes(
+  client: KubeClient,
+  specs: SimNodeSpec[],
+  timeoutMs = 60_000,
+): Promise<void> {
+  onCleanup(() =>
+    deleteSimNodes(
+      client,
+      specs.map((s) => s.name),
+    ),
+  );
+  await createSimNodes(client, specs);
+  const names = new Set(specs.map((s) => s.name));
+  await eventually(
+    `${specs.length} simulated nodes to be Ready`,
+    async () => {
+      const list = await client.request<{ items: NodeObject[] }>('/api/v1/nodes');
+      const ready = list.items.filter(
+        (n) =>
+          names.has(n.metadata.name) &&
+          n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return ready.length === names.size;
+    },
+    timeoutMs,
+  );
 }
