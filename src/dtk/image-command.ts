@@ -6,6 +6,7 @@ import {
   parsePlatform,
   parseReference,
 } from '../oci/index.js';
+import { readDtkRelease } from './dtk-release.js';
 import { DTK_TAG, ReleaseError, releaseImageFor } from './release.js';
 
 /** Reports an invalid flag value as a usage error naming the flag. */
@@ -33,7 +34,9 @@ export const imageCommand: Command = {
     '(an ImageStream naming every image of the release) and prints the image of --tag\n' +
     '(driver-toolkit by default).\n\n' +
     'Output (-o json, the default): {"release": REF@DIGEST, "name": TAG, "image": PULLSPEC}.\n' +
-    'With -o name: the pull spec alone, as `oc adm release info --image-for` prints it.\n\n' +
+    'With -o name: the pull spec alone, as `oc adm release info --image-for` prints it.\n' +
+    'With --dtk-release, the JSON also holds "driverToolkitRelease": the image\'s\n' +
+    '/etc/driver-toolkit-release.json (KERNEL_VERSION, RT_KERNEL_VERSION, RHEL_VERSION).\n\n' +
     'Exit codes: 0 found; 1 the payload cannot be read (not found, credentials refused,\n' +
     'unreachable, not a release payload); 2 invalid flags or reference; 3 the payload names\n' +
     'no image for --tag.',
@@ -73,6 +76,11 @@ export const imageCommand: Command = {
       help: 'use HTTPS but do not verify the registry certificate',
     },
     {
+      name: 'dtk-release',
+      type: 'boolean',
+      help: 'also read /etc/driver-toolkit-release.json (kernel versions) from the image',
+    },
+    {
       name: 'platform',
       type: 'string',
       placeholder: 'OS/ARCH',
@@ -87,25 +95,46 @@ export const imageCommand: Command = {
     if (output !== 'json' && output !== 'name') {
       throw new UsageError(`flag --output: "${output}" is not one of json, name`);
     }
+    const withDtkRelease = flags['dtk-release'] === true;
+    if (withDtkRelease && output !== 'json') {
+      throw new UsageError(
+        'flag --dtk-release adds a field to the JSON output; use it with -o json',
+      );
+    }
     const tag = flags.tag as string;
     if (!tag) throw new UsageError('flag --tag must not be empty');
     const ref = asUsage('release', () => parseReference(release));
     const platform = flags.platform
       ? asUsage('platform', () => parsePlatform(flags.platform as string))
       : undefined;
-    let client: RegistryClient | undefined;
+    const clients: RegistryClient[] = [];
     try {
       const dockerConfig = loadAuthFiles(flags['registry-config'] as string | undefined, env);
-      client = new RegistryClient({
-        registry: ref.registry,
-        dockerConfig,
-        tls: {
-          insecure: flags.insecure === true,
-          insecureSkipTLSVerify: flags['insecure-skip-tls-verify'] === true,
-        },
-      });
-      const found = await releaseImageFor(client, ref, tag, platform ? { platform } : {});
-      stdout.write(output === 'name' ? `${found.image}\n` : JSON.stringify(found) + '\n');
+      const open = (registry: string) => {
+        const c = new RegistryClient({
+          registry,
+          dockerConfig,
+          tls: {
+            insecure: flags.insecure === true,
+            insecureSkipTLSVerify: flags['insecure-skip-tls-verify'] === true,
+          },
+        });
+        clients.push(c);
+        return c;
+      };
+      const opts = platform ? { platform } : {};
+      const found = await releaseImageFor(open(ref.registry), ref, tag, opts);
+      if (output === 'name') {
+        stdout.write(`${found.image}\n`);
+        return 0;
+      }
+      if (!withDtkRelease) {
+        stdout.write(JSON.stringify(found) + '\n');
+        return 0;
+      }
+      const dtkRef = parseReference(found.image);
+      const driverToolkitRelease = await readDtkRelease(open(dtkRef.registry), dtkRef, opts);
+      stdout.write(JSON.stringify({ ...found, driverToolkitRelease }) + '\n');
       return 0;
     } catch (e) {
       if (e instanceof ReleaseError) {
@@ -118,7 +147,7 @@ export const imageCommand: Command = {
       }
       throw e;
     } finally {
-      client?.close();
+      for (const c of clients) c.close();
     }
   },
 };

@@ -21,7 +21,13 @@ export interface ReleaseImage {
   image: string;
 }
 
-export type ReleaseProblemKind = 'NoImageReferences' | 'InvalidImageReferences' | 'TagNotFound';
+export type ReleaseProblemKind =
+  | 'NoImageReferences'
+  | 'InvalidImageReferences'
+  | 'TagNotFound'
+  /** The image has no /etc/driver-toolkit-release.json. */
+  | 'NotDriverToolkit'
+  | 'InvalidDriverToolkitRelease';
 
 /** A payload that is not what a release should be; `kind` tells the cases apart. */
 export class ReleaseError extends Error {

@@ -198,6 +198,52 @@ describe('hwe dtk image --release', () => {
     assert.match(none.stderr, /requires credentials and none were given/);
   });
 
+  it("adds the DTK image's /etc/driver-toolkit-release.json with --dtk-release", async () => {
+    const rel = { KERNEL_VERSION: '5.14.0-284.52.1.el9_2.x86_64', RHEL_VERSION: '9.2' };
+    const dtk = await pushTestImage(client, 'ocp/dtk', '412', {
+      layers: [
+        [{ path: 'usr/bin/kmod', data: Buffer.from('kmod') }],
+        [{ path: 'etc/driver-toolkit-release.json', data: Buffer.from(JSON.stringify(rel)) }],
+      ],
+    });
+    const notDtk = await pushTestImage(client, 'ocp/other', '1', { layers: [] });
+    const refs = (image: string) => imageReferencesYaml.replace(DTK, image);
+    await pushRelease(client, 'ocp/release', 'with-dtk', refs(`${reg.host}/ocp/dtk@${dtk.digest}`));
+    await pushRelease(
+      client,
+      'ocp/release',
+      'bad-dtk',
+      refs(`${reg.host}/ocp/other@${notDtk.digest}`),
+    );
+
+    const ok = await runHwe([
+      'dtk',
+      'image',
+      '--release',
+      `${reg.host}/ocp/release:with-dtk`,
+      '--insecure',
+      '--dtk-release',
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const out = JSON.parse(ok.stdout) as { image: string; driverToolkitRelease: unknown };
+    assert.equal(out.image, `${reg.host}/ocp/dtk@${dtk.digest}`);
+    assert.deepEqual(out.driverToolkitRelease, rel);
+
+    const bad = await runHwe([
+      'dtk',
+      'image',
+      '--release',
+      `${reg.host}/ocp/release:bad-dtk`,
+      '--insecure',
+      '--dtk-release',
+    ]);
+    assert.equal(bad.code, 1);
+    assert.match(
+      bad.stderr,
+      /is not a driver-toolkit image: it has no \/etc\/driver-toolkit-release\.json/,
+    );
+  });
+
   it('rejects bad flags with exit 2, naming the flag', async () => {
     const cases: [string[], RegExp][] = [
       [[], /flag --release is required/],
@@ -211,6 +257,7 @@ describe('hwe dtk image --release', () => {
         /flag --platform: platform "linux" must be os\/architecture/,
       ],
       [['--release', 'x', 'extra'], /unexpected argument "extra"/],
+      [['--release', 'x', '-o', 'name', '--dtk-release'], /--dtk-release .* use it with -o json/],
     ];
     for (const [args, why] of cases) {
       const r = await runHwe(['dtk', 'image', ...args]);
