@@ -327,7 +327,19 @@ export const ModuleSpec = obj(
       }),
     ),
   },
-  { description: 'Which nodes need the module, and how to get it loaded there.' },
+  {
+    description: 'Which nodes need the module, and how to get it loaded there.',
+    validations: [
+      {
+        // Since KMM 2.4 the loader may be left out (in-tree driver, device plugin only), but a
+        // Module with neither would do nothing.
+        rule: 'has(self.moduleLoader) || has(self.devicePlugin)',
+        message: 'set moduleLoader, devicePlugin or both',
+        fieldPath: '.moduleLoader',
+        reason: 'FieldValueRequired',
+      },
+    ],
+  },
 );
 export type ModuleSpec = Static<typeof ModuleSpec>;
 

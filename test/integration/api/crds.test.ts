@@ -108,6 +108,15 @@ const cluster: LocalCluster = await testCluster();
 const client: KubeClient = cluster.client;
 await installCrds(client, ALL_RESOURCES);
 const ns = await testNamespace(client, 'api');
+/** Labels the objects this file creates, so that a kubectl selector lists only them. */
+const RUN = uniqueName('run');
+/** Cluster-scoped objects this file creates (namespaced ones go with the namespace). */
+const clusterScoped: string[] = [];
+after(() =>
+  Promise.all(
+    clusterScoped.map((p) => client.request(p, { method: 'DELETE' }).catch(() => undefined)),
+  ),
+);
 
 describe('seed examples apply cleanly', () => {
   const root = join(PACKAGE_ROOT, 'examples');
@@ -488,13 +497,9 @@ describe('kubectl get prints useful columns', () => {
 
   async function make<T>(o: Obj, status?: unknown): Promise<T> {
     const r = resourceFor(o);
+    o.metadata.labels = { 'hwe-api-test': RUN };
     const out = await apply<T>(client, o, ns, false);
-    if (!r.namespaced)
-      after(() =>
-        client
-          .request(resourcePath(r, { name: o.metadata.name }), { method: 'DELETE' })
-          .catch(() => undefined),
-      );
+    if (!r.namespaced) clusterScoped.push(resourcePath(r, { name: o.metadata.name }));
     if (status !== undefined)
       await client.request(
         resourcePath(r, { namespace: ns, name: o.metadata.name, subresource: 'status' }),
@@ -655,9 +660,36 @@ describe('kubectl get prints useful columns', () => {
     ]);
     assert.deepEqual(r.slice(0, 5), [o.metadata.name, '3', '3', '2', '1']);
   });
+
+  it('kubectl get nfr,nmc,mic,pfv: one table per kind with its columns', async () => {
+    const { stdout } = await run(cluster.bin('kubectl'), [
+      '--kubeconfig',
+      cluster.kubeconfig,
+      'get',
+      'nfr,nmc,mic,pfv',
+      '-n',
+      ns,
+      '-l',
+      `hwe-api-test=${RUN}`,
+    ]);
+    const headers = stdout
+      .split('\n')
+      .filter((l) => l.startsWith('NAME'))
+      .map((l) => l.trim().split(/\s{2,}/));
+    assert.deepEqual(headers, [
+      ['NAME', 'FIRST RULE', 'LABELS', 'AGE'],
+      ['NAME', 'KERNEL', 'DESIRED', 'LOADED', 'AGE'],
+      ['NAME', 'NOT READY', 'STATE', 'AGE'],
+      ['NAME', 'KERNEL', 'FAILED', 'IN PROGRESS', 'AGE'],
+    ]);
+  });
 });
 
 describe('installCrds', () => {
+  it('survives other suites installing the same CRDs at the same time', async () => {
+    await Promise.all([installCrds(client, ALL_RESOURCES), installCrds(client, ALL_RESOURCES)]);
+  });
+
   it('is idempotent: installing again over existing CRDs succeeds', async () => {
     await installCrds(client, ALL_RESOURCES);
     const list = await client.request<{ items: Array<{ metadata: { name: string } }> }>(
