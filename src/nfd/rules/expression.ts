@@ -10,6 +10,8 @@ import { compareVersions, parseVersion, type Version } from './version.js';
  */
 export interface CompiledExpression {
   readonly op: MatchOp;
+  /** Only the integer/version comparisons can fail on a node's value; the others never throw. */
+  readonly canFail?: boolean;
   test(present: boolean, value: string | undefined): boolean;
 }
 
@@ -64,8 +66,8 @@ export function parseGoInt(s: string): number | undefined {
   return Number(s);
 }
 
-/** Regex match results are memoised per expression: nodes repeat the same values. */
-const REGEX_MEMO_LIMIT = 4096;
+/** Per-expression memo of results by input value; bounded, cleared when full. */
+const MEMO_LIMIT = 4096;
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -191,7 +193,7 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
           let hit = memo.get(v);
           if (hit === undefined) {
             hit = regexes.some((re) => re.test(v));
-            if (memo.size >= REGEX_MEMO_LIMIT) memo.clear();
+            if (memo.size >= MEMO_LIMIT) memo.clear();
             memo.set(v, hit);
           }
           return hit;
@@ -235,10 +237,15 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
                 : op === 'GtLt'
                   ? (x) => cmp(x, lo) > 0 && cmp(x, hi) < 0
                   : (x) => cmp(x, lo) >= 0 && cmp(x, hi) <= 0;
+      // Results are memoised per value: nodes repeat the same kernel versions and counts.
+      const memo = new Map<string, boolean>();
       return {
         op,
+        canFail: true,
         test: (present, v) => {
           if (!present || v === undefined) return false;
+          const hit = memo.get(v);
+          if (hit !== undefined) return hit;
           const x = parse(v);
           if (x === undefined) {
             throw new FieldError(
@@ -247,7 +254,10 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
               `feature value ${describe(v)} is not ${what}`,
             );
           }
-          return accept(x);
+          const r = accept(x);
+          if (memo.size >= MEMO_LIMIT) memo.clear();
+          memo.set(v, r);
+          return r;
         },
       };
     }

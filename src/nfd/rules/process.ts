@@ -62,6 +62,33 @@ export function addDefaultNamespace(
   return out;
 }
 
+/** Prefixed names by unprefixed name: the same few names recur on every node. */
+const prefixed = new Map<string, string>();
+function withNs(k: string): string {
+  let p = prefixed.get(k);
+  if (p === undefined) {
+    p = `${FEATURE_NS}/${k}`;
+    if (prefixed.size >= 8192) prefixed.clear();
+    prefixed.set(k, p);
+  }
+  return p;
+}
+
+/** `Object.assign(into, autoNs ? addDefaultNamespace(from) : from)` without the garbage. */
+function copyInto(
+  into: Record<string, string>,
+  from: Record<string, string>,
+  autoNs: boolean,
+): void {
+  for (const k in from) {
+    if (!autoNs || k.includes('/')) into[k] = from[k]!;
+    else {
+      const fq = withNs(k);
+      if (!Object.prototype.hasOwnProperty.call(from, fq)) into[fq] = from[k]!;
+    }
+  }
+}
+
 function objectName(o: unknown, i: number): string {
   const meta = (o as { metadata?: { name?: unknown } } | null)?.metadata;
   return typeof meta?.name === 'string' ? meta.name : `#${i}`;
@@ -143,22 +170,18 @@ export function processRules(
         }
         throw e;
       }
-      result.taints.push(...out.taints);
-      Object.assign(result.labels, autoNs ? addDefaultNamespace(out.labels) : out.labels);
-      Object.assign(
-        result.extendedResources,
-        autoNs ? addDefaultNamespace(out.extendedResources) : out.extendedResources,
-      );
-      Object.assign(
-        result.annotations,
-        autoNs ? addDefaultNamespace(out.annotations) : out.annotations,
-      );
       // Copy-on-write: the caller's rule.matched elements are never modified.
       if (!backref) {
         backref = { ...(features.attributes[RULE_BACKREF_FEATURE]?.elements ?? {}) };
         attributes[RULE_BACKREF_FEATURE] = { elements: backref };
       }
-      Object.assign(backref, out.labels, out.vars);
+      if (!out.matched) continue;
+      for (const t of out.taints) result.taints.push(t);
+      copyInto(result.labels, out.labels, autoNs);
+      copyInto(result.extendedResources, out.extendedResources, autoNs);
+      copyInto(result.annotations, out.annotations, autoNs);
+      for (const k in out.labels) backref[k] = out.labels[k]!;
+      for (const k in out.vars) backref[k] = out.vars[k]!;
     }
   }
   return result;

@@ -13,7 +13,7 @@ interface CompiledTerm {
   feature: string;
   dom: string;
   nam: string;
-  exprs: { key: string; expr: CompiledExpression }[] | undefined;
+  exprs: { key: string; protoKey: boolean; expr: CompiledExpression }[] | undefined;
   name: CompiledExpression | undefined;
 }
 
@@ -32,6 +32,14 @@ export interface CompiledRule {
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/**
+ * Whether `key` is an own property of a features map. Feature maps hold no undefined values, so
+ * a plain read is exact (and much faster) unless the key names an Object.prototype member.
+ */
+function has(o: Record<string, unknown>, key: string, protoKey: boolean): boolean {
+  return protoKey ? hasOwn(o, key) : o[key] !== undefined;
+}
 
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -96,6 +104,7 @@ function compileTerms(v: unknown, field: string): CompiledTerm[] {
       if (!isRecord(me)) invalid(`${f}.matchExpressions`, 'must be a map of key → {op, value}');
       exprs = Object.entries(me).map(([key, e]) => ({
         key,
+        protoKey: key in Object.prototype,
         expr: compileExpression(e, `${f}.matchExpressions.${key}`),
       }));
     }
@@ -173,11 +182,11 @@ function matchExpressions(
 ): boolean {
   let kv = flags !== undefined || attrs !== undefined;
   const kvElems: Element[] | undefined = out ? [] : undefined;
-  for (const { key, expr } of exprs) {
+  for (const { key, protoKey, expr } of exprs) {
     let matchK = false;
     let matchV = false;
     if (flags) {
-      matchK = expr.test(hasOwn(flags, key), undefined);
+      matchK = expr.test(has(flags, key, protoKey), undefined);
       if (matchK) kvElems?.push({ Name: key });
       else if (expr.op === 'DoesNotExist') {
         kv = false;
@@ -185,7 +194,7 @@ function matchExpressions(
       }
     }
     if (attrs) {
-      const present = hasOwn(attrs, key);
+      const present = has(attrs, key, protoKey);
       matchV = expr.test(present, present ? attrs[key] : undefined);
       if (matchV) kvElems?.push({ Name: key, Value: attrs[key]! });
       else if (expr.op === 'DoesNotExist') {
@@ -204,13 +213,17 @@ function matchExpressions(
   }
   // Instances are evaluated even when flags/attributes matched: an evaluation error there
   // fails the rule, as upstream.
+  // Without elements to collect and with no expression that can fail, the first hit decides.
+  const early = !out && exprs.every((e) => !e.expr.canFail);
+  if (early && kv) return true;
   let inst = false;
   if (instances) {
     for (const instance of instances) {
+      if (early && inst) break;
       const a = instance.attributes ?? {};
       let all = true;
-      for (const { key, expr } of exprs) {
-        const present = hasOwn(a, key);
+      for (const { key, protoKey, expr } of exprs) {
+        const present = has(a, key, protoKey);
         if (!expr.test(present, present ? a[key] : undefined)) {
           all = false;
           break;
@@ -234,8 +247,12 @@ function matchNames(
 ): boolean {
   let found = false;
   const named: Element[] = [];
+  // Without elements to collect, the first hit decides, unless a later name could raise an
+  // evaluation error (which upstream would report).
+  const early = !out && !expr.canFail;
   if (flags) {
-    for (const k of Object.keys(flags)) {
+    for (const k in flags) {
+      if (early && found) return true;
       if (expr.test(true, k)) {
         found = true;
         named.push({ Name: k });
@@ -243,7 +260,8 @@ function matchNames(
     }
   }
   if (attrs) {
-    for (const k of Object.keys(attrs)) {
+    for (const k in attrs) {
+      if (early && found) return true;
       if (expr.test(true, k)) {
         found = true;
         named.push({ Name: k, Value: attrs[k]! });
@@ -319,18 +337,20 @@ function expand(
   }
 }
 
-const UNMATCHED = (): RuleOutput => ({
+/** The output of every rule that did not match; shared and frozen, so callers cannot alter it. */
+const UNMATCHED: RuleOutput = Object.freeze({
   matched: false,
-  labels: {},
-  annotations: {},
-  vars: {},
-  taints: [],
-  extendedResources: {},
-});
+  labels: Object.freeze({}),
+  annotations: Object.freeze({}),
+  vars: Object.freeze({}),
+  taints: Object.freeze([]) as unknown as Taint[],
+  extendedResources: Object.freeze({}),
+}) as RuleOutput;
 
 /**
  * Evaluates a compiled rule against one node's features, exactly as upstream's fail-fast
- * evaluation does. Throws a RuleError (kind EvaluationFailed) when evaluation fails.
+ * evaluation does. Throws a RuleError (kind EvaluationFailed) when evaluation fails. Every
+ * unmatched result is the same frozen object: treat results as read-only.
  */
 export function evaluateRule(rule: CompiledRule, features: Features): RuleOutput {
   const labels: Record<string, string> = {};
@@ -348,11 +368,11 @@ export function evaluateRule(rule: CompiledRule, features: Features): RuleOutput
         expand(rule, rule.labelsTemplate, 'labelsTemplate', r.data, labels);
         expand(rule, rule.varsTemplate, 'varsTemplate', r.data, vars);
       }
-      if (!any) return UNMATCHED();
+      if (!any) return UNMATCHED;
     }
     if (rule.matchFeatures.length > 0) {
       const r = evaluateTerms(rule.matchFeatures, features, templated);
-      if (!r.matched) return UNMATCHED();
+      if (!r.matched) return UNMATCHED;
       expand(rule, rule.labelsTemplate, 'labelsTemplate', r.data, labels);
       expand(rule, rule.varsTemplate, 'varsTemplate', r.data, vars);
     }
@@ -387,5 +407,8 @@ export function executeRule(rule: Rule, features: Features): RuleOutput {
     compiled = compileRule(rule);
     if (isRecord(rule)) compiledCache.set(rule, compiled);
   }
-  return evaluateRule(compiled, features);
+  const out = evaluateRule(compiled, features);
+  return out === UNMATCHED
+    ? { matched: false, labels: {}, annotations: {}, vars: {}, taints: [], extendedResources: {} }
+    : out;
 }
