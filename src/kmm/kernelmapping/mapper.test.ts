@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { Module } from '../../api/kmm.js';
 import type { KernelMappingErrorKind } from './errors.js';
 import { compileKernelMapper, mergeBuild, mergeSign, resolveKernelMapping } from './mapper.js';
 import type {
@@ -453,5 +454,33 @@ describe('compileKernelMapper', () => {
       },
     );
     assert.deepEqual(images, ['rhel9:5.14.0', 'fedora:6.0.15', 'NoMatch']);
+  });
+});
+
+describe('the shared API type', () => {
+  it('a Module of src/api is accepted as it is', () => {
+    // Compile-time check: controllers pass the objects they read from the API server.
+    const module: Module = {
+      kind: 'Module',
+      metadata: { name: 'my-kmod', namespace: 'default' },
+      spec: {
+        selector: { 'node-role.kubernetes.io/worker': '' },
+        moduleLoader: {
+          container: {
+            modprobe: { moduleName: 'my_kmod' },
+            containerImage: 'r/${MOD_NAMESPACE}/${MOD_NAME}:${KERNEL_XYZ}',
+            kernelMappings: [
+              { literal: '6.0.15-300.fc37.x86_64', containerImage: 'r/literal:1' },
+              { regexp: '^.+$', containerImage: '' },
+            ],
+          },
+        },
+      },
+    };
+    assert.equal(resolved(module, '6.0.15-300.fc37.x86_64').containerImage, 'r/literal:1');
+    assert.equal(
+      resolved(module, '5.14.0-284.30.1.el9_2.x86_64').containerImage,
+      'r/default/my-kmod:5.14.0',
+    );
   });
 });

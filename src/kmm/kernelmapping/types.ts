@@ -5,7 +5,7 @@
  */
 
 export interface LocalObjectReference {
-  name: string;
+  name?: string;
 }
 
 export interface TLSOptions {
