@@ -26,17 +26,25 @@ if [ -x "$cache/$rel" ] && runs "$cache/$rel"; then
   exit 0
 fi
 
+if ! command -v apt-get >/dev/null; then
+  say "apt-get not found: install $pkg (for $rel) by other means"
+  exit 1
+fi
 say "fetching sign-file from $pkg into $cache"
 mkdir -p "$cache"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-# apt downloads as the _apt user when it can; it needs to reach the directory.
-chmod 0755 "$work"
-# apt-get download writes into the current directory and needs no root.
+# apt-get download needs no root and writes into the current directory. As root, apt hands the
+# download to the _apt user, which cannot write into a private temporary directory.
 sandbox=()
-# As root apt hands the download to the _apt user, which cannot write into a private temp dir.
 [ "$(id -u)" = 0 ] && sandbox=(-o APT::Sandbox::User=root)
-(cd "$work" && apt-get download -qq "${sandbox[@]}" "$pkg" >/dev/null)
+download() { (cd "$work" && apt-get download -qq "${sandbox[@]}" "$pkg" >/dev/null); }
+# A fresh machine may have no package lists yet; refresh them once if we may.
+if ! download; then
+  [ "$(id -u)" = 0 ] || { say "apt-get download $pkg failed; run apt-get update as root"; exit 1; }
+  apt-get update -qq
+  download
+fi
 deb="$(ls "$work"/*.deb)"
 dpkg -x "$deb" "$work/root"
 mkdir -p "$cache/$(dirname "$rel")"
