@@ -2,7 +2,7 @@
  * Wakes the worker when its inputs change: the config file (ConfigMap mounts replace it through
  * a `..data` symlink swap, so its directory is watched), `features.d` and `custom.d`.
  */
-import { type FSWatcher, watch } from 'node:fs';
+import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 export type ChangeKind = 'config' | 'files';
@@ -14,6 +14,8 @@ interface Target {
   names?: Set<string>;
   recursive: boolean;
   watcher?: FSWatcher;
+  /** Watches the nearest existing ancestor while `path` does not exist. */
+  ancestor?: FSWatcher;
 }
 
 /** Coalesces a burst of events (an editor's write-rename, a ConfigMap's symlink swap). */
@@ -37,24 +39,69 @@ export class ChangeWatcher {
     this.refresh();
   }
 
-  /** Starts watching targets that did not exist before (a directory created later). */
+  /**
+   * Starts watching targets that did not exist before. A missing directory is waited for by
+   * watching its nearest existing ancestor, so that creating `features.d` later is noticed too.
+   */
   refresh(): void {
     for (const t of this.targets) {
       if (t.watcher) continue;
-      try {
-        t.watcher = watch(t.path, { recursive: t.recursive, persistent: true }, (_ev, name) => {
-          if (t.names && name !== null && !t.names.has(String(name))) return;
-          this.pending.add(t.kind);
-          this.wake?.();
-        });
-        t.watcher.on('error', () => {
-          t.watcher?.close();
-          t.watcher = undefined;
-        });
-      } catch {
-        // Not there (yet): the next refresh tries again.
+      t.watcher = this.tryWatch(
+        t.path,
+        t.recursive,
+        (name) => {
+          if (t.names && name !== null && !t.names.has(name)) return;
+          this.changed(t.kind);
+        },
+        () => (t.watcher = undefined),
+      );
+      if (t.watcher) {
+        t.ancestor?.close();
+        t.ancestor = undefined;
+        continue;
       }
+      if (t.ancestor) continue;
+      let dir = dirname(t.path);
+      while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+      t.ancestor = this.tryWatch(
+        dir,
+        false,
+        () => {
+          // Something appeared on the way: move closer (or onto the target itself).
+          t.ancestor?.close();
+          t.ancestor = undefined;
+          this.refresh();
+          if (t.watcher) this.changed(t.kind);
+        },
+        () => (t.ancestor = undefined),
+      );
     }
+  }
+
+  private tryWatch(
+    path: string,
+    recursive: boolean,
+    onEvent: (name: string | null) => void,
+    onGone: () => void,
+  ): FSWatcher | undefined {
+    try {
+      const w = watch(path, { recursive, persistent: true }, (_ev, name) =>
+        onEvent(name === null ? null : String(name)),
+      );
+      // A watched directory that goes away stops its watcher; the next refresh starts over.
+      w.on('error', () => {
+        w.close();
+        onGone();
+      });
+      return w;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private changed(kind: ChangeKind): void {
+    this.pending.add(kind);
+    this.wake?.();
   }
 
   /**
@@ -85,7 +132,9 @@ export class ChangeWatcher {
   close(): void {
     for (const t of this.targets) {
       t.watcher?.close();
+      t.ancestor?.close();
       t.watcher = undefined;
+      t.ancestor = undefined;
     }
     this.wake?.();
   }

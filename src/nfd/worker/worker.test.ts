@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -126,6 +126,29 @@ describe('the worker loop', () => {
     h.stop();
     assert.equal(await done, 0);
     assert.deepEqual(h.outcomes, ['created', 'created', 'created', 'created']);
+  });
+
+  it('notices a features.d created after start', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nfd-worker-loop-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const root = join(dir, 'host');
+    cpSync(hostFixture('amd-debian'), root, { recursive: true, verbatimSymlinks: true });
+    const h = harness({ paths: resolveHostPaths(root), flags: { sleepInterval: 0 } });
+    const done = runWorker(h.opts);
+    await h.nextPass();
+    let path = join(root, 'etc');
+    for (const part of ['kubernetes', 'node-feature-discovery', 'features.d']) {
+      path = join(path, part);
+      mkdirSync(path);
+    }
+    writeFileSync(join(path, 'late'), 'late.example.com/file=yes\n');
+    let seen = false;
+    for (let i = 0; i < 5 && !seen; i++) {
+      seen = (await h.nextPass()).spec.labels['late.example.com/file'] === 'yes';
+    }
+    h.stop();
+    assert.equal(await done, 0);
+    assert.ok(seen, h.logText());
   });
 
   it('runs again every sleepInterval', async () => {
