@@ -17,12 +17,22 @@ export function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Whether a process runs. A zombie counts as gone: a process whose parent died is handed to
+ * PID 1, which in containers often never reaps it, and kill(pid, 0) still succeeds on it.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true; // no /proc: trust kill(0)
   }
 }
 
@@ -87,16 +97,29 @@ export async function killGroups(pids: number[], graceMs = 5000): Promise<void> 
 }
 
 /**
- * Starts a small shell that waits for `ownerPid` to exit and then kills the process groups
- * listed in `pidsFile` (one PID per line, read at that moment). It keeps a test run from leaving
- * a control plane behind when the run is killed: SIGKILL leaves no chance to clean up in-process.
+ * Starts a small watchdog process that waits for `ownerPid` to exit and then kills the process
+ * groups listed in `pidsFile` (one PID per line, read at that moment). It keeps a test run from
+ * leaving a control plane behind when the run is killed: SIGKILL leaves no chance to clean up
+ * in-process. It is a Node.js script rather than a shell one: dash's kill cannot signal groups.
  */
 export function startWatchdog(ownerPid: number, pidsFile: string, logFile: string): number {
-  const script =
-    `while kill -0 ${ownerPid} 2>/dev/null; do sleep 1; done; ` +
-    `groups=$(sed 's/^/-/' '${pidsFile}' 2>/dev/null); [ -n "$groups" ] || exit 0; ` +
-    `kill -TERM -- $groups 2>/dev/null; sleep 3; kill -KILL -- $groups 2>/dev/null; exit 0`;
-  return startDetached('/bin/sh', ['-c', script], logFile);
+  const script = `
+    const { readFileSync } = require('node:fs');
+    const alive = (pid) => {
+      try { process.kill(pid, 0); } catch (e) { return e.code === 'EPERM'; }
+      try { const s = readFileSync('/proc/' + pid + '/stat', 'utf8'); return !/^[ZX]/.test(s.slice(s.lastIndexOf(')') + 2)); }
+      catch { return true; }
+    };
+    const groups = () => { try { return readFileSync(${JSON.stringify(pidsFile)}, 'utf8').split('\\n').filter(Boolean).map(Number); } catch { return []; } };
+    const signal = (sig) => { for (const p of groups()) for (const t of [-p, p]) { try { process.kill(t, sig); } catch {} } };
+    const timer = setInterval(() => {
+      if (alive(${ownerPid})) return;
+      clearInterval(timer);
+      signal('SIGTERM');
+      setTimeout(() => { signal('SIGKILL'); process.exit(0); }, 3000);
+    }, 500);
+  `;
+  return startDetached(process.execPath, ['-e', script], logFile);
 }
 
 /** Runs a command to completion; throws with its output when it fails. */
