@@ -244,3 +244,23 @@ describe('addDefaultNamespace', () => {
     );
   });
 });
+
+describe('partial features', () => {
+  it('tolerates feature objects that omit flags, attributes or instances', () => {
+    const r = processRules(
+      [
+        nfr(
+          'p',
+          always('needs-flags', {
+            labels: { a: '1' },
+            matchFeatures: [{ feature: 'kernel.loadedmodule' }],
+          }),
+          always('always', { labels: { b: '1' } }),
+        ),
+      ],
+      { attributes: {} },
+    );
+    assert.deepEqual(r.labels, { 'feature.node.kubernetes.io/b': '1' });
+    assert.deepEqual(r.errors, []);
+  });
+});

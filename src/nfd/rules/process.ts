@@ -138,13 +138,18 @@ function isCompiled(x: unknown): x is CompiledRuleSet {
  */
 export function processRules(
   rules: CompiledRuleSet | readonly NodeFeatureRule[],
-  features: Features,
+  features: Partial<Features>,
   options: ProcessOptions = {},
 ): ProcessResult {
   const set = isCompiled(rules) ? rules : compileRules(rules);
   const autoNs = options.autoDefaultNs ?? true;
   const attributes = { ...features.attributes };
-  const working: Features = { flags: features.flags, attributes, instances: features.instances };
+  // Objects from the API may omit empty feature types; the engine tolerates that.
+  const working: Features = {
+    flags: features.flags ?? {},
+    attributes,
+    instances: features.instances ?? {},
+  };
   let backref: Record<string, string> | undefined;
   const result: ProcessResult = {
     labels: {},
@@ -172,7 +177,7 @@ export function processRules(
       }
       // Copy-on-write: the caller's rule.matched elements are never modified.
       if (!backref) {
-        backref = { ...(features.attributes[RULE_BACKREF_FEATURE]?.elements ?? {}) };
+        backref = { ...(features.attributes?.[RULE_BACKREF_FEATURE]?.elements ?? {}) };
         attributes[RULE_BACKREF_FEATURE] = { elements: backref };
       }
       if (!out.matched) continue;

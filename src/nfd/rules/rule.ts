@@ -287,14 +287,14 @@ function matchNames(
 /** Evaluates ANDed terms; returns the matched elements per feature when `collect` is set. */
 function evaluateTerms(
   terms: CompiledTerm[],
-  features: Features,
+  features: Partial<Features>,
   collect: boolean,
 ): { matched: boolean; data: MatchedFeatures | undefined } {
   const data: MatchedFeatures | undefined = collect ? {} : undefined;
   for (const term of terms) {
-    const fF = features.flags[term.feature];
-    const fA = features.attributes[term.feature];
-    const fI = features.instances[term.feature];
+    const fF = features.flags?.[term.feature];
+    const fA = features.attributes?.[term.feature];
+    const fI = features.instances?.[term.feature];
     if (fF === undefined && fA === undefined && fI === undefined) {
       return { matched: false, data: undefined };
     }
@@ -352,7 +352,7 @@ const UNMATCHED: RuleOutput = Object.freeze({
  * evaluation does. Throws a RuleError (kind EvaluationFailed) when evaluation fails. Every
  * unmatched result is the same frozen object: treat results as read-only.
  */
-export function evaluateRule(rule: CompiledRule, features: Features): RuleOutput {
+export function evaluateRule(rule: CompiledRule, features: Partial<Features>): RuleOutput {
   const labels: Record<string, string> = {};
   const vars: Record<string, string> = {};
   const templated = rule.labelsTemplate !== undefined || rule.varsTemplate !== undefined;
@@ -397,11 +397,11 @@ const compiledCache = new WeakMap<object, CompiledRule>();
 
 /**
  * Evaluates one rule (NodeFeatureRule `spec.rules[]` item, or a custom-source rule) against
- * features. The rule is compiled on first use and the compiled form is cached for the same
+ * features (a feature type left out counts as empty, as in objects read from the API). The rule is compiled on first use and the compiled form is cached for the same
  * object. Throws a RuleError naming the rule and the field when the rule is malformed or its
  * evaluation fails.
  */
-export function executeRule(rule: Rule, features: Features): RuleOutput {
+export function executeRule(rule: Rule, features: Partial<Features>): RuleOutput {
   let compiled = isRecord(rule) ? compiledCache.get(rule) : undefined;
   if (!compiled) {
     compiled = compileRule(rule);
