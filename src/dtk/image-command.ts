@@ -1,4 +1,7 @@
-import { type Command, UsageError } from '../cli/command.js';
+import { type Command, type FlagValues, UsageError } from '../cli/command.js';
+import { KubeClient, isKubeError } from '../runtime/client.js';
+import { KubeconfigError, resolveAccess } from '../runtime/kubeconfig.js';
+import { NodeDtkError, dtkImageForClusterNode } from './cluster.js';
 import {
   RegistryClient,
   isOciError,
@@ -19,6 +22,49 @@ function asUsage<T>(flag: string, fn: () => T): T {
   }
 }
 
+async function forNode(
+  node: string,
+  output: string,
+  flags: FlagValues,
+  env: NodeJS.ProcessEnv,
+  stdout: NodeJS.WritableStream,
+  stderr: NodeJS.WritableStream,
+  path: string,
+): Promise<number> {
+  const [ns, name, extra] = (flags.imagestream as string).split('/');
+  if (!ns || !name || extra !== undefined) {
+    throw new UsageError(
+      `flag --imagestream: "${flags.imagestream as string}" must be NAMESPACE/NAME`,
+    );
+  }
+  let client: KubeClient;
+  try {
+    client = new KubeClient(
+      resolveAccess({ kubeconfig: flags.kubeconfig as string | undefined, env }),
+    );
+  } catch (e) {
+    if (e instanceof KubeconfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  try {
+    const r = await dtkImageForClusterNode(client, node, { namespace: ns, name });
+    stdout.write(output === 'name' ? `${r.image}\n` : JSON.stringify(r) + '\n');
+    return 0;
+  } catch (e) {
+    if (e instanceof NodeDtkError) {
+      stderr.write(`${path}: ${e.message}\n`);
+      return e.kind === 'TagNotFound' ? EXIT_TAG_NOT_FOUND : 1;
+    }
+    if (isKubeError(e)) {
+      stderr.write(`${path}: --node ${node}: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  } finally {
+    client.close();
+  }
+}
+
 /** Exit code when the payload has no image of the asked name (cf. `hwe kmm resolve`'s 3). */
 export const EXIT_TAG_NOT_FOUND = 3;
 
@@ -28,7 +74,7 @@ export const EXIT_TAG_NOT_FOUND = 3;
  */
 export const imageCommand: Command = {
   name: 'image',
-  summary: 'print the driver-toolkit image of a release payload',
+  summary: 'print the driver-toolkit image of a release payload or of a node',
   description:
     'Reads a release payload image from its registry, finds /release-manifests/image-references\n' +
     '(an ImageStream naming every image of the release) and prints the image of --tag\n' +
@@ -37,10 +83,33 @@ export const imageCommand: Command = {
     'With -o name: the pull spec alone, as `oc adm release info --image-for` prints it.\n' +
     'With --dtk-release, the JSON also holds "driverToolkitRelease": the image\'s\n' +
     '/etc/driver-toolkit-release.json (KERNEL_VERSION, RT_KERNEL_VERSION, RHEL_VERSION).\n\n' +
+    'With --node NAME: the DTK image for a node of the cluster (--kubeconfig, KUBECONFIG or\n' +
+    'in-cluster): the tag of the driver-toolkit ImageStream named after the RHCOS version in\n' +
+    "the node's status.nodeInfo.osImage, as KMM fills DTK_AUTO. JSON: {node, osImage,\n" +
+    'kernelVersion, tag, image}.\n\n' +
     'Exit codes: 0 found; 1 the payload cannot be read (not found, credentials refused,\n' +
     'unreachable, not a release payload); 2 invalid flags or reference; 3 the payload names\n' +
-    'no image for --tag.',
+    "no image for --tag, or the ImageStream has no tag for the node's OS version.",
   flags: [
+    {
+      name: 'node',
+      type: 'string',
+      placeholder: 'NAME',
+      help: 'instead of --release: the DTK image for this node of the cluster',
+    },
+    {
+      name: 'imagestream',
+      type: 'string',
+      default: 'openshift/driver-toolkit',
+      placeholder: 'NS/NAME',
+      help: 'with --node: the ImageStream with one tag per RHCOS version',
+    },
+    {
+      name: 'kubeconfig',
+      type: 'string',
+      placeholder: 'FILE',
+      help: 'with --node: cluster access',
+    },
     {
       name: 'release',
       type: 'string',
@@ -90,11 +159,17 @@ export const imageCommand: Command = {
   run: async ({ flags, args, stdout, stderr, env, path }) => {
     if (args.length) throw new UsageError(`unexpected argument "${args[0]}"; use --release REF`);
     const release = flags.release as string | undefined;
-    if (!release) throw new UsageError('flag --release is required: the release payload image');
+    const node = flags.node as string | undefined;
+    if (!release === !node) {
+      throw new UsageError(
+        'give either --release REF (a release payload) or --node NAME (a node of the cluster)',
+      );
+    }
     const output = flags.output as string;
     if (output !== 'json' && output !== 'name') {
       throw new UsageError(`flag --output: "${output}" is not one of json, name`);
     }
+    if (node) return forNode(node, output, flags, env, stdout, stderr, path);
     const withDtkRelease = flags['dtk-release'] === true;
     if (withDtkRelease && output !== 'json') {
       throw new UsageError(
@@ -103,7 +178,7 @@ export const imageCommand: Command = {
     }
     const tag = flags.tag as string;
     if (!tag) throw new UsageError('flag --tag must not be empty');
-    const ref = asUsage('release', () => parseReference(release));
+    const ref = asUsage('release', () => parseReference(release!));
     const platform = flags.platform
       ? asUsage('platform', () => parsePlatform(flags.platform as string))
       : undefined;

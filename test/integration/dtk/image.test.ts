@@ -246,7 +246,7 @@ describe('hwe dtk image --release', () => {
 
   it('rejects bad flags with exit 2, naming the flag', async () => {
     const cases: [string[], RegExp][] = [
-      [[], /flag --release is required/],
+      [[], /give either --release REF \(a release payload\) or --node NAME/],
       [
         ['--release', 'Quay.io/UPPER'],
         /flag --release: invalid image reference "Quay\.io\/UPPER": repository name "UPPER" must be lowercase/,
