@@ -18,6 +18,7 @@ import { objectSchema, type PrinterColumn, type ResourceDef } from './resource.j
 import {
   arr,
   bool,
+  describedAs,
   enumOf,
   int32,
   int64,
@@ -68,14 +69,12 @@ export const Build = obj(
           'Build arguments; KERNEL_VERSION, KERNEL_FULL_VERSION, MOD_NAME and MOD_NAMESPACE are always set.',
       }),
     ),
-    dockerfileConfigMap: obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'ConfigMap in the Module namespace whose key "dockerfile" holds the Dockerfile.',
-    }),
+    dockerfileConfigMap: describedAs(
+      LocalObjectReference,
+      'ConfigMap in the Module namespace whose key "dockerfile" holds the Dockerfile.',
+    ),
     baseImageRegistryTLS: opt(
-      obj(TLSOptions.properties, {
-        description: 'How to reach the registries of the FROM images.',
-      }),
+      describedAs(TLSOptions, 'How to reach the registries of the FROM images.'),
     ),
     secrets: opt(
       arr(LocalObjectReference, {
@@ -103,16 +102,16 @@ export const Sign = obj(
       }),
     ),
     unsignedImageRegistryTLS: opt(
-      obj(TLSOptions.properties, { description: 'How to reach the registry of unsignedImage.' }),
+      describedAs(TLSOptions, 'How to reach the registry of unsignedImage.'),
     ),
-    keySecret: obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'Secret whose key "key" is the Secure Boot private key.',
-    }),
-    certSecret: obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'Secret whose key "cert" is the Secure Boot certificate (DER or PEM).',
-    }),
+    keySecret: describedAs(
+      LocalObjectReference,
+      'Secret whose key "key" is the Secure Boot private key.',
+    ),
+    certSecret: describedAs(
+      LocalObjectReference,
+      'Secret whose key "cert" is the Secure Boot certificate (DER or PEM).',
+    ),
     filesToSign: opt(
       arr(str(), {
         description: 'Module files to sign, full paths or shell globs in the image, under dirName.',
@@ -155,9 +154,7 @@ export const KernelMapping = obj(
     }),
     build: opt(Build),
     sign: opt(Sign),
-    registryTLS: opt(
-      obj(TLSOptions.properties, { description: 'How to reach the image registry.' }),
-    ),
+    registryTLS: opt(describedAs(TLSOptions, 'How to reach the image registry.')),
     ...inTreeFields,
   },
   {
@@ -202,13 +199,12 @@ export const ModprobeSpec = obj(
           'Root of the modules in the image (modprobe -d); modules are under <dirName>/lib/modules/<kernel>.',
       }),
     ),
-    args: opt(
-      obj(ModprobeArgs.properties, { description: 'Arguments placed before the module name.' }),
-    ),
+    args: opt(describedAs(ModprobeArgs, 'Arguments placed before the module name.')),
     rawArgs: opt(
-      obj(ModprobeArgs.properties, {
-        description: 'The whole modprobe command line; every other field here is then ignored.',
-      }),
+      describedAs(
+        ModprobeArgs,
+        'The whole modprobe command line; every other field here is then ignored.',
+      ),
     ),
     firmwarePath: opt(
       str({
@@ -257,11 +253,9 @@ export const ModuleLoaderContainerSpec = obj(
     version: opt(
       str({ description: 'Version of the module, for ordered upgrades driven by node labels.' }),
     ),
-    build: opt(obj(Build.properties, { description: 'Default build settings for every mapping.' })),
-    sign: opt(obj(Sign.properties, { description: 'Default sign settings for every mapping.' })),
-    registryTLS: opt(
-      obj(TLSOptions.properties, { description: 'How to reach the image registry.' }),
-    ),
+    build: opt(describedAs(Build, 'Default build settings for every mapping.')),
+    sign: opt(describedAs(Sign, 'Default sign settings for every mapping.')),
+    registryTLS: opt(describedAs(TLSOptions, 'How to reach the image registry.')),
     ...inTreeFields,
   },
   { description: 'The container that loads the module.', validations: [inTreeExclusive] },
@@ -295,9 +289,7 @@ export const DevicePluginSpec = obj(
   {
     container: DevicePluginContainerSpec,
     initContainer: opt(
-      obj(DevicePluginContainerSpec.properties, {
-        description: 'An init container for the plugin pods.',
-      }),
+      describedAs(DevicePluginContainerSpec, 'An init container for the plugin pods.'),
     ),
     serviceAccountName: opt(str({ description: 'ServiceAccount of the device plugin pods.' })),
     volumes: opt(arr(Volume, { description: 'Volumes of the device plugin pods.' })),
@@ -312,11 +304,10 @@ export const ModuleSpec = obj(
     moduleLoader: opt(ModuleLoaderSpec),
     devicePlugin: opt(DevicePluginSpec),
     imageRepoSecret: opt(
-      obj(LocalObjectReference.properties, {
-        mapType: 'atomic',
-        description:
-          'Pull secret for the module and device plugin images, also used to push built images.',
-      }),
+      describedAs(
+        LocalObjectReference,
+        'Pull secret for the module and device plugin images, also used to push built images.',
+      ),
     ),
     tolerations: opt(
       arr(Toleration, { description: 'Tolerations of the loader and device plugin pods.' }),
@@ -351,8 +342,8 @@ export const DaemonSetStatus = obj({
 export type DaemonSetStatus = Static<typeof DaemonSetStatus>;
 
 export const ModuleStatus = obj({
-  moduleLoader: opt(obj(DaemonSetStatus.properties, { description: 'Module loading progress.' })),
-  devicePlugin: opt(obj(DaemonSetStatus.properties, { description: 'Device plugin progress.' })),
+  moduleLoader: opt(describedAs(DaemonSetStatus, 'Module loading progress.')),
+  devicePlugin: opt(describedAs(DaemonSetStatus, 'Device plugin progress.')),
   imageRebuildTriggerGeneration: opt(
     int64({ description: 'The imageRebuildTriggerGeneration last acted on.' }),
   ),
@@ -435,12 +426,7 @@ const moduleItem = {
   name: str({ minLength: 1, description: 'Name of the Module.' }),
   namespace: str({ minLength: 1, description: 'Namespace of the Module.' }),
   serviceAccountName: str({ description: 'ServiceAccount of the worker pods.' }),
-  imageRepoSecret: opt(
-    obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'Pull secret of the image.',
-    }),
-  ),
+  imageRepoSecret: opt(describedAs(LocalObjectReference, 'Pull secret of the image.')),
   tolerations: opt(arr(Toleration, { description: 'Tolerations of the load/unload pods.' })),
   version: opt(str({ description: 'Module version, for ordered upgrades.' })),
 };
@@ -454,7 +440,7 @@ export type NodeModuleSpec = Static<typeof NodeModuleSpec>;
 export const NodeModuleStatus = obj(
   {
     ...moduleItem,
-    config: opt(obj(ModuleConfig.properties, { description: 'The configuration last loaded.' })),
+    config: opt(describedAs(ModuleConfig, 'The configuration last loaded.')),
     lastTransitionTime: opt(time({ description: 'When it was loaded.' })),
     bootId: opt(
       str({ description: 'Node boot ID at load time; a change means a reboot unloaded it.' }),
@@ -542,15 +528,15 @@ export type ImageState = (typeof IMAGE_STATES)[number];
 const moduleImage = {
   image: str({ minLength: 1, description: 'The image.' }),
   kernelVersion: str({ minLength: 1, description: 'The kernel it is for.' }),
-  build: opt(obj(Build.properties, { description: 'How to build it if it is missing.' })),
-  sign: opt(obj(Sign.properties, { description: 'How to sign it.' })),
+  build: opt(describedAs(Build, 'How to build it if it is missing.')),
+  sign: opt(describedAs(Sign, 'How to sign it.')),
   skipWaitMissingImage: opt(
     bool({
       description:
         'Without build or sign, report a missing image as DoesNotExist instead of waiting.',
     }),
   ),
-  registryTLS: opt(obj(TLSOptions.properties, { description: 'How to reach its registry.' })),
+  registryTLS: opt(describedAs(TLSOptions, 'How to reach its registry.')),
   imagePullPolicy: opt(pullPolicy('Pull policy used to check it (as the nodes will pull it).')),
   dirName: opt(str({ description: 'Root of the modules in the image.' })),
 };
@@ -560,12 +546,7 @@ export type ModuleImageSpec = Static<typeof ModuleImageSpec>;
 
 export const ModuleImagesConfigSpec = obj({
   images: opt(arr(ModuleImageSpec, { description: 'The images; empty when no node matches.' })),
-  imageRepoSecret: opt(
-    obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'Pull secret of the images.',
-    }),
-  ),
+  imageRepoSecret: opt(describedAs(LocalObjectReference, 'Pull secret of the images.')),
   imagePullPolicy: opt(pullPolicy('Pull policy used to check the images.', 'IfNotPresent')),
   pushBuiltImage: opt(bool({ description: 'Push images that are built.' })),
   imageRebuildTriggerGeneration: opt(int64({ description: 'Copied from the Module.' })),
@@ -633,12 +614,7 @@ export type ModuleBuildSignSpec = Static<typeof ModuleBuildSignSpec>;
 
 export const ModuleBuildSignConfigSpec = obj({
   images: arr(ModuleBuildSignSpec, { description: 'Images to build or sign.' }),
-  imageRepoSecret: opt(
-    obj(LocalObjectReference.properties, {
-      mapType: 'atomic',
-      description: 'Pull and push secret.',
-    }),
-  ),
+  imageRepoSecret: opt(describedAs(LocalObjectReference, 'Pull and push secret.')),
   pushBuiltImage: opt(bool({ description: 'Push the results.' })),
 });
 export type ModuleBuildSignConfigSpec = Static<typeof ModuleBuildSignConfigSpec>;
@@ -814,9 +790,10 @@ export const PreflightValidationOCPResource: ResourceDef = {
 // ManagedClusterModule (hub)
 
 export const ManagedClusterModuleSpec = obj({
-  moduleSpec: obj(ModuleSpec.properties, {
-    description: 'The Module to create on each selected cluster; its selector picks nodes there.',
-  }),
+  moduleSpec: describedAs(
+    ModuleSpec,
+    'The Module to create on each selected cluster; its selector picks nodes there.',
+  ),
   spokeNamespace: str({
     minLength: 1,
     description: 'Namespace of the Module on the spoke clusters.',

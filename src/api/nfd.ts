@@ -8,6 +8,7 @@ import { objectSchema, type ResourceDef } from './resource.js';
 import {
   arr,
   bool,
+  describedAs,
   enumOf,
   int32,
   int64,
@@ -179,9 +180,10 @@ export const FeatureMatcherTerm = obj(
       }),
     ),
     matchName: opt(
-      obj(MatchExpression.properties, {
-        description: 'An expression matched against the names of the elements of the feature set.',
-      }),
+      describedAs(
+        MatchExpression,
+        'An expression matched against the names of the elements of the feature set.',
+      ),
     ),
   },
   { description: 'Requirements on one feature set.' },
@@ -415,9 +417,7 @@ export const NodeFeatureDiscoverySpec = obj(
         description: 'When this object is deleted, remove the labels NFD set on nodes.',
       }),
     ),
-    workerConfig: opt(
-      obj(NfdConfigMap.properties, { description: 'The nfd-worker.conf file of the workers.' }),
-    ),
+    workerConfig: opt(describedAs(NfdConfigMap, 'The nfd-worker.conf file of the workers.')),
     customConfig: opt(
       obj(NfdConfigMap.properties, {
         nullable: true,

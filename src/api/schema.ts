@@ -87,6 +87,12 @@ export const obj = <P extends TProperties>(props: P, o?: FieldOptions): TObject<
 
 export const opt = <T extends TSchema>(s: T) => Type.Optional(s);
 
+/** The same schema (validations included) with another description, for a field that reuses it. */
+export const describedAs = <T extends TSchema>(s: T, description: string): T => ({
+  ...s,
+  description,
+});
+
 /** A string restricted to the given values. */
 export function enumOf<const V extends readonly string[]>(
   values: V,

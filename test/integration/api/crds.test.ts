@@ -469,6 +469,17 @@ const INVALID: InvalidCase[] = [
     field: 'spec.spokeNamespace',
     message: /Required/,
   },
+  {
+    name: 'ManagedClusterModule whose moduleSpec has neither loader nor device plugin',
+    object: () => ({
+      apiVersion: 'hub.kmm.sigs.x-k8s.io/v1beta1',
+      kind: 'ManagedClusterModule',
+      metadata: { name: 'bad' },
+      spec: { moduleSpec: { selector: {} }, spokeNamespace: 'kmm', selector: {} },
+    }),
+    field: 'spec.moduleSpec.moduleLoader',
+    message: /set moduleLoader, devicePlugin or both/,
+  },
 ];
 
 describe('invalid objects are rejected, naming the field', () => {
