@@ -321,6 +321,25 @@ describe('compressed modules', () => {
     });
   }
 
+  it('re-signing a compressed module replaces the signature inside it', async () => {
+    const plain = await copy(ko);
+    await tool('zstd', ['-qf', '--rm', plain]);
+    const p = `${plain}.zst`;
+    const first = await signModuleFile(p, {
+      key: await readFile(rsa.key),
+      cert: await readFile(rsa.certDer),
+    });
+    const second = await signModuleFile(p, {
+      key: await readFile(rsa2.key),
+      cert: await readFile(rsa2.certDer),
+    });
+    assert.deepEqual([first.replacedSignature, second.replacedSignature], [false, true]);
+    assert.deepEqual(
+      await readModuleFile(p),
+      await kernelSign('sha256', rsa2.key, rsa2.certDer, ko),
+    );
+  });
+
   it('.ko.xz uses CRC32 and a 1 MiB dictionary, as the kernel decompressor needs', async () => {
     const plain = await copy(ko);
     await tool('xz', ['-zkf', '--check=sha256', plain]);

@@ -71,10 +71,14 @@ function unsignedLength(src: ByteSource, name: string): { length: number; replac
  * is replaced. `name` is used in error messages only.
  */
 export function signModule(data: Buffer, signer: Signer | SignerOptions, name = 'module'): Buffer {
-  const s = toSigner(signer);
-  const { length } = unsignedLength(bufferSource(data), name);
+  return signBuffer(data, toSigner(signer), name).signed;
+}
+
+function signBuffer(data: Buffer, s: Signer, name: string): { signed: Buffer; replaced: boolean } {
+  const { length, replaced } = unsignedLength(bufferSource(data), name);
   const module = data.subarray(0, length);
-  return Buffer.concat([module, signatureSuffix(s, cryptoSign(s.hash, module, s.key))]);
+  const suffix = signatureSuffix(s, cryptoSign(s.hash, module, s.key));
+  return { signed: Buffer.concat([module, suffix]), replaced };
 }
 
 /**
@@ -150,8 +154,9 @@ export async function signModuleFile(
     if (kind) {
       const data = await readAll(input, path);
       const plain = await decompress(checkCompression(kind, data, path), data, path);
-      replaced = unsignedLength(bufferSource(plain), path).replaced;
-      await writeAll(output, await compress(kind, signModule(plain, s, path), path), tmp);
+      const { signed, replaced: had } = signBuffer(plain, s, path);
+      replaced = had;
+      await writeAll(output, await compress(kind, signed, path), tmp);
     } else {
       const fd = input.fd;
       const src: ByteSource = {
