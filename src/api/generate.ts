@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import { FOREIGN_RESOURCES } from './foreign.js';
-import { HWE_RESOURCES } from './index.js';
+import { HWE_RESOURCES } from './catalog.js';
 import { customResourceDefinition, type ResourceDef } from './resource.js';
 
 /** Where the generated manifests live, relative to the package root. */

@@ -3,12 +3,12 @@
  * coordinates, and the installer. Each resource is defined once (see schema.ts); the types and
  * the manifests under config/crd/ both come from that definition.
  */
-import { FOREIGN_RESOURCES } from './foreign.js';
+import * as foreign from './foreign.js';
 import * as kmm from './kmm.js';
 import * as nfd from './nfd.js';
-import { apiResource, type ResourceDef } from './resource.js';
-import * as foreign from './foreign.js';
+import { apiResource } from './resource.js';
 
+export * from './catalog.js';
 export * from './core.js';
 export * from './foreign.js';
 export * from './install.js';
@@ -18,26 +18,6 @@ export * from './resource.js';
 export { openApiSchema, structuralProblems, type CelRule, type Static } from './schema.js';
 // The REST path helper and coordinates type are the runtime's; re-exported for convenience.
 export { apiVersionOf, resourcePath, type ResourceType } from '../runtime/resources.js';
-
-/** Every resource hwe defines and installs. */
-export const HWE_RESOURCES: readonly ResourceDef[] = [
-  nfd.NodeFeatureResource,
-  nfd.NodeFeatureRuleResource,
-  nfd.NodeFeatureGroupResource,
-  nfd.NodeFeatureDiscoveryResource,
-  nfd.OpenShiftNodeFeatureRuleResource,
-  nfd.NodeResourceTopologyResource,
-  kmm.ModuleResource,
-  kmm.NodeModulesConfigResource,
-  kmm.ModuleImagesConfigResource,
-  kmm.ModuleBuildSignConfigResource,
-  kmm.PreflightValidationResource,
-  kmm.PreflightValidationOCPResource,
-  kmm.ManagedClusterModuleResource,
-];
-
-/** Ours and the test-only stand-ins for foreign APIs: what integration tests install. */
-export const ALL_RESOURCES: readonly ResourceDef[] = [...HWE_RESOURCES, ...FOREIGN_RESOURCES];
 
 // API coordinates, for KubeClient paths and informers (storage versions).
 export const NodeFeatures = apiResource<nfd.NodeFeature>(nfd.NodeFeatureResource);

@@ -1,5 +1,6 @@
 import type { KubeClient } from '../runtime/client.js';
 import { isKubeError } from '../runtime/client.js';
+import { HWE_RESOURCES } from './catalog.js';
 import {
   crdName,
   customResourceDefinition,
@@ -22,13 +23,14 @@ interface CrdStatus {
 }
 
 /**
- * Creates or updates the CRDs of the given resources and waits until the apiserver serves them.
- * Safe to run concurrently and repeatedly (test suites share one cluster): an existing CRD is
- * replaced by ours, and an update that changes nothing is a no-op on the server.
+ * Creates or updates the CRDs of the given resources (hwe's own by default; tests of the
+ * OpenShift and hub paths pass ALL_RESOURCES to get the foreign stand-ins too) and waits until
+ * the apiserver serves them. Safe to run concurrently and repeatedly (test suites share one
+ * cluster): an existing CRD is replaced by ours, and an update that changes nothing is a no-op.
  */
 export async function installCrds(
   client: KubeClient,
-  defs: readonly ResourceDef[],
+  defs: readonly ResourceDef[] = HWE_RESOURCES,
   opts: InstallOptions = {},
 ): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
