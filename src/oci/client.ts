@@ -299,6 +299,13 @@ export class RegistryClient {
     }
     const suffix = detail ? ` (${detail})` : '';
     const s = res.status;
+    if (s === 400 && this.transport.scheme === 'http' && /HTTPS/.test(detail)) {
+      throw new OciError(
+        'TLS',
+        `${what}: ${this.where(repo)} serves HTTPS, not plain HTTP; unset registryTLS.insecure`,
+        { status: s },
+      );
+    }
     if (s === 404) {
       throw new OciError('NotFound', `${what} not found in ${this.where(repo)}${suffix}`, {
         status: s,
@@ -358,6 +365,11 @@ export class RegistryClient {
       headers: { accept: MANIFEST_ACCEPT },
     });
     drain(res.body);
+    // A HEAD answer has no body to explain an odd status; GET gives the registry's words.
+    if (![200, 401, 403, 404].includes(res.status)) {
+      const m = await this.getManifest(repo, target);
+      return { digest: m.digest, mediaType: m.mediaType, size: m.size };
+    }
     if (res.status !== 200) return this.fail(res, `manifest ${target}`, repo);
     const digest = header(res.headers, 'docker-content-digest');
     const mediaType = header(res.headers, 'content-type')?.split(';')[0]?.trim();

@@ -208,9 +208,11 @@ describe('TLS and reachability', async () => {
     assert.equal(trusted.state, 'Exists');
   });
 
-  it('fails plain HTTP against a TLS registry', async () => {
+  it('fails plain HTTP against a TLS registry, saying so', async () => {
     const r = await imageExists(clientFor({ registry: reg.host, tls: { insecure: true } }), ref);
-    assert.notEqual(r.state, 'Exists');
+    assert.equal(r.state, 'Unreachable');
+    assert.ok(isOciError(failure(r), 'TLS'));
+    assert.match(failure(r).message, /serves HTTPS, not plain HTTP; unset registryTLS\.insecure/);
   });
 
   it('reports a registry that does not answer as Unreachable', async () => {
