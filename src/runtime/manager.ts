@@ -247,12 +247,14 @@ export class Manager implements ControllerHost {
 
   private async serve(): Promise<void> {
     const { healthProbeAddress: h, metricsAddress: m } = this.opts;
+    // One server for both when given one address; ":0" means "any free port", so two of them.
+    const shared = h !== undefined && h === m && parseAddress(h).port !== 0;
     if (h !== undefined) {
-      const info = await this.listen(h, h === m);
+      const info = await this.listen(h, shared);
       this.addresses.health = info;
-      if (h === m) this.addresses.metrics = info;
+      if (shared) this.addresses.metrics = info;
     }
-    if (m !== undefined && m !== h) this.addresses.metrics = await this.listen(m, true, false);
+    if (m !== undefined && !shared) this.addresses.metrics = await this.listen(m, true, false);
   }
 
   private async listen(address: string, metrics: boolean, probes = true): Promise<AddressInfo> {
