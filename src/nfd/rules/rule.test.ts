@@ -481,6 +481,29 @@ describe('rule errors', () => {
     });
   }
 
+  it('every instance is evaluated: a bad value after a matching instance still fails the rule', () => {
+    const f: Features = {
+      flags: {},
+      attributes: {},
+      instances: {
+        'pci.device': {
+          elements: [{ attributes: { vfs: '8' } }, { attributes: { vfs: 'many' } }],
+        },
+      },
+    };
+    const rule: Rule = {
+      name: 'vfs',
+      labels: { sriov: 'true' },
+      matchFeatures: [term('pci.device', { vfs: { op: 'Gt', value: ['4'] } })],
+    };
+    assert.throws(
+      () => executeRule(rule, f),
+      (e: unknown) => e instanceof RuleError && /"many" is not an integer/.test(e.message),
+    );
+    f.instances['pci.device']!.elements[1]!.attributes['vfs'] = '2';
+    assert.equal(executeRule(rule, f).matched, true);
+  });
+
   it('a missing key never reaches the value check (no error, no match)', () => {
     const out = executeRule(
       {

@@ -14,6 +14,8 @@ interface CompiledTerm {
   dom: string;
   nam: string;
   exprs: { key: string; protoKey: boolean; expr: CompiledExpression }[] | undefined;
+  /** No expression of the term can fail on a node's value, so evaluation may stop early. */
+  safe: boolean;
   name: CompiledExpression | undefined;
 }
 
@@ -116,6 +118,7 @@ function compileTerms(v: unknown, field: string): CompiledTerm[] {
       dom: dot < 0 ? feature.toLowerCase() : feature.slice(0, dot),
       nam: dot < 0 ? '' : feature.slice(dot + 1),
       exprs,
+      safe: (exprs ?? []).every((e) => !e.expr.canFail),
       name,
     };
   });
@@ -175,6 +178,7 @@ export function compileRule(raw: Rule | unknown): CompiledRule {
 /** Flag and attribute features are matched as a union; instances one instance at a time. */
 function matchExpressions(
   exprs: NonNullable<CompiledTerm['exprs']>,
+  safe: boolean,
   flags: Record<string, object> | undefined,
   attrs: Record<string, string> | undefined,
   instances: { attributes: Record<string, string> }[] | undefined,
@@ -211,10 +215,10 @@ function matchExpressions(
     kvElems.sort((a, b) => (a['Name']! < b['Name']! ? -1 : a['Name']! > b['Name']! ? 1 : 0));
     out.push(...kvElems);
   }
-  // Instances are evaluated even when flags/attributes matched: an evaluation error there
-  // fails the rule, as upstream.
-  // Without elements to collect and with no expression that can fail, the first hit decides.
-  const early = !out && exprs.every((e) => !e.expr.canFail);
+  // Instances are evaluated even when flags/attributes matched, since an evaluation error there
+  // fails the rule, as upstream; without elements to collect and with no expression that can
+  // fail, the first hit decides.
+  const early = !out && safe;
   if (early && kv) return true;
   let inst = false;
   if (instances) {
@@ -275,8 +279,16 @@ function matchNames(
   if (instances) {
     for (const instance of instances) {
       const a = instance.attributes ?? {};
-      if (Object.keys(a).some((k) => expr.test(true, k))) {
+      let hit = false;
+      for (const k in a) {
+        if (expr.test(true, k)) {
+          hit = true;
+          if (!expr.canFail) break;
+        }
+      }
+      if (hit) {
         found = true;
+        if (early) return true;
         out?.push(a);
       }
     }
@@ -303,7 +315,7 @@ function evaluateTerms(
     const instances = fI?.elements ?? undefined;
     const elems: Element[] | undefined = collect ? [] : undefined;
     let ok = true;
-    if (term.exprs) ok = matchExpressions(term.exprs, flags, attrs, instances, elems);
+    if (term.exprs) ok = matchExpressions(term.exprs, term.safe, flags, attrs, instances, elems);
     if (ok && term.name) ok = matchNames(term.name, flags, attrs, instances, elems);
     if (data && elems) {
       const dom = (data[term.dom] ??= {});
