@@ -187,6 +187,51 @@ describe('hwe nfd eval', () => {
     assert.deepEqual(out.taints, [{ key: 'example.com/gpu', value: 'true', effect: 'NoSchedule' }]);
   });
 
+  it('honours the master policy flags in their Go spellings', async () => {
+    const rules = file(
+      'ns.yaml',
+      `apiVersion: nfd.k8s-sigs.io/v1alpha1
+kind: NodeFeatureRule
+metadata: {name: ns}
+spec:
+  rules:
+    - name: namespaces
+      labels:
+        vendor.kubernetes.io/a: "1"
+        denied.example.com/b: "1"
+        feature.node.kubernetes.io/keep-me: "1"
+        feature.node.kubernetes.io/drop-me: "1"
+      taints: [{key: example.com/t, effect: NoExecute}]
+`,
+    );
+    const { out, stderr } = await evalJson([
+      '--features',
+      nf,
+      '--rules',
+      rules,
+      '-extra-label-ns=vendor.kubernetes.io',
+      '-deny-label-ns',
+      'denied.example.com',
+      '-label-whitelist',
+      '^(keep|a|cpu)',
+      '-enable-taints',
+    ]);
+    assert.deepEqual(Object.keys(out.labels), [
+      'feature.node.kubernetes.io/cpu-model.vendor_id',
+      'feature.node.kubernetes.io/keep-me',
+      'vendor.kubernetes.io/a',
+    ]);
+    assert.deepEqual(out.taints, [{ key: 'example.com/t', effect: 'NoExecute' }]);
+    assert.match(
+      stderr,
+      /ignoring label denied\.example\.com\/b: namespace "denied\.example\.com" is not allowed/,
+    );
+    assert.match(
+      stderr,
+      /ignoring label feature\.node\.kubernetes\.io\/drop-me: "drop-me" does not match the label whitelist/,
+    );
+  });
+
   it('merges several NodeFeature objects of one node, the master namespace first', async () => {
     const extra = file(
       'extra.yaml',
