@@ -8,7 +8,7 @@ cd "$root"
 say() { printf 'setup: %s\n' "$*" >&2; }
 
 # Debian packages, one per line in scripts/apt-packages.txt.
-mapfile -t want < <(sed -e 's/#.*//' -e '/^[[:space:]]*$/d' scripts/apt-packages.txt)
+mapfile -t want < <(sed -e 's/#.*//' -e 's/[[:space:]]*$//' -e '/^$/d' scripts/apt-packages.txt)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -226,7 +226,9 @@ export class LocalCluster {
     const cluster = new LocalCluster(state);
     writeFileSync(
       join(dir, 'kwok.yaml'),
-      'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions: {}\n' +
+      // kwok's default of 4 parallel stage players makes 1,000 nodes take minutes to turn Ready.
+      'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n' +
+        '  nodePlayStageParallelism: 16\n  podPlayStageParallelism: 16\n  nodeLeaseParallelism: 16\n' +
         (opts.kwokStages ? `---\n${opts.kwokStages}` : ''),
     );
 

@@ -198,7 +198,8 @@ export async function waitForReadyNodes(
     });
     ready = list.items.filter(isReady).length;
     if (ready >= count) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 250));
+    // Listing thousands of nodes is itself load on the apiserver: poll large sets less often.
+    await new Promise((r) => setTimeout(r, count > 200 ? 1000 : 250));
   }
   throw new Error(
     `only ${ready} of ${count} nodes became Ready within ${(opts.timeoutMs ?? 120_000) / 1000}s`,
