@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { hostFixture } from '../../../test/fixtures/hosts/index.js';
+import { defaultConfig } from './config.js';
 import type { NodeFeatureObject } from './discover.js';
 import { resolveHostPaths } from './hostfs.js';
 import type { PublishOutcome } from './publish.js';
@@ -205,5 +206,34 @@ describe('the worker loop', () => {
     });
     assert.equal(await runWorker(h.opts), 1);
     assert.match(h.logText(), /publishing NodeFeature nfd\/node-a: apiserver says no/);
+  });
+});
+
+describe('klog options', () => {
+  it('logFile, logtostderr, stderrthreshold, skipHeaders and v', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nfd-worker-log-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    let err = '';
+    const stderr = new PassThrough();
+    stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const log = stderrLogger(stderr);
+    const klog = {
+      ...defaultConfig().core.klog,
+      logtostderr: false,
+      logFile: join(dir, 'w.log'),
+      skipHeaders: true,
+      v: 2,
+    };
+    log.configure(klog);
+    log.info('to the file');
+    log.debug(2, 'detail at v=2');
+    log.debug(3, 'detail at v=3');
+    log.error('to both');
+    assert.equal(readFileSync(join(dir, 'w.log'), 'utf8'), 'to the file\ndetail at v=2\nto both\n');
+    assert.equal(err, 'to both\n');
+    log.configure({ ...klog, logtostderr: true, skipHeaders: false }, 0);
+    log.debug(1, 'hidden by -v 0');
+    log.warn('headed');
+    assert.match(err, /to both\nW\d{4}-\d\d-\d\dT[^ ]+ nfd-worker: headed\n$/);
   });
 });

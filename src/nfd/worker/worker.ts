@@ -4,11 +4,14 @@
  * changes. A configuration that fails to load at start stops the worker; one that fails on reload
  * is reported and the last good one stays in force.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   buildConfig,
   ConfigError,
   type ConfigOverlay,
+  defaultConfig,
+  type KlogOptions,
   type FlagOverrides,
   mergeOverlay,
   parseConfigText,
@@ -79,13 +82,36 @@ export interface Logger {
   error(msg: string): void;
   /** Detail shown at verbosity `level` or higher (klog `-v`). */
   debug(level: number, msg: string): void;
-  setVerbosity(v: number): void;
+  /** Applies `core.klog` (on start and on every reload); `verbosity` is `-v` from the command line. */
+  configure(klog: KlogOptions, verbosity?: number): void;
 }
 
+const SEVERITY = { I: 0, W: 1, E: 2 } as const;
+
+/**
+ * klog's options mapped onto a small logger: `v`, `skipHeaders`, `logtostderr`, `logFile` /
+ * `logDir` (file `nfd-worker.log`), `alsologtostderr` and `stderrthreshold` (0 info, 1 warning,
+ * 2 error: what still goes to stderr when logging to a file). The other klog options are
+ * accepted and have no effect here.
+ */
 export function stderrLogger(out: NodeJS.WritableStream, verbosity = 0): Logger {
   let v = verbosity;
-  const line = (sev: string, msg: string) =>
-    out.write(`${sev}${new Date().toISOString()} nfd-worker: ${msg}\n`);
+  let klog: KlogOptions = defaultConfig().core.klog;
+  const line = (sev: keyof typeof SEVERITY, msg: string) => {
+    const text = `${klog.skipHeaders ? '' : `${sev}${new Date().toISOString()} nfd-worker: `}${msg}\n`;
+    const file = klog.logFile || (klog.logDir ? join(klog.logDir, 'nfd-worker.log') : '');
+    if (klog.logtostderr || !file) {
+      out.write(text);
+      return;
+    }
+    try {
+      appendFileSync(file, text);
+    } catch {
+      out.write(text);
+      return;
+    }
+    if (klog.alsologtostderr || SEVERITY[sev] >= klog.stderrthreshold) out.write(text);
+  };
   return {
     info: (m) => line('I', m),
     warn: (m) => line('W', m),
@@ -93,7 +119,10 @@ export function stderrLogger(out: NodeJS.WritableStream, verbosity = 0): Logger 
     debug: (level, m) => {
       if (v >= level) line('I', m);
     },
-    setVerbosity: (n) => (v = n),
+    configure: (k, cliVerbosity) => {
+      klog = k;
+      v = cliVerbosity ?? k.v;
+    },
   };
 }
 
@@ -145,7 +174,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
     }
     throw e;
   }
-  const applyVerbosity = () => log.setVerbosity(o.verbosity ?? loaded.config.core.klog.v);
+  const applyVerbosity = () => log.configure(loaded.config.core.klog, o.verbosity);
   applyVerbosity();
   const watcher = o.oneshot
     ? undefined
