@@ -1,4 +1,5 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { type Command, type CommandContext, type FlagSpec, UsageError } from '../../cli/command.js';
 import { COMMIT, VERSION } from '../../version.js';
 import { parseWorkerConfig, type WorkerAction } from './config.js';
@@ -74,9 +75,12 @@ async function run(action: WorkerAction, ctx: CommandContext): Promise<number> {
   if (flags.config !== undefined && args.length) {
     throw new UsageError('give the config file either as the argument or with --config, not both');
   }
+  const firmwareFlag = flags['firmware-path'] as string | undefined;
+  if (firmwareFlag !== undefined && !isAbsolute(firmwareFlag)) {
+    throw new UsageError(`--firmware-path: "${firmwareFlag}" must be an absolute path on the host`);
+  }
   const log = (m: string) => stderr.write(`kmm-worker: ${m}\n`);
   log(`hwe ${VERSION} (commit ${COMMIT}): ${action} with ${file}`);
-  const firmwareFlag = flags['firmware-path'] as string | undefined;
   const env: WorkerEnv = {
     root: flags.root as string,
     imageDir: flags['image-dir'] as string,

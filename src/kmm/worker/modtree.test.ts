@@ -4,12 +4,14 @@
  * a real load would run). The host side (/proc, /sys, the firmware directory) is a temporary root.
  */
 import assert from 'node:assert/strict';
-import { access, chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { access, chmod, mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { findTool, makeModuleTree } from '../../../test/fixtures/kmm/modtree.js';
-import { runHwe } from '../../../test/support/cli.js';
+import { HWE_MAIN, runHwe } from '../../../test/support/cli.js';
 
 // modprobe -d DIR looks in DIR/lib/modules/$(uname -r), as on a node
 const KERNEL = release();
@@ -219,6 +221,25 @@ describe('kmm-worker with a real module tree (modprobe -n)', () => {
       `insmod ${modDir}/hwet_dep2.ko`,
       `insmod ${modDir}/hwet_dep1.ko`,
     ]);
+  });
+  it("answers to upstream's program name and spelling: kmm-worker kmod load CONFIG -flag", async () => {
+    const link = join(dir, 'kmm-worker');
+    await symlink(HWE_MAIN, link);
+    const file = join(dir, 'upstream.yaml');
+    await writeFile(file, 'modprobe: {moduleName: hwet_other1, parameters: [debug=1]}\n');
+    const { stdout } = await promisify(execFile)(process.execPath, [
+      link,
+      'kmod',
+      'load',
+      file,
+      '-root',
+      root,
+      '-image-dir',
+      imageDir,
+      '-modprobe',
+      dryRun,
+    ]);
+    assert.deepEqual(insmodLines(stdout), [`insmod ${modDir}/hwet_other1.ko debug=1`]);
   });
 });
 

@@ -201,6 +201,22 @@ describe('loadKmod', () => {
     assert.equal(await exists(args[4]!), false, 'the softdep file is removed afterwards');
   });
 
+  it('checks the paths into the image before changing anything on the host', async () => {
+    await assert.rejects(
+      loadKmod(
+        {
+          inTreeModulesToRemove: ['intree1'],
+          modprobe: { moduleName, dirName: '/../../etc', firmwarePath: '/firmwareDir' },
+        },
+        env({ setFirmwareClassPath: true }),
+      ),
+      isWorkerError('InvalidConfig', /modprobe\.dirName: "\/\.\.\/\.\.\/etc" leaves the image/),
+    );
+    assert.deepEqual(calls, []);
+    assert.equal(await exists(join(dir, 'host', 'var', 'lib', 'firmware')), false);
+    assert.equal(await readFile(join(dir, 'host', FIRMWARE_CLASS_PATH), 'utf8'), '\n');
+  });
+
   it('rejects an invalid config before touching anything', async () => {
     await assert.rejects(
       loadKmod({ inTreeModulesToRemove: ['intree1'], modprobe: { dirName } }, env()),

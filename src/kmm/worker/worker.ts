@@ -131,39 +131,37 @@ function modprobeError(
  */
 export async function loadKmod(cfg: WorkerConfig, env: WorkerEnv): Promise<void> {
   checkWorkerConfig(cfg, 'load');
-  if (env.setFirmwareClassPath) await setFirmwareClassPath(env);
-  await removeInTreeModules(cfg, env);
-
-  const fw = firmwarePaths(cfg, env);
-  const installed = fw
-    ? await installFirmware(fw.source, fw.target, firmwareOwner(cfg))
-    : undefined;
-  if (fw && installed) {
-    env.log(
-      `firmware from ${fw.source} in ${fw.target}: ${installed.created.length} created, ` +
-        `${installed.replaced.length} replaced, ${installed.unchanged.length} unchanged`,
-    );
-  }
-
   const m = cfg.modprobe;
+  // Every path into the image is checked (imagePath) before anything on the host changes.
+  const fw = firmwarePaths(cfg, env);
+  const modprobedDir =
+    m.modprobedDir && !m.rawArgs
+      ? imagePath(env.imageDir, m.modprobedDir, 'modprobe.modprobedDir')
+      : undefined;
   const order = m.rawArgs ? [] : (m.modulesLoadingOrder ?? []);
   const tmp = order.length > 1 ? await mkdtemp(join(tmpdir(), 'kmm-worker-')) : undefined;
   try {
-    let softdepFile: string | undefined;
-    if (tmp) {
-      softdepFile = join(tmp, 'softdep.conf');
-      await writeFile(softdepFile, softdepConfig(order));
-    }
-    const modprobedDir =
-      m.modprobedDir && !m.rawArgs
-        ? imagePath(env.imageDir, m.modprobedDir, 'modprobe.modprobedDir')
-        : undefined;
+    const softdepFile = tmp ? join(tmp, 'softdep.conf') : undefined;
+    if (softdepFile) await writeFile(softdepFile, softdepConfig(order));
     const configPaths = modprobeConfigPaths(
       env.modprobeConfigDirs ??
         (softdepFile || modprobedDir ? await existingModprobeConfigDirs() : []),
       { modprobedDir, softdepFile },
     );
     const args = modprobeLoadArgs(cfg, { imageDir: env.imageDir, configPaths });
+
+    if (env.setFirmwareClassPath) await setFirmwareClassPath(env);
+    await removeInTreeModules(cfg, env);
+    const installed = fw
+      ? await installFirmware(fw.source, fw.target, firmwareOwner(cfg))
+      : undefined;
+    if (fw && installed) {
+      env.log(
+        `firmware from ${fw.source} in ${fw.target}: ${installed.created.length} created, ` +
+          `${installed.replaced.length} replaced, ${installed.unchanged.length} unchanged`,
+      );
+    }
+
     env.log(`running modprobe ${args.join(' ')}`);
     const r = await env.modprobe(args);
     if (r.code !== 0) {
