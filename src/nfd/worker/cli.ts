@@ -8,7 +8,6 @@ import { type FlagOverrides, parseGoDuration } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
 import type { NodeFeatureObject } from './discover.js';
 import type { PublishOutcome } from './publish.js';
-import { runWorker, stderrLogger } from './worker.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -71,6 +70,8 @@ async function run(ctx: CommandContext): Promise<number> {
   if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
   const flags = flagOverrides(ctx);
   const kubeconfig = str(ctx, 'kubeconfig');
+  // Discovery loads on use, so that registering this command costs other commands nothing.
+  const { runWorker, stderrLogger } = await import('./worker.js');
   const log = stderrLogger(ctx.stderr);
   const namespace = workerNamespace(str(ctx, 'namespace'), ctx.env);
   let publisher: ((nf: NodeFeatureObject) => Promise<PublishOutcome>) | undefined;
