@@ -78,6 +78,12 @@ describe('kernel mapping: which entry matches', () => {
       '6.0.16-300.fc37.x86_64',
       0,
     ],
+    [
+      'the Japanese seed §4.7 regexp: \\x86 is a hex escape in RE2, so x86_64 never matches',
+      [{ regexp: '^.*\\x86_64$' }],
+      '4.18.0-348.2.1.el8_5.x86_64',
+      -1,
+    ],
     ['RE2 syntax: character classes', [{ regexp: '^5\\.14\\.\\d+-\\d+' }], '5.14.0-284.30.1', 0],
     ['a trailing + is ignored (literal)', [{ literal: '5.4.0' }], '5.4.0+', 0],
   ];
