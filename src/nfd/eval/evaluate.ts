@@ -12,7 +12,7 @@ import {
   type NodeFeatureObject,
   readNodeFeature,
 } from './merge.js';
-import { applyLabelPolicy, type LabelPolicy, type NodeOutputs, type Rejection } from './policy.js';
+import { applyLabelPolicy, type LabelPolicy, type PolicyResult, type Rejection } from './policy.js';
 
 export const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
 /** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
@@ -92,7 +92,7 @@ function addObject(obj: unknown, at: string, into: EvalInputs): void {
 }
 
 export interface EvalResult {
-  output: NodeOutputs;
+  output: Omit<PolicyResult, 'rejected'>;
   ruleErrors: RuleFailure[];
   rejected: Rejection[];
 }

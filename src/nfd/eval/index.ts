@@ -24,6 +24,9 @@ export {
   TAINT_EFFECTS,
   type LabelPolicy,
   type NodeOutputs,
+  type NodeTaint,
+  type PolicyResult,
+  type TaintEffect,
   type RejectedKind,
   type Rejection,
 } from './policy.js';

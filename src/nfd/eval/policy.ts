@@ -10,7 +10,17 @@ import { FEATURE_NS, type Features, type Taint } from '../rules/index.js';
 export const PROFILE_NS = 'profile.node.kubernetes.io';
 /** Longest feature annotation value the master accepts. */
 export const ANNOTATION_VALUE_LIMIT = 1024;
-export const TAINT_EFFECTS: readonly string[] = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
+export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+export type TaintEffect = (typeof TAINT_EFFECTS)[number];
+
+/** A taint that passed the policy: its effect is one Kubernetes accepts. */
+export interface NodeTaint extends Taint {
+  effect: TaintEffect;
+}
+
+function isTaintEffect(e: string): e is TaintEffect {
+  return (TAINT_EFFECTS as readonly string[]).includes(e);
+}
 
 export interface LabelPolicy {
   /** `-extra-label-ns`: namespaces allowed although denied (e.g. `vendor.kubernetes.io`). */
@@ -35,6 +45,12 @@ export interface NodeOutputs {
   annotations: Record<string, string>;
   extendedResources: Record<string, string>;
   taints: Taint[];
+}
+
+/** What the policy lets through, and what it dropped. */
+export interface PolicyResult extends NodeOutputs {
+  taints: NodeTaint[];
+  rejected: Rejection[];
 }
 
 export type RejectedKind = 'label' | 'annotation' | 'extendedResource' | 'taint';
@@ -136,7 +152,7 @@ export function applyLabelPolicy(
   input: NodeOutputs,
   features: Features,
   policy: LabelPolicy = DEFAULT_POLICY,
-): NodeOutputs & { rejected: Rejection[] } {
+): PolicyResult {
   const rejected: Rejection[] = [];
   const reject = (kind: RejectedKind, name: string, value: string, reason: string): void => {
     rejected.push({ kind, name, value, reason });
@@ -204,7 +220,7 @@ export function applyLabelPolicy(
   }
 
   // Taints are unique by key and effect on a Node: a later one replaces an earlier one in place.
-  const taints: Taint[] = [];
+  const taints: NodeTaint[] = [];
   if (policy.enableTaints) {
     for (const t of input.taints) {
       const value = t.value ?? '';
@@ -216,16 +232,16 @@ export function applyLabelPolicy(
         labelValueError(value) ??
         (t.effect === ''
           ? 'the effect is required'
-          : TAINT_EFFECTS.includes(t.effect)
+          : isTaintEffect(t.effect)
             ? undefined
             : `effect "${t.effect}" is not one of ${TAINT_EFFECTS.join(', ')}`);
       const display = `${t.key}=${value}:${t.effect}`;
-      if (why) {
-        reject('taint', display, value, why);
+      if (why || !isTaintEffect(t.effect)) {
+        reject('taint', display, value, why ?? 'invalid effect');
         continue;
       }
       const same = taints.findIndex((o) => o.key === t.key && o.effect === t.effect);
-      const taint: Taint =
+      const taint: NodeTaint =
         value === '' ? { key: t.key, effect: t.effect } : { key: t.key, value, effect: t.effect };
       if (same >= 0) taints[same] = taint;
       else taints.push(taint);
