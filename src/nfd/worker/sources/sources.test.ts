@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { repoRoot } from '../../../../test/fixtures/hosts/index.js';
 import { buildConfig } from '../config.js';
 import type { DiscoverContext } from '../source.js';
 import { emptyFeatures, flagSet, type SourceFeatures } from '../types.js';
 import { cpuLabels, parseCpuinfo } from './cpu.js';
-import { canonicalCpuidName, cpuidNames } from './cpuid-names.js';
+import { ARM64_FLAG_NAMES, canonicalCpuidName, cpuidNames, X86_FLAG_NAMES } from './cpuid-names.js';
 import { toCustomRule, CustomRuleError } from './custom-rules.js';
 import {
   legacyKconfig,
@@ -400,4 +403,21 @@ describe('custom rules', () => {
       );
     });
   }
+});
+
+describe('the documented cpuid mapping', () => {
+  const readme = readFileSync(join(repoRoot(), 'src/nfd/worker/README.md'), 'utf8');
+  function table(heading: string): Record<string, string> {
+    const start = readme.indexOf(`### ${heading}\n`);
+    assert.ok(start >= 0, `README has a "### ${heading}" section`);
+    const rest = readme.slice(start + heading.length + 5);
+    const section = rest.slice(0, rest.search(/\n#|$/));
+    const out: Record<string, string> = {};
+    for (const m of section.matchAll(/^\| `([^`]+)` +\| `([^`]+)` +\|$/gm)) out[m[1]!] = m[2]!;
+    return out;
+  }
+  it('README lists exactly the x86 table of the code', () =>
+    assert.deepEqual(table('x86'), { ...X86_FLAG_NAMES }));
+  it('README lists exactly the arm64 table of the code', () =>
+    assert.deepEqual(table('arm64'), { ...ARM64_FLAG_NAMES }));
 });
