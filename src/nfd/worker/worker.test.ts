@@ -1,5 +1,14 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -127,6 +136,38 @@ describe('the worker loop', () => {
     h.stop();
     assert.equal(await done, 0);
     assert.deepEqual(h.outcomes, ['created', 'created', 'created', 'created']);
+  });
+
+  it('reloads a config file mounted from a ConfigMap (symlink swap of ..data)', async () => {
+    const { root, dir } = tempHost();
+    const mount = join(dir, 'config');
+    const version = (name: string, opts: string) => {
+      mkdirSync(join(mount, name), { recursive: true });
+      writeFileSync(
+        join(mount, name, 'nfd-worker.conf'),
+        `sources: {kernel: {configOpts: [${opts}]}}\n`,
+      );
+    };
+    version('..2026_01_01_00_00_00.1', 'X86');
+    symlinkSync('..2026_01_01_00_00_00.1', join(mount, '..data'));
+    symlinkSync('..data/nfd-worker.conf', join(mount, 'nfd-worker.conf'));
+    const h = harness({
+      paths: resolveHostPaths(root),
+      configFile: join(mount, 'nfd-worker.conf'),
+      flags: { sleepInterval: 0 },
+    });
+    const done = runWorker(h.opts);
+    assert.equal((await h.nextPass()).spec.labels[`${NS}kernel-config.X86`], 'true');
+
+    // What the kubelet does on a ConfigMap update: new directory, then an atomic ..data rename.
+    version('..2026_01_01_00_01_00.2', 'DMI');
+    symlinkSync('..2026_01_01_00_01_00.2', join(mount, '..data_tmp'));
+    renameSync(join(mount, '..data_tmp'), join(mount, '..data'));
+    const p2 = await h.nextPass();
+    assert.equal(p2.spec.labels[`${NS}kernel-config.DMI`], 'true');
+    assert.equal(p2.spec.labels[`${NS}kernel-config.X86`], undefined);
+    h.stop();
+    assert.equal(await done, 0);
   });
 
   it('notices a features.d created after start', async () => {
