@@ -71,7 +71,16 @@ export async function publishNodeFeature(
     }
     try {
       if (!current) {
-        await client.request(path(namespace), { method: 'POST', body: want });
+        try {
+          await client.request(path(namespace), { method: 'POST', body: want });
+        } catch (e) {
+          // The collection itself is missing: the CRD is not installed (or the namespace is gone).
+          if (isKubeError(e, 'NotFound'))
+            throw new Error(
+              `cannot create NodeFeature ${namespace}/${name}: ${e.message}; is the NodeFeature CRD (nodefeatures.nfd.k8s-sigs.io, config/crd/) installed and does namespace ${namespace} exist?`,
+            );
+          throw e;
+        }
         return 'created';
       }
       if (!needsUpdate(current, want)) return 'unchanged';

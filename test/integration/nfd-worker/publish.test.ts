@@ -284,4 +284,30 @@ describe('nfd-worker publishing', () => {
       pod.metadata.uid,
     );
   });
+
+  it('says what is missing when it cannot create the object', async () => {
+    const r = await runHwe(
+      [
+        'nfd',
+        'worker',
+        '-oneshot',
+        '-config',
+        '',
+        '-host-root',
+        hostFixture('amd-debian'),
+        '-kubeconfig',
+        kubeconfig,
+        '-node-name',
+        uniqueName('nfd-node'),
+        '-namespace',
+        uniqueName('no-such-ns'),
+      ],
+      { env: NO_POD },
+    );
+    assert.equal(r.code, 1);
+    assert.match(
+      r.stderr,
+      /cannot create NodeFeature no-such-ns-\w+\/nfd-node-\w+: .*is the NodeFeature CRD .* installed and does namespace no-such-ns-\w+ exist\?/,
+    );
+  });
 });
