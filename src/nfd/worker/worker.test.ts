@@ -33,7 +33,7 @@ function tempHost(): { root: string; dir: string } {
 interface Harness {
   opts: WorkerOptions;
   passes: NodeFeatureObject[];
-  outcomes: (PublishOutcome | 'not-published')[];
+  outcomes: (PublishOutcome | 'failed' | 'not-published')[];
   published: NodeFeatureObject[];
   nextPass(): Promise<NodeFeatureObject>;
   logText(): string;
@@ -42,7 +42,7 @@ interface Harness {
 
 function harness(over: Partial<WorkerOptions> & Pick<WorkerOptions, 'paths'>): Harness {
   const passes: NodeFeatureObject[] = [];
-  const outcomes: (PublishOutcome | 'not-published')[] = [];
+  const outcomes: (PublishOutcome | 'failed' | 'not-published')[] = [];
   const published: NodeFeatureObject[] = [];
   const waiters: ((nf: NodeFeatureObject) => void)[] = [];
   let consumed = 0;
@@ -234,6 +234,26 @@ describe('the worker loop', () => {
       /c\.conf: sources\.pci\.deviceClassWhitelist: "03" is not a list of strings/,
     );
     assert.equal(h.passes.length, 0);
+  });
+
+  it('retries a failed publish even without a sleep interval', async () => {
+    const { root } = tempHost();
+    let calls = 0;
+    const h = harness({
+      paths: resolveHostPaths(root),
+      flags: { sleepInterval: 0 },
+      retryDelayMs: 10,
+      publish: async () => {
+        if (++calls <= 2) throw new Error(`apiserver unavailable (${calls})`);
+        return 'created';
+      },
+    });
+    const done = runWorker(h.opts);
+    for (let i = 0; i < 3; i++) await h.nextPass();
+    h.stop();
+    assert.equal(await done, 0);
+    assert.deepEqual(h.outcomes, ['failed', 'failed', 'created']);
+    assert.match(h.logText(), /apiserver unavailable \(2\)/);
   });
 
   it('a failed publish in oneshot mode is exit 1', async () => {

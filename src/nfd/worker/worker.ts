@@ -145,8 +145,12 @@ export interface WorkerOptions {
   publish: (nf: NodeFeatureObject) => Promise<PublishOutcome>;
   signal?: AbortSignal;
   /** Called after each pass (tests and benchmarks observe the loop through it). */
-  onPass?: (nf: NodeFeatureObject, outcome: PublishOutcome | 'not-published') => void;
+  onPass?: (nf: NodeFeatureObject, outcome: PublishOutcome | 'failed' | 'not-published') => void;
+  /** First delay before retrying a failed publish; doubles up to a minute. Default 1s. */
+  retryDelayMs?: number;
 }
+
+const MAX_RETRY_DELAY_MS = 60_000;
 
 function ownerRefs(o: WorkerOptions, config: WorkerConfig): OwnerReference[] {
   if (config.core.noOwnerRefs || !o.podName || !o.podUid) return [];
@@ -182,6 +186,8 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         configFile: o.configFile,
         dirs: [o.paths.featuresDir, o.paths.customDir],
       });
+  const firstRetryDelay = o.retryDelayMs ?? 1000;
+  let retryDelay = firstRetryDelay;
   try {
     while (true) {
       const { config, labelFilter } = loaded;
@@ -195,7 +201,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
         ownerReferences: ownerRefs(o, config),
       });
       await print(o, nf);
-      let outcome: PublishOutcome | 'not-published' = 'not-published';
+      let outcome: PublishOutcome | 'failed' | 'not-published' = 'not-published';
       if (!config.core.noPublish) {
         try {
           outcome = await o.publish(nf);
@@ -203,16 +209,25 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
             outcome === 'unchanged' ? 2 : 0,
             `NodeFeature ${o.namespace}/${o.nodeName}: ${outcome}`,
           );
+          retryDelay = firstRetryDelay;
         } catch (e) {
           log.error(`publishing NodeFeature ${o.namespace}/${o.nodeName}: ${(e as Error).message}`);
           if (o.oneshot) return 1;
+          outcome = 'failed';
         }
       }
       o.onPass?.(nf, outcome);
       if (o.oneshot || !watcher || o.signal?.aborted) return 0;
 
       watcher.refresh();
-      const changed = await watcher.next(config.core.sleepInterval, o.signal);
+      // A failed publish is retried with backoff, sooner than the sleep interval (and even when
+      // there is none), so that a node is not left without its features after an apiserver hiccup.
+      let wait = config.core.sleepInterval;
+      if (outcome === 'failed') {
+        wait = wait > 0 ? Math.min(wait, retryDelay) : retryDelay;
+        retryDelay = Math.min(retryDelay * 2, MAX_RETRY_DELAY_MS);
+      }
+      const changed = await watcher.next(wait, o.signal);
       if (o.signal?.aborted) return 0;
       if (changed.has('config')) {
         try {
