@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'tools/'] },
+  { ignores: ['dist/', '.build/', 'node_modules/', 'tools/', 'test/fixtures/hosts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
