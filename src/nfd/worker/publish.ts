@@ -3,6 +3,7 @@
  * owns (spec, node-name label, pod annotation, owner references) differs, and left alone —
  * no request beyond the read — when nothing changed.
  */
+import type { NodeFeature } from '../../api/nfd.js';
 import { isKubeError, type KubeClient } from '../../runtime/client.js';
 import { type NodeFeatureObject, NODE_NAME_LABEL, WORKER_POD_UID_ANNOTATION } from './discover.js';
 
@@ -72,7 +73,11 @@ export async function publishNodeFeature(
     try {
       if (!current) {
         try {
-          await client.request(path(namespace), { method: 'POST', body: want });
+          // `satisfies`: what the worker writes type-checks against the CRD's own definition.
+          await client.request(path(namespace), {
+            method: 'POST',
+            body: want satisfies NodeFeature,
+          });
         } catch (e) {
           // The collection itself is missing: the CRD is not installed (or the namespace is gone).
           if (isKubeError(e, 'NotFound'))
@@ -86,7 +91,7 @@ export async function publishNodeFeature(
       if (!needsUpdate(current, want)) return 'unchanged';
       await client.request(path(namespace, name), {
         method: 'PUT',
-        body: desiredFrom(current, want),
+        body: desiredFrom(current, want) satisfies NodeFeature,
       });
       return 'updated';
     } catch (e) {
