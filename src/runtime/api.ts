@@ -20,6 +20,7 @@ export interface ListOptions {
   resourceVersion?: string;
   /** Fetch only metadata (PartialObjectMetadata). */
   metadataOnly?: boolean;
+  signal?: AbortSignal;
 }
 
 export interface WriteOptions {
@@ -118,6 +119,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
           continue: o.continue,
           resourceVersion: o.resourceVersion,
         },
+        signal: o.signal,
       },
       o.metadataOnly ? METADATA_ONLY_LIST_ACCEPT : 'application/json',
     );

@@ -209,7 +209,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     while (!signal.aborted) {
       try {
         if (needList) {
-          await this.relist();
+          await this.relist(signal);
           needList = false;
         }
         const began = Date.now();
@@ -251,7 +251,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     return this.options.transform ? this.options.transform(obj) : obj;
   }
 
-  private async relist(): Promise<void> {
+  private async relist(signal: AbortSignal): Promise<void> {
     this.stats.lists++;
     if (this.stats.lists > 1) this.observer.relist?.();
     const fresh = new Map<string, T>();
@@ -261,6 +261,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       fieldSelector: this.options.fieldSelector,
       metadataOnly: this.options.metadataOnly,
       pageSize: this.options.pageSize ?? 500,
+      signal,
       onPage: (items) => {
         for (const item of items) {
           const o = this.prepare(item);
@@ -288,6 +289,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     const stallMs = this.options.stallTimeoutMs ?? 150_000;
     const ac = new AbortController();
     const onStop = () => ac.abort();
+    // An already aborted signal never fires 'abort': check it, or the watch would run on.
+    if (stop.aborted) return Promise.resolve('closed');
     stop.addEventListener('abort', onStop, { once: true });
     let stalled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;

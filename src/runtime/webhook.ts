@@ -194,7 +194,11 @@ export class WebhookServer {
       needLeaderElection: false,
       start: async (signal) => {
         await this.start();
-        await new Promise<void>((r) => signal.addEventListener('abort', () => r(), { once: true }));
+        if (!signal.aborted) {
+          await new Promise<void>((r) =>
+            signal.addEventListener('abort', () => r(), { once: true }),
+          );
+        }
         await this.stop();
       },
     };
