@@ -2,6 +2,8 @@ import type { Command } from '../cli/command.js';
 import { resolveCommand } from './kernelmapping/command.js';
 import { workerCommand } from './worker/command.js';
 import { signCommand } from '../signing/index.js';
+import { signImageCommand } from './signjob/command.js';
+import { validateCommand } from './validation/command.js';
 
 /** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
-export const kmmCommands: Command[] = [signCommand, resolveCommand, workerCommand];
+export const kmmCommands: Command[] = [signCommand, resolveCommand, workerCommand, validateCommand, signImageCommand];

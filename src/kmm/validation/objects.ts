@@ -1,0 +1,166 @@
+/**
+ * The admission checks of every KMM kind, one entry point for the webhook and for
+ * `hwe kmm validate`: the same object gets the same answer from both.
+ */
+import { parseKernelVersion } from '../kernelmapping/index.js';
+import { Errors, isObj, type FieldError, type Obj } from './fields.js';
+import { imageProblem } from './kube.js';
+import { checkModuleSpec, checkVersionChange } from './module.js';
+
+export const KMM_GROUP = 'kmm.sigs.x-k8s.io';
+export const KMM_HUB_GROUP = 'hub.kmm.sigs.x-k8s.io';
+
+/** The kinds validated here, by API group. */
+export const VALIDATED_KINDS: Record<string, readonly string[]> = {
+  [KMM_GROUP]: ['Module', 'PreflightValidation', 'PreflightValidationOCP'],
+  [KMM_HUB_GROUP]: ['ManagedClusterModule'],
+};
+
+/**
+ * The longest kernel release Linux can report: `uname -r` comes from a 65-byte field
+ * (__NEW_UTS_LEN + 1), so anything longer is not a kernel a node could run.
+ */
+export const MAX_KERNEL_VERSION_LENGTH = 64;
+
+export interface ObjectReport {
+  apiVersion: string;
+  kind: string;
+  name?: string;
+  namespace?: string;
+  errors: FieldError[];
+}
+
+function spec(errors: Errors, obj: Obj): Obj | undefined {
+  const s = errors.obj(obj, 'spec', 'spec');
+  if (!s && obj['spec'] === undefined) errors.add('spec', 'required');
+  return s;
+}
+
+/** A Module, on create (no `old`) or update. */
+export function validateModule(obj: Obj, old?: Obj): FieldError[] {
+  const errors = new Errors();
+  const s = spec(errors, obj);
+  if (s) checkModuleSpec(errors, s, 'spec');
+  if (old) checkVersionChange(errors, old['spec'], obj['spec'], 'spec');
+  return dedupe(errors.list);
+}
+
+/** A kernel release the way preflight will use it; the error message if it is not one. */
+export function kernelVersionProblem(value: string): string | undefined {
+  if (value.length > MAX_KERNEL_VERSION_LENGTH) {
+    return (
+      `is ${value.length} characters long; a kernel release (uname -r) has at most ` +
+      `${MAX_KERNEL_VERSION_LENGTH}`
+    );
+  }
+  const parsed = parseKernelVersion(value);
+  return parsed.ok ? undefined : parsed.error.detail;
+}
+
+/** PreflightValidation and PreflightValidationOCP. */
+export function validatePreflight(obj: Obj): FieldError[] {
+  const errors = new Errors();
+  const s = spec(errors, obj);
+  if (!s) return errors.list;
+  const kernel = errors.str(s, 'kernelVersion', 'spec.kernelVersion');
+  if (kernel === undefined) {
+    if (s['kernelVersion'] == null) {
+      errors.add('spec.kernelVersion', 'required: the kernel release to check every Module for');
+    }
+  } else {
+    const p = kernelVersionProblem(kernel);
+    if (p) errors.add('spec.kernelVersion', p);
+  }
+  const dtk = errors.str(s, 'dtkImage', 'spec.dtkImage');
+  if (dtk) {
+    const p = imageProblem(dtk);
+    if (p) errors.add('spec.dtkImage', p);
+  }
+  const push = s['pushBuiltImage'];
+  if (push != null && typeof push !== 'boolean') {
+    errors.add('spec.pushBuiltImage', 'must be true or false');
+  }
+  return errors.list;
+}
+
+/** A ManagedClusterModule: its moduleSpec is checked as a Module's spec. */
+export function validateManagedClusterModule(obj: Obj, old?: Obj): FieldError[] {
+  const errors = new Errors();
+  const s = spec(errors, obj);
+  if (!s) return errors.list;
+  const moduleSpec = errors.obj(s, 'moduleSpec', 'spec.moduleSpec');
+  if (moduleSpec) checkModuleSpec(errors, moduleSpec, 'spec.moduleSpec');
+  else if (s['moduleSpec'] == null) errors.add('spec.moduleSpec', 'required: the Module to deploy');
+  const ns = errors.str(s, 'spokeNamespace', 'spec.spokeNamespace');
+  if (!ns) errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
+  if (!isObj(s['selector'])) {
+    errors.add('spec.selector', 'required: labels of the ManagedCluster objects to deploy to');
+  }
+  if (old) {
+    const oldSpec = isObj(old['spec']) ? old['spec']['moduleSpec'] : undefined;
+    checkVersionChange(errors, oldSpec, s['moduleSpec'], 'spec.moduleSpec');
+  }
+  return dedupe(errors.list);
+}
+
+/** Refuses deleting a namespace that still holds Modules (their finalizers would be orphaned). */
+export function validateNamespaceDeletion(namespace: string, moduleNames: string[]): FieldError[] {
+  if (moduleNames.length === 0) return [];
+  const shown = moduleNames.slice(0, 5).join(', ') + (moduleNames.length > 5 ? ', …' : '');
+  return [
+    {
+      field: `metadata.name`,
+      message:
+        `namespace ${namespace} still holds Modules (${shown}); delete them first so their ` +
+        'modules are unloaded from the nodes',
+    },
+  ];
+}
+
+function groupOf(apiVersion: string): string {
+  const i = apiVersion.indexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
+}
+
+/** Whether the object is one of the KMM kinds checked here. */
+export function isValidatedKind(obj: unknown): boolean {
+  if (!isObj(obj)) return false;
+  const { apiVersion, kind } = obj;
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return false;
+  return VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind) ?? false;
+}
+
+/**
+ * Validates any KMM object (Module, PreflightValidation, PreflightValidationOCP,
+ * ManagedClusterModule), on create or, with `old`, on update. Undefined for other kinds.
+ */
+export function validateKmmObject(obj: unknown, old?: unknown): ObjectReport | undefined {
+  if (!isValidatedKind(obj)) return undefined;
+  const o = obj as Obj & { apiVersion: string; kind: string };
+  const oldObj = isObj(old) ? old : undefined;
+  const meta = isObj(o['metadata']) ? o['metadata'] : {};
+  const report: ObjectReport = { apiVersion: o.apiVersion, kind: o.kind, errors: [] };
+  if (typeof meta['name'] === 'string') report.name = meta['name'];
+  if (typeof meta['namespace'] === 'string') report.namespace = meta['namespace'];
+  switch (o.kind) {
+    case 'Module':
+      report.errors = validateModule(o, oldObj);
+      break;
+    case 'ManagedClusterModule':
+      report.errors = validateManagedClusterModule(o, oldObj);
+      break;
+    default:
+      report.errors = validatePreflight(o);
+  }
+  return report;
+}
+
+function dedupe(list: FieldError[]): FieldError[] {
+  const seen = new Set<string>();
+  return list.filter((e) => {
+    const k = `${e.field}\0${e.message}`;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
