@@ -5,6 +5,7 @@ import type { KubeClient } from './client.js';
 import { Controller, ControllerBuilder, type ControllerHost } from './controller.js';
 import { InformerFactory, type InformerDefaults } from './factory.js';
 import { LeaderElector, type LeaderElectionOptions } from './leader.js';
+import { EventRecorder } from './events.js';
 import { createLogger, type Logger } from './log.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { KubeObject } from './objects.js';
@@ -88,6 +89,7 @@ export class Manager implements ControllerHost {
       fieldManager: this.fieldManager,
     });
     if (opts.leaderElection) {
+      this.metrics.leader.set({ name: opts.leaderElection.name }, 0);
       this.elector = new LeaderElector(
         opts.client,
         opts.leaderElection,
@@ -100,6 +102,11 @@ export class Manager implements ControllerHost {
   /** Typed API access writing under this manager's field manager. */
   api<T extends KubeObject>(type: ResourceType<T>): ResourceClient<T> {
     return new ResourceClient<T>(this.client, type, this.fieldManager);
+  }
+
+  /** An event recorder reporting as `component` (the manager's name by default). */
+  recorder(component = this.opts.name): EventRecorder {
+    return new EventRecorder(this.client, { component }, this.log);
   }
 
   controller(name: string): ControllerBuilder {
