@@ -1,0 +1,67 @@
+/**
+ * `hwe nfd gc` (also run as `nfd-gc`, with upstream's single-dash flags).
+ */
+import { type Command, UsageError } from '../../cli/command.js';
+import { parseGoDuration } from '../worker/config.js';
+
+export const gcCommand: Command = {
+  name: 'gc',
+  summary: 'nfd-gc: delete NodeFeature and NodeResourceTopology objects of deleted nodes',
+  description:
+    'Deletes the NodeFeature and NodeResourceTopology objects of nodes that no longer exist:\n' +
+    'at once when a Node is deleted, and by a sweep of every object at start and every\n' +
+    '--gc-interval.',
+  flags: [
+    { name: 'kubeconfig', type: 'string', placeholder: 'FILE', help: 'kubeconfig file' },
+    {
+      name: 'gc-interval',
+      type: 'string',
+      placeholder: 'DURATION',
+      default: '1h',
+      help: 'time between sweeps (0 disables the sweep)',
+    },
+    {
+      name: 'port',
+      type: 'number',
+      default: 8080,
+      help: 'port for /healthz, /readyz and /metrics (0: any free port)',
+    },
+    { name: 'v', type: 'number', help: 'log verbosity (klog -v); 4 or more logs debug lines' },
+  ],
+  run: async ({ flags, args, env, stderr }) => {
+    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+    const text = typeof flags['gc-interval'] === 'string' ? flags['gc-interval'] : '1h';
+    const intervalMs = parseGoDuration(text);
+    if (intervalMs === undefined || intervalMs < 0) {
+      throw new UsageError(`flag --gc-interval: "${text}" is not a duration; e.g. 1h, 10m`);
+    }
+    const port = typeof flags['port'] === 'number' ? flags['port'] : 8080;
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new UsageError(`flag --port: ${port} is not a port; use 0 to 65535`);
+    }
+    const [{ KubeClient, resolveAccess, createLogger }, { NfdGc }] = await Promise.all([
+      import('../../runtime/index.js'),
+      import('./gc.js'),
+    ]);
+    const v = typeof flags['v'] === 'number' ? flags['v'] : 0;
+    const log = createLogger({
+      name: 'nfd-gc',
+      level: v >= 4 ? 'debug' : undefined,
+      write: (l) => stderr.write(l),
+    });
+    const kubeconfig = typeof flags['kubeconfig'] === 'string' ? flags['kubeconfig'] : undefined;
+    const client = new KubeClient(resolveAccess({ kubeconfig, env }));
+    try {
+      const gc = new NfdGc({ client, intervalMs, healthProbeAddress: `:${port}`, log });
+      gc.mgr.stopOnSignals();
+      await gc.start();
+      await gc.wait();
+      return 0;
+    } catch (e) {
+      log.error('nfd-gc failed', { error: e });
+      return 1;
+    } finally {
+      client.close();
+    }
+  },
+};

@@ -1,0 +1,142 @@
+import { NodeFeatures, NodeResourceTopologies } from '../../api/index.js';
+import {
+  Manager,
+  Nodes,
+  type Controller,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  type ResourceType,
+} from '../../runtime/index.js';
+import { NODE_NAME_LABEL } from '../eval/index.js';
+import { apiServes, periodic } from '../master/runnables.js';
+
+const NODE_INDEX = 'node';
+
+export interface GcOptions {
+  client: KubeClient;
+  /** -gc-interval: time between sweeps of every object (node deletions act at once). */
+  intervalMs?: number;
+  healthProbeAddress?: string;
+  metricsAddress?: string;
+  log?: Logger;
+}
+
+export interface GcStats {
+  nodeFeaturesDeleted: number;
+  topologiesDeleted: number;
+}
+
+/** Which node a NodeFeature is for: its node-name label, else its name (as the master reads it). */
+function nodeOfFeature(o: KubeObject): string {
+  return o.metadata.labels?.[NODE_NAME_LABEL] ?? o.metadata.name!;
+}
+
+/**
+ * nfd-gc: deletes the NodeFeature and NodeResourceTopology objects of nodes that no longer
+ * exist — when a Node is deleted, and by a sweep every interval (which also catches objects
+ * created for a node that never existed or was deleted while gc was down). Everything is
+ * cached metadata-only. Before deleting, the Node is looked up live, so a cache that lags
+ * behind a re-created Node never costs its objects; deletes carry the object's uid, so a
+ * re-created object survives.
+ */
+export class NfdGc {
+  readonly mgr: Manager;
+  readonly stats: GcStats = { nodeFeaturesDeleted: 0, topologiesDeleted: 0 };
+  private readonly opts: GcOptions;
+
+  constructor(opts: GcOptions) {
+    this.opts = opts;
+    this.mgr = new Manager({
+      client: opts.client,
+      name: 'nfd-gc',
+      log: opts.log,
+      healthProbeAddress: opts.healthProbeAddress,
+      metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
+    });
+  }
+
+  async start(): Promise<void> {
+    const { mgr } = this;
+    const nodes = mgr.informers.informer(Nodes, { metadataOnly: true });
+    const controllers: Controller[] = [];
+
+    const collector = (
+      type: ResourceType,
+      nodeOf: (o: KubeObject) => string,
+      counter: keyof GcStats,
+    ) => {
+      const objects = mgr.informers.informer(type, {
+        metadataOnly: true,
+        indexers: { [NODE_INDEX]: (o) => [nodeOf(o)] },
+      });
+      const api = mgr.api(type);
+      const c = mgr
+        .controller(`nfd-gc-${type.plural}`)
+        .for(type, { informer: { metadataOnly: true }, predicates: [{ update: () => false }] })
+        .watches(
+          Nodes,
+          (node) =>
+            objects.byIndex(NODE_INDEX, node.metadata.name!).map((o) => ({
+              namespace: o.metadata.namespace,
+              name: o.metadata.name!,
+            })),
+          {
+            informer: { metadataOnly: true },
+            predicates: [{ create: () => false, update: () => false }],
+          },
+        )
+        .workers(4)
+        .complete(async (req, { log }) => {
+          const obj = objects.getByName(req.name, req.namespace);
+          if (!obj) return;
+          const node = nodeOf(obj);
+          if (nodes.getByName(node)) return;
+          // The cache says the node is gone; make sure before deleting anything.
+          if (await mgr.api(Nodes).find(node)) return;
+          const deleted = await api.deleteIfExists(req.name, {
+            namespace: req.namespace,
+            preconditions: { uid: obj.metadata.uid },
+          });
+          if (deleted) {
+            this.stats[counter]++;
+            log.info('deleted object of a node that no longer exists', {
+              kind: type.kind,
+              node,
+            });
+          }
+        });
+      controllers.push(c);
+      return objects;
+    };
+    const features = collector(NodeFeatures, nodeOfFeature, 'nodeFeaturesDeleted');
+    const all = [features];
+    if (await apiServes(this.opts.client, NodeResourceTopologies)) {
+      // NodeResourceTopology objects are named after their node.
+      all.push(collector(NodeResourceTopologies, (o) => o.metadata.name!, 'topologiesDeleted'));
+    }
+
+    const interval = this.opts.intervalMs ?? 3_600_000;
+    if (interval > 0) {
+      mgr.add(
+        periodic('sweep', interval, () => {
+          mgr.log.info('sweep: checking every object');
+          all.forEach((inf, i) => {
+            for (const o of inf.list()) {
+              controllers[i]!.enqueue({ namespace: o.metadata.namespace, name: o.metadata.name! });
+            }
+          });
+        }),
+      );
+    }
+    await mgr.start();
+  }
+
+  wait(): Promise<void> {
+    return this.mgr.wait();
+  }
+
+  stop(): Promise<void> {
+    return this.mgr.stop();
+  }
+}

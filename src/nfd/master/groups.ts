@@ -1,0 +1,70 @@
+import {
+  compileRule,
+  evaluateRule,
+  RULE_BACKREF_FEATURE,
+  RuleError,
+  type CompiledRule,
+  type Features,
+} from '../rules/index.js';
+
+/**
+ * NodeFeatureGroup membership: a node belongs to a group when any of the group's rules matches
+ * its features. As in NodeFeatureRule processing, each rule's vars are visible to the rules after
+ * it as feature `rule.matched`. Pure: compiled once per group, evaluated per node.
+ */
+export interface CompiledGroup {
+  rules: (CompiledRule | RuleError)[];
+}
+
+export function compileGroup(featureGroupRules: readonly unknown[]): CompiledGroup {
+  return {
+    rules: featureGroupRules.map((r) => {
+      try {
+        return compileRule(r);
+      } catch (e) {
+        if (e instanceof RuleError) return e;
+        throw e;
+      }
+    }),
+  };
+}
+
+export interface GroupMatch {
+  matched: boolean;
+  /** Rules that failed to compile or evaluate; they match nothing, the others still count. */
+  errors: RuleError[];
+}
+
+export function matchGroup(group: CompiledGroup, features: Features): GroupMatch {
+  const errors: RuleError[] = [];
+  let matched = false;
+  const attributes = { ...features.attributes };
+  const working: Features = { ...features, attributes };
+  let backref: Record<string, string> | undefined;
+  for (const rule of group.rules) {
+    if (rule instanceof RuleError) {
+      errors.push(rule);
+      continue;
+    }
+    let out;
+    try {
+      out = evaluateRule(rule, working);
+    } catch (e) {
+      if (e instanceof RuleError) {
+        errors.push(e);
+        continue;
+      }
+      throw e;
+    }
+    if (out.matched) matched = true;
+    if (Object.keys(out.vars).length) {
+      // Copy on write: the node's cached features are shared and never modified.
+      if (!backref) {
+        backref = { ...(features.attributes[RULE_BACKREF_FEATURE]?.elements ?? {}) };
+        attributes[RULE_BACKREF_FEATURE] = { elements: backref };
+      }
+      Object.assign(backref, out.vars);
+    }
+  }
+  return { matched, errors };
+}

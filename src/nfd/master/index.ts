@@ -1,0 +1,14 @@
+/** nfd-master: NodeFeature + NodeFeatureRule → Node labels, annotations, taints, resources. */
+export { masterCommand, policyFromFlags } from './cli.js';
+export {
+  NfdMaster,
+  LEADER_LEASE_NAME,
+  nodeChangedForMaster,
+  slimNode,
+  type MasterNode,
+  type MasterOptions,
+  type MasterStats,
+} from './master.js';
+export { pruneNodes } from './prune.js';
+export * from './node-update.js';
+export { compileGroup, matchGroup, type CompiledGroup, type GroupMatch } from './groups.js';

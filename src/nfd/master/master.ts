@@ -1,0 +1,481 @@
+import { createHash } from 'node:crypto';
+import { Counter } from 'prom-client';
+import {
+  NodeFeatureGroups,
+  NodeFeatureRules,
+  NodeFeatures,
+  OpenShiftNodeFeatureRules,
+  type NodeFeature,
+  type NodeFeatureGroup,
+  type NodeFeatureRule,
+} from '../../api/index.js';
+import {
+  deepEqual,
+  generationChanged,
+  isKubeError,
+  Manager,
+  Nodes,
+  type Informer,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  type Predicate,
+  type Request,
+  type ResourceClient,
+  type ResourceType,
+} from '../../runtime/index.js';
+import {
+  applyLabelPolicy,
+  mergeNodeFeatures,
+  NODE_NAME_LABEL,
+  readNodeFeature,
+  type LabelPolicy,
+  type NodeFeatureObject,
+} from '../eval/index.js';
+import {
+  addDefaultNamespace,
+  compileRules,
+  emptyFeatures,
+  processRules,
+  type CompiledRuleSet,
+  type Features,
+  type NodeFeatureRule as EngineRule,
+} from '../rules/index.js';
+import { apiServes, periodic } from './runnables.js';
+import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
+import { computeNodeUpdate, type DesiredNodeState, type NodeTaintLike } from './node-update.js';
+
+/** The Lease upstream nfd-master campaigns on, so that mixed deployments still elect one leader. */
+export const LEADER_LEASE_NAME = 'nfd-master.nfd.kubernetes.io';
+const NODE_INDEX = 'node';
+
+export interface MasterOptions {
+  client: KubeClient;
+  /** The master's namespace: its NodeFeature objects merge first; the Lease lives there. */
+  namespace: string;
+  /** -instance: bookkeeping annotations become `<instance>.nfd.node.kubernetes.io/…`. */
+  instance?: string;
+  policy: LabelPolicy;
+  /** -no-publish: compute everything, write nothing to Nodes or NodeFeatureGroups. */
+  noPublish?: boolean;
+  /** -resync-period: re-evaluate every node this often (writes only what differs). */
+  resyncPeriodMs?: number;
+  /** -nfd-api-parallelism: Node updates in flight at once. */
+  parallelism?: number;
+  leaderElection?: boolean;
+  /** host:port for /healthz and /readyz (and /metrics unless metricsAddress is given). */
+  healthProbeAddress?: string;
+  metricsAddress?: string;
+  /** NodeFeature objects per page when listing (they are large). */
+  informerPageSize?: number;
+  log?: Logger;
+}
+
+/** The parts of a Node the master caches (see slimNode). */
+export interface MasterNode extends KubeObject {
+  spec?: { taints?: NodeTaintLike[] };
+  status?: { capacity?: Record<string, string>; allocatable?: Record<string, string> };
+}
+
+/** What the master has done, for tests, benchmarks and logs. */
+export interface MasterStats {
+  reconciles: number;
+  nodePatches: number;
+  statusPatches: number;
+  groupStatusWrites: number;
+}
+
+/**
+ * Keeps only what the master reads of a Node. Heartbeats, images and conditions are dropped,
+ * so 5,000 cached Nodes cost little memory and heartbeat events compare equal.
+ */
+export function slimNode(n: MasterNode): MasterNode {
+  const m = n.metadata;
+  const out: MasterNode = {
+    apiVersion: n.apiVersion,
+    kind: n.kind,
+    metadata: {
+      name: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      annotations: m.annotations,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
+  };
+  if (n.spec?.taints) out.spec = { taints: n.spec.taints };
+  if (n.status?.capacity || n.status?.allocatable) {
+    out.status = { capacity: n.status.capacity, allocatable: n.status.allocatable };
+  }
+  return out;
+}
+
+/** Node updates that matter to the master: labels, annotations, taints, capacity. */
+export const nodeChangedForMaster: Predicate<MasterNode> = {
+  update: (o, n) =>
+    !deepEqual(o.metadata.labels, n.metadata.labels) ||
+    !deepEqual(o.metadata.annotations, n.metadata.annotations) ||
+    !deepEqual(o.spec, n.spec) ||
+    !deepEqual(o.status, n.status),
+};
+
+/**
+ * Identical feature sets are stored once. Nodes of one machine type report the same CPU flags,
+ * kernel config, modules and PCI devices; sharing them keeps the NodeFeature cache small
+ * (upstream's cache of full NodeFeatures is a known memory problem). Entries are held weakly,
+ * so a set no NodeFeature uses any more is collected.
+ */
+class FeatureInterner {
+  private readonly sets = new Map<string, WeakRef<object>>();
+  private readonly registry = new FinalizationRegistry<string>((key) => {
+    if (!this.sets.get(key)?.deref()) this.sets.delete(key);
+  });
+
+  intern<T extends object>(kind: string, name: string, set: T): T {
+    const key = createHash('sha256')
+      .update(kind)
+      .update('\0')
+      .update(name)
+      .update('\0')
+      .update(JSON.stringify(set))
+      .digest('base64');
+    const had = this.sets.get(key)?.deref();
+    if (had) return had as T;
+    this.sets.set(key, new WeakRef(set));
+    this.registry.register(set, key);
+    return set;
+  }
+
+  get size(): number {
+    return this.sets.size;
+  }
+}
+
+function internFeatures(f: Features, interner: FeatureInterner): Features {
+  const out: Features = { flags: {}, attributes: {}, instances: {} };
+  for (const [k, v] of Object.entries(f.flags)) out.flags[k] = interner.intern('f', k, v);
+  for (const [k, v] of Object.entries(f.attributes)) out.attributes[k] = interner.intern('a', k, v);
+  for (const [k, v] of Object.entries(f.instances)) out.instances[k] = interner.intern('i', k, v);
+  return out;
+}
+
+/**
+ * nfd-master: merges each node's NodeFeature objects, evaluates every NodeFeatureRule, applies
+ * the label policy and writes labels, annotations, taints and extended resources to the Node —
+ * only what differs, from a cache that is fully synced before the first write (so a restart
+ * never removes a label). Also keeps NodeFeatureGroup status current.
+ */
+export class NfdMaster {
+  readonly mgr: Manager;
+  readonly stats: MasterStats = {
+    reconciles: 0,
+    nodePatches: 0,
+    statusPatches: 0,
+    groupStatusWrites: 0,
+  };
+  private readonly opts: MasterOptions;
+  private readonly log: Logger;
+  private readonly interner = new FeatureInterner();
+  /** NodeFeature objects the master could not read, with the reason (keyed by the cached object). */
+  private readonly invalid = new WeakMap<object, string>();
+  private readonly nodeApi: ResourceClient<MasterNode>;
+  private readonly groupApi: ResourceClient<NodeFeatureGroup>;
+  private nodes!: Informer<MasterNode>;
+  private features!: Informer<NodeFeature>;
+  private ruleInformers: Informer<NodeFeatureRule>[] = [];
+  private groups!: Informer<NodeFeatureGroup>;
+  private compiled: CompiledRuleSet | undefined;
+  private readonly compiledGroups = new WeakMap<object, CompiledGroup>();
+  private readonly metrics: {
+    updates: Counter;
+    failures: Counter;
+    rejected: Counter;
+    ruleErrors: Counter;
+  };
+
+  constructor(opts: MasterOptions) {
+    this.opts = opts;
+    this.mgr = new Manager({
+      client: opts.client,
+      name: 'nfd-master',
+      log: opts.log,
+      leaderElection: opts.leaderElection
+        ? { namespace: opts.namespace, name: LEADER_LEASE_NAME }
+        : undefined,
+      healthProbeAddress: opts.healthProbeAddress,
+      metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
+    });
+    this.log = this.mgr.log;
+    this.nodeApi = this.mgr.api(Nodes as ResourceType<MasterNode>);
+    this.groupApi = this.mgr.api(NodeFeatureGroups);
+    const registers = [this.mgr.metrics.registry];
+    this.metrics = {
+      updates: new Counter({
+        name: 'nfd_node_updates_total',
+        help: 'Node objects written by nfd-master',
+        registers,
+      }),
+      failures: new Counter({
+        name: 'nfd_node_update_failures_total',
+        help: 'Node writes that failed',
+        registers,
+      }),
+      rejected: new Counter({
+        name: 'nfd_node_outputs_rejected_total',
+        help: 'Labels, annotations, extended resources and taints refused by the label policy',
+        labelNames: ['kind'],
+        registers,
+      }),
+      ruleErrors: new Counter({
+        name: 'nfd_nodefeaturerule_processing_errors_total',
+        help: 'Rules that failed on a node',
+        registers,
+      }),
+    };
+  }
+
+  /** Starts watching; resolves once caches are synced (controllers run while this replica leads). */
+  async start(): Promise<void> {
+    const { mgr } = this;
+    const nodeType = Nodes as ResourceType<MasterNode>;
+    this.nodes = mgr.informers.informer(nodeType, { transform: slimNode });
+    this.features = mgr.informers.informer(NodeFeatures, {
+      transform: (nf) => this.compactNodeFeature(nf),
+      indexers: { [NODE_INDEX]: (o) => [o.metadata.labels?.[NODE_NAME_LABEL] ?? o.metadata.name!] },
+      pageSize: this.opts.informerPageSize ?? 200,
+    });
+    this.ruleInformers = [mgr.informers.informer(NodeFeatureRules)];
+    // The OpenShift operator's NodeFeatureRule API, where the cluster serves it.
+    if (await apiServes(this.opts.client, OpenShiftNodeFeatureRules)) {
+      this.ruleInformers.push(mgr.informers.informer(OpenShiftNodeFeatureRules));
+    }
+    this.groups = mgr.informers.informer(NodeFeatureGroups);
+
+    const invalidate = () => (this.compiled = undefined);
+    for (const inf of this.ruleInformers) {
+      inf.addEventHandler({ onAdd: invalidate, onUpdate: invalidate, onDelete: invalidate });
+    }
+
+    const allNodes = (): Request[] => this.nodes.keys().map((name) => ({ name }));
+    const nodeOf = (nf: NodeFeature): Request[] => [
+      { name: nf.metadata.labels?.[NODE_NAME_LABEL] ?? nf.metadata.name! },
+    ];
+    let builder = mgr
+      .controller('nfd-master-node')
+      .for(nodeType, { predicates: [nodeChangedForMaster] })
+      .watches(NodeFeatures, nodeOf);
+    for (const inf of this.ruleInformers) {
+      builder = builder.watches(inf.api.type, allNodes, { predicates: [generationChanged] });
+    }
+    const nodeController = builder
+      .workers(this.opts.parallelism ?? 10)
+      .complete((req) => this.reconcileNode(req.name));
+
+    const groupController = mgr
+      .controller('nfd-master-group')
+      .for(NodeFeatureGroups, { predicates: [generationChanged] })
+      .complete((req) => this.reconcileGroup(req.name, req.namespace!));
+    // Membership depends on every node's features: re-evaluate groups after node changes,
+    // coalesced over a second as upstream does, since each pass reads every node.
+    const touchGroups = () => {
+      for (const key of this.groups.keys()) groupController.queue.addAfter(key, 1000);
+    };
+    this.features.addEventHandler({
+      onAdd: touchGroups,
+      onUpdate: touchGroups,
+      onDelete: touchGroups,
+    });
+    this.nodes.addEventHandler({ onAdd: touchGroups, onDelete: touchGroups });
+    for (const inf of this.ruleInformers) {
+      inf.addEventHandler({ onAdd: touchGroups, onUpdate: touchGroups, onDelete: touchGroups });
+    }
+
+    const resync = this.opts.resyncPeriodMs ?? 3_600_000;
+    if (resync > 0) {
+      mgr.add(
+        periodic('resync', resync, () => {
+          this.log.info('resync: re-evaluating every node and group');
+          for (const r of allNodes()) nodeController.enqueue(r);
+          for (const key of this.groups.keys()) groupController.queue.add(key);
+        }),
+      );
+    }
+    await mgr.start();
+  }
+
+  wait(): Promise<void> {
+    return this.mgr.wait();
+  }
+
+  stop(): Promise<void> {
+    return this.mgr.stop();
+  }
+
+  /** Validates a NodeFeature once, as it enters the cache, and shares its feature sets. */
+  private compactNodeFeature(nf: NodeFeature): NodeFeature {
+    const meta = {
+      name: nf.metadata.name,
+      namespace: nf.metadata.namespace,
+      uid: nf.metadata.uid,
+      resourceVersion: nf.metadata.resourceVersion,
+      labels: nf.metadata.labels,
+    };
+    let read: NodeFeatureObject;
+    try {
+      read = readNodeFeature(nf as unknown as Record<string, unknown>, '');
+    } catch (e) {
+      const out = { apiVersion: nf.apiVersion, kind: nf.kind, metadata: meta, spec: {} };
+      this.invalid.set(out, (e as Error).message);
+      this.log.warn('ignoring invalid NodeFeature', {
+        namespace: meta.namespace,
+        name: meta.name,
+        error: e,
+      });
+      return out as NodeFeature;
+    }
+    return {
+      apiVersion: nf.apiVersion,
+      kind: nf.kind,
+      metadata: meta,
+      spec: { features: internFeatures(read.features, this.interner), labels: read.labels },
+    } as NodeFeature;
+  }
+
+  private rules(): CompiledRuleSet {
+    if (!this.compiled) {
+      const objects = this.ruleInformers.flatMap((i) => i.list()) as unknown as EngineRule[];
+      this.compiled = compileRules(objects);
+    }
+    return this.compiled;
+  }
+
+  /** The node's NodeFeature objects merged as upstream merges them; undefined if it has none. */
+  mergedFeatures(node: string): { features: Features; labels: Record<string, string> } | undefined {
+    const objs: NodeFeatureObject[] = [];
+    for (const nf of this.features.byIndex(NODE_INDEX, node)) {
+      if (this.invalid.has(nf)) continue;
+      objs.push({
+        name: nf.metadata.name!,
+        namespace: nf.metadata.namespace ?? '',
+        node,
+        features: nf.spec.features as Features,
+        labels: nf.spec.labels ?? {},
+      });
+    }
+    if (objs.length === 0) return undefined;
+    // One object (the common case): its cached features are used as they are, not copied;
+    // nothing downstream modifies them.
+    if (objs.length === 1) {
+      return { features: objs[0]!.features, labels: addDefaultNamespace(objs[0]!.labels) };
+    }
+    return mergeNodeFeatures(objs, this.opts.namespace);
+  }
+
+  /** What the master wants on the node: rules over merged features, then the label policy. */
+  desiredFor(node: string): DesiredNodeState {
+    const merged = this.mergedFeatures(node) ?? { features: emptyFeatures(), labels: {} };
+    const processed = processRules(this.rules(), merged.features);
+    if (processed.errors.length) {
+      this.metrics.ruleErrors.inc(processed.errors.length);
+      for (const f of processed.errors) {
+        this.log.debug('rule failed', {
+          node,
+          nodefeaturerule: f.object,
+          rule: f.rule,
+          error: f.error,
+        });
+      }
+    }
+    const applied = applyLabelPolicy(
+      {
+        labels: { ...merged.labels, ...processed.labels },
+        annotations: processed.annotations,
+        extendedResources: processed.extendedResources,
+        taints: processed.taints,
+      },
+      processed.features,
+      this.opts.policy,
+    );
+    for (const r of applied.rejected) this.metrics.rejected.inc({ kind: r.kind });
+    return applied;
+  }
+
+  private async reconcileNode(name: string): Promise<void> {
+    const node = this.nodes.getByName(name);
+    if (!node || node.metadata.deletionTimestamp) return;
+    this.stats.reconciles++;
+    const update = computeNodeUpdate(
+      {
+        labels: node.metadata.labels,
+        annotations: node.metadata.annotations,
+        taints: node.spec?.taints,
+        capacity: node.status?.capacity,
+        allocatable: node.status?.allocatable,
+      },
+      this.desiredFor(name),
+      this.opts.instance,
+    );
+    if (!update.patch && !update.statusPatch) return;
+    if (this.opts.noPublish) {
+      this.log.info('node update skipped (-no-publish)', { node: name, update });
+      return;
+    }
+    try {
+      // Status first: if the metadata write then fails, the bookkeeping still lists what we
+      // added, and the retry finishes the job instead of forgetting a resource.
+      if (update.statusPatch) {
+        await this.nodeApi.patchStatus(name, update.statusPatch);
+        this.stats.statusPatches++;
+      }
+      if (update.patch) {
+        // spec.taints is replaced whole: guard it with the resourceVersion we computed from,
+        // so a taint someone else adds meanwhile is not lost (Conflict → retry from the cache).
+        const body = update.taintsChanged
+          ? {
+              ...update.patch,
+              metadata: {
+                ...update.patch.metadata,
+                resourceVersion: node.metadata.resourceVersion,
+              },
+            }
+          : update.patch;
+        await this.nodeApi.patch(name, body);
+        this.stats.nodePatches++;
+      }
+      this.metrics.updates.inc();
+      this.log.info('node updated', { node: name });
+    } catch (e) {
+      this.metrics.failures.inc();
+      if (isKubeError(e, 'NotFound')) return;
+      throw e;
+    }
+  }
+
+  private async reconcileGroup(name: string, namespace: string): Promise<void> {
+    const group = this.groups.getByName(name, namespace);
+    if (!group) return;
+    let compiled = this.compiledGroups.get(group);
+    if (!compiled) {
+      compiled = compileGroup(group.spec.featureGroupRules ?? []);
+      this.compiledGroups.set(group, compiled);
+    }
+    const members: string[] = [];
+    const errors = new Set<string>();
+    for (const node of this.nodes.keys()) {
+      const merged = this.mergedFeatures(node);
+      if (!merged) continue;
+      const m = matchGroup(compiled, merged.features);
+      for (const e of m.errors) errors.add(e.message);
+      if (m.matched) members.push(node);
+    }
+    for (const e of errors) {
+      this.log.warn('NodeFeatureGroup rule failed', { namespace, name, error: e });
+    }
+    members.sort();
+    const want = members.map((n) => ({ name: n }));
+    if (deepEqual(group.status?.nodes ?? [], want)) return;
+    if (this.opts.noPublish) return;
+    await this.groupApi.patchStatus(name, { status: { nodes: want } }, { namespace });
+    this.stats.groupStatusWrites++;
+  }
+}
