@@ -4,6 +4,16 @@ import { workerCommand } from './worker/command.js';
 import { signCommand } from '../signing/index.js';
 import { signImageCommand } from './signjob/command.js';
 import { validateCommand } from './validation/command.js';
+import { webhookCommand } from './webhook/command.js';
+import { operatorCommand } from './operator/command.js';
 
 /** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
-export const kmmCommands: Command[] = [signCommand, resolveCommand, workerCommand, validateCommand, signImageCommand];
+export const kmmCommands: Command[] = [
+  signCommand,
+  resolveCommand,
+  workerCommand,
+  validateCommand,
+  signImageCommand,
+  operatorCommand,
+  webhookCommand,
+];
