@@ -5,7 +5,6 @@ import { signCommand } from '../signing/index.js';
 import { signImageCommand } from './signjob/command.js';
 import { validateCommand } from './validation/command.js';
 import { webhookCommand } from './webhook/command.js';
-import { operatorCommand } from './operator/command.js';
 
 /** The `hwe kmm` subcommands (Kernel Module Management). Each component adds its command here. */
 export const kmmCommands: Command[] = [
@@ -14,6 +13,5 @@ export const kmmCommands: Command[] = [
   workerCommand,
   validateCommand,
   signImageCommand,
-  operatorCommand,
   webhookCommand,
 ];
