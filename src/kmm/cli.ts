@@ -2,7 +2,6 @@ import type { Command } from '../cli/command.js';
 import { resolveCommand } from './kernelmapping/command.js';
 import { workerCommand } from './worker/command.js';
 import { signCommand } from '../signing/index.js';
-import { signImageCommand } from './signjob/command.js';
 import { validateCommand } from './validation/command.js';
 import { webhookCommand } from './webhook/command.js';
 
@@ -12,6 +11,5 @@ export const kmmCommands: Command[] = [
   resolveCommand,
   workerCommand,
   validateCommand,
-  signImageCommand,
   webhookCommand,
 ];
