@@ -17,6 +17,11 @@ export interface GcOptions {
   client: KubeClient;
   /** -gc-interval: time between sweeps of every object (node deletions act at once). */
   intervalMs?: number;
+  /**
+   * Consider only objects with these labels (a label selector). For sharing a cluster with
+   * other NFD deployments or tests; upstream nfd-gc considers every object.
+   */
+  labelSelector?: string;
   healthProbeAddress?: string;
   metricsAddress?: string;
   log?: Logger;
@@ -68,12 +73,16 @@ export class NfdGc {
     ) => {
       const objects = mgr.informers.informer(type, {
         metadataOnly: true,
+        labelSelector: this.opts.labelSelector,
         indexers: { [NODE_INDEX]: (o) => [nodeOf(o)] },
       });
       const api = mgr.api(type);
       const c = mgr
         .controller(`nfd-gc-${type.plural}`)
-        .for(type, { informer: { metadataOnly: true }, predicates: [{ update: () => false }] })
+        .for(type, {
+          informer: { metadataOnly: true, labelSelector: this.opts.labelSelector },
+          predicates: [{ update: () => false }],
+        })
         .watches(
           Nodes,
           (node) =>
