@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { type Command, type FlagSpec, parseFlags, runCommand, UsageError } from './command.js';
+import {
+  type Command,
+  type FlagSpec,
+  lazyCommand,
+  parseFlags,
+  runCommand,
+  UsageError,
+} from './command.js';
 
 const specs: FlagSpec[] = [
   { name: 'oneshot', type: 'boolean', help: '' },
@@ -106,6 +113,28 @@ describe('runCommand', () => {
     const g = await run(['nfd']);
     assert.equal(g.code, 2);
     assert.match(g.stderr, /worker\s+the worker/);
+  });
+  it('loads a lazy command only when it is invoked', async () => {
+    let loads = 0;
+    const lazyRoot: Command = {
+      name: 'hwe',
+      summary: 'root',
+      subcommands: [
+        lazyCommand('heavy', 'a command with a costly module', async () => {
+          loads++;
+          return { name: 'heavy', summary: 'loaded', run: async () => 5 };
+        }),
+      ],
+    };
+    const out = new Sink();
+    assert.equal(await runCommand(lazyRoot, ['--help'], { stdout: out, stderr: new Sink() }), 0);
+    assert.match(out.text, /heavy\s+a command with a costly module/);
+    assert.equal(loads, 0);
+    assert.equal(
+      await runCommand(lazyRoot, ['heavy'], { stdout: new Sink(), stderr: new Sink() }),
+      5,
+    );
+    assert.equal(loads, 1);
   });
   it('names an unknown command or flag, exit 2', async () => {
     const c = await run(['nfd', 'wrker']);

@@ -43,6 +43,16 @@ export interface Command {
   subcommands?: Command[];
   /** Returns the process exit code. */
   run?: (ctx: CommandContext) => Promise<number>;
+  /**
+   * Loads the full command (flags, subcommands, run) when it is invoked. Lets a group list its
+   * commands without importing them: every command then starts only with the code it needs.
+   */
+  load?: () => Promise<Command>;
+}
+
+/** A command known by name and summary, whose module is imported only when it runs. */
+export function lazyCommand(name: string, summary: string, load: () => Promise<Command>): Command {
+  return { name, summary, load };
 }
 
 /** A mistake on the command line; exit code 2, message names the flag or argument. */
@@ -182,7 +192,7 @@ export async function runCommand(
 ): Promise<number> {
   const stdout = opts.stdout ?? process.stdout;
   const stderr = opts.stderr ?? process.stderr;
-  let cmd = root;
+  let cmd = root.load ? await root.load() : root;
   let path = root.name;
   let rest = argv;
   while (cmd.subcommands?.length && rest.length && !rest[0]!.startsWith('-')) {
@@ -191,7 +201,7 @@ export async function runCommand(
       stderr.write(`${path}: unknown command "${rest[0]}"\n\n${helpText(cmd, path)}`);
       return 2;
     }
-    cmd = next;
+    cmd = next.load ? await next.load() : next;
     path = `${path} ${next.name}`;
     rest = rest.slice(1);
   }

@@ -1,10 +1,9 @@
 import { basename } from 'node:path';
-import { clusterCommand } from '../cluster/cli.js';
 import { dtkCommands } from '../dtk/cli.js';
 import { kmmCommands } from '../kmm/cli.js';
 import { nfdCommands } from '../nfd/cli.js';
 import { COMMIT, VERSION } from '../version.js';
-import { type Command, runCommand } from './command.js';
+import { type Command, lazyCommand, runCommand } from './command.js';
 
 const versionCommand: Command = {
   name: 'version',
@@ -27,7 +26,11 @@ export const rootCommand: Command = {
     'kernel modules, firmware and device plugins onto the nodes that need them (Kernel Module\n' +
     'Management), for every kernel the cluster runs.',
   subcommands: [
-    clusterCommand,
+    lazyCommand(
+      'cluster',
+      'a local Kubernetes control plane with simulated nodes, for trying hwe out',
+      async () => (await import('../cluster/cli.js')).clusterCommand,
+    ),
     ...group('nfd', 'Node Feature Discovery: worker, master, gc, rule evaluation', nfdCommands),
     ...group('kmm', 'Kernel Module Management: operator, worker, signing, validation', kmmCommands),
     ...group(

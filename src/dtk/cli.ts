@@ -1,5 +1,10 @@
-import type { Command } from '../cli/command.js';
-import { imageCommand } from './image-command.js';
+import { type Command, lazyCommand } from '../cli/command.js';
 
-/** The `hwe dtk` subcommands (Driver Toolkit). Each component adds its command here. */
-export const dtkCommands: Command[] = [imageCommand];
+/** The `hwe dtk` subcommands (Driver Toolkit), each imported only when it runs. */
+export const dtkCommands: Command[] = [
+  lazyCommand(
+    'image',
+    'print the driver-toolkit image of a release payload or of a node',
+    async () => (await import('./image-command.js')).imageCommand,
+  ),
+];

@@ -1,8 +1,28 @@
-import type { Command } from '../cli/command.js';
-import { evalCommand } from './eval/index.js';
-import { gcCommand } from './gc/cli.js';
-import { masterCommand } from './master/cli.js';
-import { workerCommand } from './worker/cli.js';
+import { type Command, lazyCommand } from '../cli/command.js';
 
-/** The `hwe nfd` subcommands (Node Feature Discovery). Each component adds its command here. */
-export const nfdCommands: Command[] = [evalCommand, workerCommand, masterCommand, gcCommand];
+/**
+ * The `hwe nfd` subcommands (Node Feature Discovery). Each is imported only when it runs, so that
+ * a one-shot `hwe nfd worker` pass does not pay for the master's or the rule evaluator's modules.
+ */
+export const nfdCommands: Command[] = [
+  lazyCommand(
+    'eval',
+    'print what nfd-master would apply to a node, from NodeFeature and NodeFeatureRule YAML',
+    async () => (await import('./eval/command.js')).evalCommand,
+  ),
+  lazyCommand(
+    'worker',
+    'nfd-worker: discover node features and publish them as a NodeFeature object',
+    async () => (await import('./worker/cli.js')).workerCommand,
+  ),
+  lazyCommand(
+    'master',
+    'nfd-master: label nodes from NodeFeature objects and NodeFeatureRules',
+    async () => (await import('./master/cli.js')).masterCommand,
+  ),
+  lazyCommand(
+    'gc',
+    'nfd-gc: delete NodeFeature and NodeResourceTopology objects of deleted nodes',
+    async () => (await import('./gc/cli.js')).gcCommand,
+  ),
+];
