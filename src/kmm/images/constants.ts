@@ -1,0 +1,17 @@
+/** Contract constants of the image controllers (event reasons, annotations). */
+
+/** On a MIC: the imageRebuildTriggerGeneration the controller last acted on. */
+export const ANNOTATION_REBUILD_TRIGGER = 'kmm.node.kubernetes.io/image-rebuild-trigger-generation';
+
+/** Event reasons, on the Module (or the MIC when it has no Module owner). */
+export const Reasons = {
+  BuildCreated: 'BuildCreated',
+  BuildSucceeded: 'BuildSucceeded',
+  BuildFailed: 'BuildFailed',
+  SignCreated: 'SignCreated',
+  SignSucceeded: 'SignSucceeded',
+  SignFailed: 'SignFailed',
+  ImageCheckFailed: 'ImageCheckFailed',
+  ImageMissing: 'ImageMissing',
+  ImageRebuildTriggered: 'ImageRebuildTriggered',
+} as const;

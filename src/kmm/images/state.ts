@@ -1,0 +1,146 @@
+/**
+ * The decisions of the ModuleImagesConfig controller, as pure functions: from what is known
+ * about an image (its last state, the build/sign results, a registry answer) to its next state
+ * and the build or sign it needs.
+ */
+import type {
+  BuildOrSignAction,
+  BuildSignImageState,
+  ImageState,
+  ModuleBuildSignSpec,
+  ModuleImageSpec,
+  ModuleImagesConfig,
+} from '../../api/index.js';
+
+/** A registry's answer, reduced to what the states need (other answers leave the state alone). */
+export type Existence = 'Exists' | 'Missing';
+
+/** The results the ModuleBuildSignConfig holds for one image. */
+export interface WorkResults {
+  build?: BuildSignImageState['status'];
+  sign?: BuildSignImageState['status'];
+}
+
+export interface ImagePlan {
+  image: string;
+  /** The state to report; undefined while the first check is outstanding. */
+  state?: ImageState;
+  /** The registry must be asked before the state is known. */
+  check?: boolean;
+  /** The build or sign to keep in the ModuleBuildSignConfig for this image. */
+  action?: BuildOrSignAction;
+}
+
+function firstWork(spec: ModuleImageSpec): BuildOrSignAction | undefined {
+  if (spec.build) return 'BuildImage';
+  if (spec.sign) return 'SignImage';
+  return undefined;
+}
+
+/**
+ * The next state of one image. `existence` is the registry's answer when `check` was asked
+ * for in a previous call; until then the plan only says that a check is needed.
+ *
+ * - Exists is final: an image is checked once, never again (until the rebuild trigger).
+ * - A missing image with build (and maybe sign) goes NeedsBuilding → NeedsSigning → Exists as
+ *   the results come in; with sign only, NeedsSigning → Exists. A failure makes it
+ *   DoesNotExist and keeps its entry in the ModuleBuildSignConfig, so that the failure stays
+ *   on record and nothing rebuilds in a loop; when that failure disappears (the build was
+ *   retried after a fix) the image is checked again.
+ * - A missing image without build or sign is DoesNotExist and is checked again later, unless
+ *   skipWaitMissingImage says not to wait for it.
+ */
+export function planImage(
+  spec: ModuleImageSpec,
+  prev: ImageState | undefined,
+  results: WorkResults,
+  existence?: Existence,
+): ImagePlan {
+  const image = spec.image;
+  if (prev === 'Exists') return { image, state: 'Exists' };
+  if (prev === 'NeedsBuilding' && spec.build) {
+    if (results.build === 'Failure') return { image, state: 'DoesNotExist', action: 'BuildImage' };
+    if (results.build === 'Success') {
+      return spec.sign
+        ? { image, state: 'NeedsSigning', action: 'SignImage' }
+        : { image, state: 'Exists' };
+    }
+    return { image, state: 'NeedsBuilding', action: 'BuildImage' };
+  }
+  if (prev === 'NeedsSigning' && spec.sign) {
+    if (results.sign === 'Failure') return { image, state: 'DoesNotExist', action: 'SignImage' };
+    if (results.sign === 'Success') return { image, state: 'Exists' };
+    return { image, state: 'NeedsSigning', action: 'SignImage' };
+  }
+  if (prev === 'DoesNotExist') {
+    if (results.build === 'Failure' && spec.build)
+      return { image, state: 'DoesNotExist', action: 'BuildImage' };
+    if (results.sign === 'Failure' && spec.sign)
+      return { image, state: 'DoesNotExist', action: 'SignImage' };
+    if (!firstWork(spec) && spec.skipWaitMissingImage) return { image, state: 'DoesNotExist' };
+  }
+  // Never checked, or worth checking again.
+  if (existence === undefined) return { image, ...(prev ? { state: prev } : {}), check: true };
+  if (existence === 'Exists') return { image, state: 'Exists' };
+  const work = firstWork(spec);
+  if (work === 'BuildImage') return { image, state: 'NeedsBuilding', action: work };
+  if (work === 'SignImage') return { image, state: 'NeedsSigning', action: work };
+  return { image, state: 'DoesNotExist' };
+}
+
+/** The distinct images of a MIC, first occurrence wins: one check per image, never two. */
+export function distinctImages(mic: ModuleImagesConfig): ModuleImageSpec[] {
+  const seen = new Set<string>();
+  const out: ModuleImageSpec[] = [];
+  for (const s of mic.spec.images ?? []) {
+    if (seen.has(s.image)) continue;
+    seen.add(s.image);
+    out.push(s);
+  }
+  return out;
+}
+
+/** The results of the MBSC per image. */
+export function resultsByImage(
+  states: readonly BuildSignImageState[] | undefined,
+): Map<string, WorkResults> {
+  const out = new Map<string, WorkResults>();
+  for (const s of states ?? []) {
+    const r = out.get(s.image) ?? {};
+    if (s.action === 'BuildImage') r.build = s.status;
+    else r.sign = s.status;
+    out.set(s.image, r);
+  }
+  return out;
+}
+
+/** The MBSC spec entries for the plans that need a build or sign. */
+export function buildSignEntries(
+  specs: readonly ModuleImageSpec[],
+  plans: readonly ImagePlan[],
+): ModuleBuildSignSpec[] {
+  const byImage = new Map(specs.map((s) => [s.image, s]));
+  const out: ModuleBuildSignSpec[] = [];
+  for (const p of plans) {
+    if (!p.action) continue;
+    const s = byImage.get(p.image);
+    if (s) out.push({ ...structuredClone(s), action: p.action });
+  }
+  return out;
+}
+
+/**
+ * Whether the rebuild trigger moved since the controller last acted on it. `seen` is what the
+ * controller recorded (as text); on first sight of a MIC there is nothing recorded and nothing
+ * to redo.
+ */
+export function rebuildTriggered(mic: ModuleImagesConfig, seen: string | undefined): boolean {
+  const now = mic.spec.imageRebuildTriggerGeneration;
+  if (seen === undefined) return false;
+  return triggerText(now) !== seen;
+}
+
+/** How the rebuild trigger is recorded. */
+export function triggerText(generation: number | undefined): string {
+  return generation === undefined ? '' : String(generation);
+}
