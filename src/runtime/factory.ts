@@ -10,7 +10,7 @@ export type InformerRequest<T> = Omit<InformerOptions<T>, 'log' | 'observer'>;
 /** Settings every informer of a factory shares unless a request overrides them. */
 export type InformerDefaults = Pick<
   InformerOptions<KubeObject>,
-  'pageSize' | 'watchTimeoutSeconds' | 'stallTimeoutMs' | 'backoff'
+  'pageSize' | 'watchTimeoutSeconds' | 'stallGraceMs' | 'backoff'
 >;
 
 /**

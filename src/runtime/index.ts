@@ -60,7 +60,13 @@ export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 export { realClock, sleep, type Clock } from './clock.js';
 export { addFinalizer, removeFinalizer, hasFinalizer } from './finalizers.js';
-export { setCondition, removeCondition, findCondition, isConditionTrue } from './conditions.js';
+export {
+  setCondition,
+  removeCondition,
+  findCondition,
+  isConditionTrue,
+  type ConditionInput,
+} from './conditions.js';
 export { EventRecorder, type EventType } from './events.js';
 export {
   ownerReference,

@@ -38,13 +38,18 @@ export interface InformerOptions<T> {
   indexers?: Record<string, Indexer<T>>;
   /** Objects per page when listing. */
   pageSize?: number;
-  /** The server ends each watch after a random time in this range (seconds); then we re-watch. */
+  /**
+   * The server is asked to end each watch after a random time in this range (seconds); then
+   * we watch again from the last resourceVersion. Default 60–120 s.
+   */
   watchTimeoutSeconds?: [number, number];
   /**
-   * A watch that delivers nothing (not even a bookmark, which the apiserver sends about once a
-   * minute) for this long is presumed dead — a half-open connection — and is replaced.
+   * A watch the server has not ended this long after its timeout is presumed dead — a
+   * half-open connection that will never deliver again — and is replaced. Default 30 s. (An
+   * idle watch delivers nothing, not even bookmarks, when its kind does not change, so silence
+   * alone proves nothing; a missed deadline does.)
    */
-  stallTimeoutMs?: number;
+  stallGraceMs?: number;
   /** Backoff between failed lists/watches (client-go: 800 ms doubling to 30 s). */
   backoff?: { baseMs: number; capMs: number };
   log?: Logger;
@@ -284,23 +289,19 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private watchOnce(stop: AbortSignal): Promise<'closed' | 'stalled'> {
-    const [lo, hi] = this.options.watchTimeoutSeconds ?? [300, 600];
-    const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
-    const stallMs = this.options.stallTimeoutMs ?? 150_000;
+    const [lo, hi] = this.options.watchTimeoutSeconds ?? [60, 120];
+    const timeoutSeconds = Math.max(1, Math.round(lo + Math.random() * (hi - lo)));
+    const deadlineMs = timeoutSeconds * 1000 + (this.options.stallGraceMs ?? 30_000);
     const ac = new AbortController();
     const onStop = () => ac.abort();
     // An already aborted signal never fires 'abort': check it, or the watch would run on.
     if (stop.aborted) return Promise.resolve('closed');
     stop.addEventListener('abort', onStop, { once: true });
     let stalled = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const arm = () => {
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        stalled = true;
-        ac.abort();
-      }, stallMs);
-    };
+    const timer = setTimeout(() => {
+      stalled = true;
+      ac.abort();
+    }, deadlineMs);
     this.stats.watches++;
     const events = this.api.watch({
       namespace: this.options.namespace,
@@ -313,23 +314,21 @@ export class Informer<T extends KubeObject = KubeObject> {
       signal: ac.signal,
     });
     return (async () => {
-      arm();
       try {
-        for await (const ev of events) {
-          arm();
-          this.apply(ev);
-        }
+        for await (const ev of events) this.apply(ev);
         return 'closed' as const;
       } catch (e) {
         if (stalled) {
           this.stats.stalls++;
-          this.log.warn('watch delivered nothing for too long; replacing it', { stallMs });
+          this.log.warn('watch outlived its timeout: connection presumed dead; replacing it', {
+            timeoutSeconds,
+          });
           return 'stalled' as const;
         }
         if (stop.aborted) return 'closed' as const;
         throw e;
       } finally {
-        if (timer) clearTimeout(timer);
+        clearTimeout(timer);
         stop.removeEventListener('abort', onStop);
       }
     })();

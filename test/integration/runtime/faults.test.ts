@@ -174,7 +174,12 @@ test('a stalled watch (connection silently dead) is detected and replaced', asyn
     client: viaProxy,
     name: 'stall',
     log: silentLogger,
-    informerDefaults: { stallTimeoutMs: 2000, backoff: { baseMs: 100, capMs: 1000 } },
+    // Watches that should end after 1 s, and are presumed dead 1 s after that.
+    informerDefaults: {
+      watchTimeoutSeconds: [1, 1],
+      stallGraceMs: 1000,
+      backoff: { baseMs: 100, capMs: 1000 },
+    },
   });
   const inf = mgr.informers.informer<ConfigMap>(ConfigMaps, {
     labelSelector: `${SOURCE_LABEL}=${set}`,
