@@ -1,0 +1,228 @@
+import type {
+  ModuleConfig,
+  NodeModuleSpec,
+  NodeModuleStatus,
+  NodeModulesConfig,
+} from '../../api/index.js';
+import { deepEqual } from '../../runtime/index.js';
+import { readyLabel, versionReadyLabel } from '../module/labels.js';
+import type { WorkerAction } from './pod.js';
+
+/** A worker pod as the node config controller sees it. */
+export interface WorkerPodView {
+  name: string;
+  namespace: string;
+  module: string;
+  action: WorkerAction;
+  phase: 'Pending' | 'Running' | 'Succeeded' | 'Failed' | 'Terminating';
+  /** For Failed pods: why. */
+  message?: string;
+  /** The config the pod was given. */
+  config?: ModuleConfig;
+}
+
+export interface NodeView {
+  bootID?: string;
+  ready: boolean;
+}
+
+export interface NmcEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  namespace: string;
+  module: string;
+}
+
+/** What the node config controller does on one reconcile of one node. */
+export interface NmcPlan {
+  /** The new status.modules, when it changes. */
+  status?: NodeModuleStatus[];
+  /** Finished worker pods to delete (after the status is written). */
+  deletePods: { name: string; namespace: string }[];
+  /** Worker pods to create. */
+  createPods: { entry: WorkerEntry; config: ModuleConfig; action: WorkerAction }[];
+  events: NmcEvent[];
+  /** Failure per module key (`ns/name`): a message to record, or null to clear. */
+  errors: Map<string, string | null>;
+  /** Module keys whose worker failed in this round. */
+  failed: string[];
+}
+
+export type WorkerEntry = Pick<
+  NodeModuleSpec,
+  'name' | 'namespace' | 'serviceAccountName' | 'imageRepoSecret' | 'tolerations' | 'version'
+>;
+
+export function moduleKey(m: { namespace: string; name: string }): string {
+  return `${m.namespace}/${m.name}`;
+}
+
+function item(e: WorkerEntry): WorkerEntry {
+  const out: WorkerEntry = {
+    name: e.name,
+    namespace: e.namespace,
+    serviceAccountName: e.serviceAccountName,
+  };
+  if (e.imageRepoSecret) out.imageRepoSecret = e.imageRepoSecret;
+  if (e.tolerations) out.tolerations = e.tolerations;
+  if (e.version) out.version = e.version;
+  return out;
+}
+
+/** A status entry was loaded before the node's last boot: the module is gone from the kernel. */
+export function rebooted(s: NodeModuleStatus, node: NodeView): boolean {
+  return node.ready && !!s.bootId && !!node.bootID && s.bootId !== node.bootID;
+}
+
+/** The spec entry is loaded, with exactly its config, in the current boot. */
+export function isLoaded(
+  spec: NodeModuleSpec,
+  status: NodeModuleStatus | undefined,
+  node: NodeView,
+): boolean {
+  return !!status && deepEqual(status.config, spec.config) && !rebooted(status, node);
+}
+
+/**
+ * Decides the next steps for one node from its NMC, the node and its worker pods, as
+ * upstream's NMC reconciler: finished pods update the status; then per module with no pod
+ * in flight, load what is wanted and not loaded (or loaded before a reboot), unload what is
+ * loaded but no longer wanted or wanted with another config on the same kernel.
+ * `blocked` holds module keys still backing off after a failure.
+ */
+export function planNode(
+  nmc: Pick<NodeModulesConfig, 'spec' | 'status'>,
+  node: NodeView,
+  pods: readonly WorkerPodView[],
+  blocked: ReadonlySet<string>,
+  now: string,
+): NmcPlan {
+  const plan: NmcPlan = {
+    deletePods: [],
+    createPods: [],
+    events: [],
+    errors: new Map(),
+    failed: [],
+  };
+  const spec = new Map((nmc.spec.modules ?? []).map((e) => [moduleKey(e), e]));
+  const status = new Map(
+    (nmc.status?.modules ?? []).map((e) => [moduleKey(e), structuredClone(e)]),
+  );
+  const busy = new Set<string>();
+  let changed = false;
+  for (const pod of pods) {
+    const key = `${pod.namespace}/${pod.module}`;
+    const ref = { name: pod.name, namespace: pod.namespace };
+    if (pod.phase === 'Succeeded') {
+      plan.deletePods.push(ref);
+      busy.add(key);
+      plan.errors.set(key, null);
+      if (pod.action === 'load' && pod.config) {
+        const base = spec.get(key) ??
+          status.get(key) ?? {
+            name: pod.module,
+            namespace: pod.namespace,
+            serviceAccountName: '',
+          };
+        status.set(key, {
+          ...item(base),
+          config: pod.config,
+          bootId: node.bootID,
+          lastTransitionTime: now,
+        });
+        plan.events.push({
+          type: 'Normal',
+          reason: 'ModuleLoaded',
+          message: `Module ${key} loaded into the kernel (${pod.config.kernelVersion}, ${pod.config.containerImage})`,
+          namespace: pod.namespace,
+          module: pod.module,
+        });
+      } else if (pod.action === 'unload') {
+        status.delete(key);
+        plan.events.push({
+          type: 'Normal',
+          reason: 'ModuleUnloaded',
+          message: `Module ${key} unloaded from the kernel`,
+          namespace: pod.namespace,
+          module: pod.module,
+        });
+      }
+      changed = true;
+    } else if (pod.phase === 'Failed') {
+      plan.deletePods.push(ref);
+      busy.add(key);
+      plan.failed.push(key);
+      const message = pod.message ?? 'worker pod failed';
+      plan.errors.set(key, `${pod.action} failed: ${message}`);
+      plan.events.push({
+        type: 'Warning',
+        reason: pod.action === 'load' ? 'LoadFailed' : 'UnloadFailed',
+        message: `Module ${key}: ${pod.action} failed: ${message}`,
+        namespace: pod.namespace,
+        module: pod.module,
+      });
+    } else {
+      busy.add(key);
+    }
+  }
+  for (const [key, want] of spec) {
+    if (busy.has(key) || blocked.has(key)) continue;
+    const have = status.get(key);
+    if (!have || !have.config) {
+      plan.createPods.push({ entry: want, config: want.config, action: 'load' });
+    } else if (rebooted(have, node)) {
+      plan.createPods.push({ entry: want, config: want.config, action: 'load' });
+    } else if (!deepEqual(have.config, want.config)) {
+      // Same kernel: the old module is in the kernel and must go first. Another kernel: the
+      // node was upgraded (and rebooted), nothing old is loaded.
+      if (have.config.kernelVersion === want.config.kernelVersion) {
+        plan.createPods.push({ entry: have, config: have.config, action: 'unload' });
+      } else {
+        plan.createPods.push({ entry: want, config: want.config, action: 'load' });
+      }
+    }
+  }
+  for (const [key, have] of status) {
+    if (spec.has(key) || busy.has(key) || blocked.has(key)) continue;
+    if (rebooted(have, node) || !have.config) {
+      status.delete(key);
+      changed = true;
+      plan.errors.set(key, null);
+    } else {
+      plan.createPods.push({ entry: have, config: have.config, action: 'unload' });
+    }
+  }
+  if (changed) plan.status = [...status.values()];
+  return plan;
+}
+
+/**
+ * The KMM labels a node should carry for its NMC: `<ns>.<name>.ready` for each module loaded
+ * with its wanted config, and `.version.ready=<version>` when it has a version.
+ */
+export function nodeLabels(
+  nmc: Pick<NodeModulesConfig, 'spec' | 'status'> | undefined,
+  node: NodeView,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!nmc) return out;
+  const status = new Map((nmc.status?.modules ?? []).map((e) => [moduleKey(e), e]));
+  for (const want of nmc.spec.modules ?? []) {
+    const have = status.get(moduleKey(want));
+    if (!have || !have.config || rebooted(have, node)) continue;
+    // Ordered upgrade keeps the old version loaded while the node has not moved: still ready.
+    out[readyLabel(want.namespace, want.name)] = '';
+    if (have.version) out[versionReadyLabel(want.namespace, want.name)] = have.version;
+  }
+  return out;
+}
+
+/** Entries of spec.modules whose status has exactly their config in this boot. */
+export function loadedCount(
+  nmc: Pick<NodeModulesConfig, 'spec' | 'status'>,
+  node: NodeView,
+): number {
+  const status = new Map((nmc.status?.modules ?? []).map((e) => [moduleKey(e), e]));
+  return (nmc.spec.modules ?? []).filter((e) => isLoaded(e, status.get(moduleKey(e)), node)).length;
+}

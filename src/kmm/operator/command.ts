@@ -1,0 +1,43 @@
+import type { Command } from '../../cli/command.js';
+import { CONFIG_KEY, CONFIG_MAP_NAME } from './config.js';
+
+export const operatorCommand: Command = {
+  name: 'operator',
+  summary: 'run the KMM operator: Module and node config controllers, worker pods, device plugins',
+  description:
+    'Runs the Kernel Module Management controllers against a cluster (--kubeconfig, KUBECONFIG\n' +
+    'or the in-cluster service account). The config (upstream controller_config.yaml format)\n' +
+    `comes from --config FILE, else ConfigMap ${CONFIG_MAP_NAME} (key ${CONFIG_KEY}) in the\n` +
+    "operator's namespace, which is created with the defaults when missing and never\n" +
+    'overwritten. Exit status: 0 stopped; 2 invalid flags or config.',
+  flags: [
+    { name: 'kubeconfig', type: 'string', placeholder: 'FILE', help: 'kubeconfig file' },
+    { name: 'config', type: 'string', placeholder: 'FILE', help: 'operator config file' },
+    {
+      name: 'namespace',
+      type: 'string',
+      placeholder: 'NS',
+      help: "the operator's (trusted) namespace (default $OPERATOR_NAMESPACE or openshift-kmm)",
+    },
+    {
+      name: 'worker-image',
+      type: 'string',
+      placeholder: 'IMAGE',
+      help: 'image of worker pods (default $RELATED_IMAGE_WORKER)',
+    },
+    {
+      name: 'health-probe-bind-address',
+      type: 'string',
+      placeholder: 'ADDR',
+      help: 'overrides healthProbeBindAddress of the config',
+    },
+    {
+      name: 'metrics-bind-address',
+      type: 'string',
+      placeholder: 'ADDR',
+      help: 'overrides metrics.bindAddress of the config',
+    },
+  ],
+  // The controllers load on use, so that registering this command costs other commands nothing.
+  run: async (ctx) => (await import('./run.js')).run(ctx),
+};

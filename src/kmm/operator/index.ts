@@ -1,0 +1,17 @@
+export { operatorCommand } from './command.js';
+export {
+  CONFIG_KEY,
+  CONFIG_MAP_NAME,
+  ConfigError,
+  defaultConfig,
+  defaultConfigYaml,
+  parseGoDuration,
+  parseOperatorConfig,
+  type OperatorConfig,
+} from './config.js';
+export {
+  DEVICE_PLUGIN_SERVICE_ACCOUNT,
+  setupKmmControllers,
+  WORKER_SERVICE_ACCOUNT,
+  type KmmOperatorOptions,
+} from './setup.js';

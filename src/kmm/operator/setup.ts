@@ -1,0 +1,40 @@
+import { EventRecorder, type Manager } from '../../runtime/index.js';
+import { setupModuleController } from '../module/controller.js';
+import { setupNmcController } from '../nmc/controller.js';
+import type { OperatorConfig } from './config.js';
+
+export interface KmmOperatorOptions {
+  config: OperatorConfig;
+  /** The operator's namespace: the trusted one (SPEC §3.3). */
+  operatorNamespace: string;
+  /** Image with `hwe` for worker pods (env RELATED_IMAGE_WORKER in deployments). */
+  workerImage: string;
+  /** Privileged service accounts used in the operator's namespace. */
+  workerServiceAccount?: string;
+  devicePluginServiceAccount?: string;
+  /** First retry after a failed worker pod (default 10 s, doubling). */
+  retryBaseMs?: number;
+}
+
+/** Upstream's service account names for module loaders and device plugins. */
+export const WORKER_SERVICE_ACCOUNT = 'kmm-operator-module-loader';
+export const DEVICE_PLUGIN_SERVICE_ACCOUNT = 'kmm-operator-device-plugin';
+
+/** Registers the KMM core controllers (Module, node config / worker pods) on a manager. */
+export function setupKmmControllers(mgr: Manager, o: KmmOperatorOptions): void {
+  const events = new EventRecorder(mgr.client, { component: 'kmm' }, mgr.log);
+  const sec = {
+    operatorNamespace: o.operatorNamespace,
+    workerServiceAccount: o.workerServiceAccount ?? WORKER_SERVICE_ACCOUNT,
+    devicePluginServiceAccount: o.devicePluginServiceAccount ?? DEVICE_PLUGIN_SERVICE_ACCOUNT,
+  };
+  setupModuleController(mgr, sec);
+  setupNmcController(mgr, {
+    events,
+    workerImage: o.workerImage,
+    firmwareHostPath: o.config.worker.firmwareHostPath,
+    runAsUser: o.config.worker.runAsUser,
+    seLinuxType: o.config.worker.seLinuxType,
+    retryBaseMs: o.retryBaseMs,
+  });
+}

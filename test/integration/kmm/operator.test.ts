@@ -1,0 +1,344 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  eventually,
+  onCleanup,
+  testCluster,
+  testNamespace,
+  testNodes,
+  uniqueName,
+} from '../../support/cluster.js';
+import { rebootNode, upgradeKernel } from '../../../src/cluster/nodes.js';
+import {
+  installCrds,
+  ModuleImagesConfigs,
+  Modules,
+  NodeModulesConfigs,
+  type Module,
+} from '../../../src/api/index.js';
+import {
+  DaemonSets,
+  Events,
+  Manager,
+  Nodes,
+  Pods,
+  ResourceClient,
+  ServiceAccounts,
+  createLogger,
+  silentLogger,
+  type Condition,
+  type KubeObject,
+} from '../../../src/runtime/index.js';
+import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
+import { readyLabel, WORKER_LABELS } from '../../../src/kmm/module/labels.js';
+import { startWorkerDriver, type Outcome } from './worker-driver.js';
+import type { WorkerPod } from '../../../src/kmm/nmc/pod.js';
+
+const cluster = await testCluster();
+const client = cluster.client;
+await installCrds(client);
+
+const K1 = '5.14.0-284.30.1.el9_2.x86_64';
+const K2 = '6.1.0-18-amd64';
+const K3 = '4.18.0-80.el8.x86_64'; // no mapping
+const sel = uniqueName('kmm-sel');
+const n = (i: number) => `${sel}-n${i}`;
+const nodeNames = [1, 2, 3, 4, 5, 6].map(n);
+
+const opNs = await testNamespace(client, 'kmm-op'); // the trusted namespace
+const userNs = await testNamespace(client, 'kmm-user');
+
+const modules = new ResourceClient<Module>(client, Modules, 'test');
+const mics = new ResourceClient(client, ModuleImagesConfigs, 'test');
+const nmcs = new ResourceClient(client, NodeModulesConfigs, 'test');
+const nodesApi = new ResourceClient(client, Nodes, 'test');
+const podsApi = new ResourceClient<WorkerPod>(client, Pods, 'test');
+const dsApi = new ResourceClient(client, DaemonSets, 'test');
+const events = new ResourceClient<
+  KubeObject & { reason: string; message: string; involvedObject: { name?: string; kind?: string } }
+>(client, Events, 'test');
+
+/** Per module name: the termination message to fail its worker pods with. */
+const failWith = new Map<string, string>();
+const driver = await startWorkerDriver(client, (pod): Outcome => {
+  if (!nodeNames.includes(pod.spec.nodeName)) return 'hold';
+  const msg = failWith.get(pod.metadata.labels?.[WORKER_LABELS.moduleName] ?? '');
+  return msg ? { fail: msg } : 'succeed';
+});
+onCleanup(() => driver.stop());
+
+const mgr = new Manager({
+  client,
+  name: 'kmm-test',
+  log: process.env.HWE_LOG_LEVEL ? createLogger({ name: 'kmm-test' }) : silentLogger,
+});
+setupKmmControllers(mgr, {
+  config: defaultConfig(),
+  operatorNamespace: opNs,
+  workerImage: 'hwe:test',
+  retryBaseMs: 500,
+});
+
+before(async () => {
+  const sas = new ResourceClient(client, ServiceAccounts, 'test');
+  for (const name of ['kmm-operator-module-loader', 'kmm-operator-device-plugin']) {
+    await sas.create({ metadata: { name, namespace: opNs } });
+  }
+  await testNodes(client, [
+    { name: n(1), labels: { [sel]: 'yes' }, kernelVersion: K1 },
+    { name: n(2), labels: { [sel]: 'yes' }, kernelVersion: K1 },
+    { name: n(3), labels: { [sel]: 'yes' }, kernelVersion: K2 },
+    { name: n(4), labels: { [sel]: 'yes' }, kernelVersion: K3 },
+    { name: n(5), kernelVersion: K1 }, // not selected
+    {
+      name: n(6),
+      labels: { [sel]: 'yes' },
+      kernelVersion: K1,
+      taints: [{ key: 'dedicated', value: 'db', effect: 'NoSchedule' }],
+    },
+  ]);
+  await mgr.start();
+});
+after(() => mgr.stop());
+
+function module(name: string, namespace: string, extra: Partial<Module['spec']> = {}): Module {
+  return {
+    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
+    kind: 'Module',
+    metadata: { name, namespace },
+    spec: {
+      selector: { [sel]: 'yes' },
+      moduleLoader: {
+        container: {
+          modprobe: { moduleName: 'kmm_ci_a' },
+          kernelMappings: [
+            { literal: K1, containerImage: 'registry.example/kmm-ci:${KERNEL_FULL_VERSION}' },
+            { regexp: '^6\\.1\\.', containerImage: 'registry.example/kmm-ci-deb:${KERNEL_X}' },
+          ],
+        },
+      },
+      ...extra,
+    },
+  } as Module;
+}
+
+async function labelsOf(node: string): Promise<Record<string, string>> {
+  return (await nodesApi.get(node)).metadata.labels ?? {};
+}
+
+async function readyNodes(ns: string, name: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const node of nodeNames) if (readyLabel(ns, name) in (await labelsOf(node))) out.push(node);
+  return out;
+}
+
+async function condition(ns: string, name: string, type: string): Promise<Condition | undefined> {
+  const m = await modules.get(name, ns);
+  return (m.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+}
+
+/** The test plays the image controller: every image of the MIC exists. */
+async function imagesExist(ns: string, name: string): Promise<string[]> {
+  const mic = await eventually('the ModuleImagesConfig', async () => {
+    const m = (await mics.find(name, ns)) as
+      (KubeObject & { spec: { images?: { image: string }[] } }) | undefined;
+    return m?.spec.images?.length ? m : undefined;
+  });
+  const images = mic.spec.images!.map((i) => i.image);
+  await mics.patchStatus(
+    name,
+    { status: { imagesStates: images.map((image) => ({ image, status: 'Exists' })) } },
+    { namespace: ns },
+  );
+  return images;
+}
+
+const modName = uniqueName('ci');
+
+test('a Module waits for its images, then is loaded on exactly the selected, schedulable nodes with a mapping', async () => {
+  await modules.create(
+    module(modName, opNs, {
+      devicePlugin: { container: { image: 'registry.example/kmm-ci-plugin:1' } },
+    }),
+  );
+  const waiting = await eventually('Progressing=ImagePending', async () => {
+    const c = await condition(opNs, modName, 'Progressing');
+    return c?.reason === 'ImagePending' ? c : undefined;
+  });
+  assert.match(waiting.message, /registry\.example\/kmm-ci:5\.14\.0/);
+  assert.deepEqual(await readyNodes(opNs, modName), [], 'nothing loads before the image exists');
+
+  const images = await imagesExist(opNs, modName);
+  assert.deepEqual(images.sort(), [
+    `registry.example/kmm-ci-deb:6`,
+    `registry.example/kmm-ci:${K1}`,
+  ]);
+  await eventually(
+    'the module ready on n1, n2, n3',
+    async () => (await readyNodes(opNs, modName)).join() === [n(1), n(2), n(3)].join(),
+  );
+  const nmc3 = (await nmcs.get(n(3))) as KubeObject & {
+    status?: {
+      modules?: { name: string; config?: { containerImage: string; kernelVersion: string } }[];
+    };
+  };
+  const entry = nmc3.status?.modules?.find((e) => e.name === modName);
+  assert.equal(entry?.config?.containerImage, 'registry.example/kmm-ci-deb:6');
+  assert.equal(entry?.config?.kernelVersion, K2);
+  assert.equal(await nmcs.find(n(5)), undefined, 'no NMC on an unselected node');
+  assert.equal(await nmcs.find(n(6)), undefined, 'no NMC on a node whose taint is not tolerated');
+
+  const degraded = await eventually('Degraded=NoKernelMapping', async () => {
+    const c = await condition(opNs, modName, 'Degraded');
+    return c?.reason === 'NoKernelMapping' ? c : undefined;
+  });
+  assert.match(
+    degraded.message,
+    new RegExp(`kernel ${K3.replace(/\./g, '\\.')} on node\\(s\\) ${n(4)}`),
+  );
+  const m = await eventually('status counts', async () => {
+    const m = await modules.get(modName, opNs);
+    return m.status?.moduleLoader?.availableNumber === 3 ? m : undefined;
+  });
+  assert.equal(m.status?.moduleLoader?.nodesMatchingSelectorNumber, 5);
+  assert.equal(m.status?.moduleLoader?.desiredNumber, 4);
+
+  const loaded = await eventually('a ModuleLoaded event on a Node', async () => {
+    const list = await events.list({ namespace: 'default' });
+    return list.items.find((e) => e.reason === 'ModuleLoaded' && e.involvedObject.name === n(1));
+  });
+  assert.match(loaded.message, new RegExp(modName));
+  assert.deepEqual(
+    (await podsApi.list({ namespace: opNs, labelSelector: `${WORKER_LABELS.role}=worker` })).items
+      .filter((p) => p.status?.phase === 'Succeeded')
+      .map((p) => p.metadata.name),
+    [],
+    'finished worker pods are collected',
+  );
+});
+
+test('the device plugin DaemonSet runs only on nodes where the module is ready', async () => {
+  const ds = await dsApi.get(`${modName}-device-plugin`, opNs);
+  const selector = (
+    ds as unknown as { spec: { template: { spec: { nodeSelector: Record<string, string> } } } }
+  ).spec.template.spec.nodeSelector;
+  assert.equal(selector[readyLabel(opNs, modName)], '');
+  const pods = await eventually('device plugin pods on the 3 ready nodes', async () => {
+    const list = await podsApi.list({
+      namespace: opNs,
+      labelSelector: 'kmm.node.kubernetes.io/device-plugin',
+    });
+    const placed = list.items
+      .map((p) => p.spec.nodeName)
+      .filter(Boolean)
+      .sort();
+    return placed.length === 3 ? placed : undefined;
+  });
+  assert.deepEqual(pods, [n(1), n(2), n(3)]);
+});
+
+test('a kernel upgrade moves the node to the mapping of its new kernel', async () => {
+  await upgradeKernel(client, n(3), K1);
+  await eventually('n3 loaded with the K1 image', async () => {
+    const nmc = (await nmcs.get(n(3))) as KubeObject & {
+      status?: { modules?: { name: string; config?: { containerImage: string } }[] };
+    };
+    const e = nmc.status?.modules?.find((x) => x.name === modName);
+    return (
+      e?.config?.containerImage === `registry.example/kmm-ci:${K1}` &&
+      readyLabel(opNs, modName) in (await labelsOf(n(3)))
+    );
+  });
+});
+
+test('a reboot (new bootID) loads the module again', async () => {
+  const before = driver.seen.filter((s) => s === `load ${n(1)}/${modName}`).length;
+  const bootID = await rebootNode(client, n(1));
+  await eventually('a new load on n1 recorded with the new bootID', async () => {
+    const nmc = (await nmcs.get(n(1))) as KubeObject & {
+      status?: { modules?: { name: string; bootId?: string }[] };
+    };
+    return nmc.status?.modules?.find((x) => x.name === modName)?.bootId === bootID;
+  });
+  assert.equal(driver.seen.filter((s) => s === `load ${n(1)}/${modName}`).length, before + 1);
+});
+
+test('a load failure surfaces in the Module status and as a Node event', async () => {
+  const name = uniqueName('unsigned');
+  failWith.set(name, "modprobe: ERROR: could not insert 'kmm_ci_a': Required key not available");
+  await modules.create(
+    module(name, opNs, { selector: { [sel]: 'yes', 'kubernetes.io/hostname': n(2) } }),
+  );
+  await imagesExist(opNs, name);
+  const c = await eventually('Degraded=LoadFailed', async () => {
+    const c = await condition(opNs, name, 'Degraded');
+    return c?.reason === 'LoadFailed' ? c : undefined;
+  });
+  assert.match(c.message, /Required key not available/);
+  assert.match(c.message, new RegExp(n(2)));
+  await eventually('a LoadFailed event on the node', async () => {
+    const list = await events.list({ namespace: 'default' });
+    return list.items.some(
+      (e) =>
+        e.reason === 'LoadFailed' &&
+        e.involvedObject.name === n(2) &&
+        /Required key/.test(e.message),
+    );
+  });
+  assert.ok(!(readyLabel(opNs, name) in (await labelsOf(n(2)))));
+  await modules.delete(name, { namespace: opNs });
+  await eventually('the failing Module gone', async () => !(await modules.find(name, opNs)));
+});
+
+test('a Module in a namespace that enforces Pod Security cannot run privileged worker pods', async () => {
+  await client.request(`/api/v1/namespaces/${userNs}`, {
+    method: 'PATCH',
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { labels: { 'pod-security.kubernetes.io/enforce': 'baseline' } } },
+  });
+  const name = uniqueName('untrusted');
+  await modules.create(
+    module(name, userNs, { selector: { [sel]: 'yes', 'kubernetes.io/hostname': n(1) } }),
+  );
+  await imagesExist(userNs, name);
+  const c = await eventually('Degraded=LoadFailed (refused)', async () => {
+    const c = await condition(userNs, name, 'Degraded');
+    return c?.reason === 'LoadFailed' ? c : undefined;
+  });
+  assert.match(c.message, /violates PodSecurity/);
+  assert.match(c.message, /SYS_MODULE/);
+  await eventually('a WorkerPodRejected event on the Module', async () => {
+    const list = await events.list({ namespace: userNs });
+    return list.items.some(
+      (e) => e.reason === 'WorkerPodRejected' && e.involvedObject.name === name,
+    );
+  });
+  const pods = await podsApi.list({ namespace: userNs });
+  assert.equal(pods.items.length, 0, 'no worker pod ran in the untrusted namespace');
+  const nmc = (await nmcs.get(n(1))) as KubeObject & {
+    spec: { modules?: { name: string; serviceAccountName: string }[] };
+  };
+  assert.equal(nmc.spec.modules?.find((e) => e.name === name)?.serviceAccountName, 'default');
+  await modules.delete(name, { namespace: userNs });
+});
+
+test('deleting the Module unloads it everywhere and removes its labels', async () => {
+  await modules.delete(modName, { namespace: opNs });
+  await eventually(
+    'the Module gone after unloading',
+    async () => !(await modules.find(modName, opNs)),
+    60_000,
+  );
+  for (const node of [n(1), n(2), n(3)]) {
+    assert.ok(driver.seen.includes(`unload ${node}/${modName}`), `unloaded on ${node}`);
+    assert.ok(!(readyLabel(opNs, modName) in (await labelsOf(node))));
+  }
+  await eventually('the empty NMCs removed', async () => {
+    for (const node of nodeNames) {
+      const nmc = (await nmcs.find(node)) as
+        (KubeObject & { spec: { modules?: { namespace: string }[] } }) | undefined;
+      if (nmc?.spec.modules?.some((e) => e.namespace === opNs)) return false;
+    }
+    return !(await nmcs.find(n(3)));
+  });
+});
