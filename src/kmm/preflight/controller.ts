@@ -95,10 +95,11 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
     Modules,
     opts.namespace ? { namespace: opts.namespace } : undefined,
   );
-  const mics = mgr.informers.informer(ModuleImagesConfigs, {
+  const micRequest = {
     labelSelector: LABEL_PREFLIGHT,
     ...(opts.namespace ? { namespace: opts.namespace } : {}),
-  });
+  };
+  const mics = mgr.informers.informer(ModuleImagesConfigs, micRequest);
   const micApi = mgr.api(ModuleImagesConfigs);
   const configMaps = mgr.api<ConfigMapObject>(ConfigMaps);
   const secrets = mgr.api<SecretObject>(Secrets);
@@ -134,7 +135,7 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
     mgr
       .controller(name)
       .for(type)
-      .owns(ModuleImagesConfigs, { informer: { labelSelector: LABEL_PREFLIGHT } })
+      .owns(ModuleImagesConfigs, { informer: micRequest })
       .watches(Modules, all, opts.namespace ? { informer: { namespace: opts.namespace } } : {})
       .workers(2)
       .complete(async (req, { log }) => {
