@@ -91,7 +91,7 @@ test('create, update and delete converge', async () => {
   });
 });
 
-test('a burst of 1,000 events on one key is folded and never reconciled concurrently', async () => {
+test('a burst of 1,000 events on one key is folded and never reconciled concurrently', async (t) => {
   const name = uniqueName('burst');
   await api.create(source(name, { n: '0' }));
   await eventually('the mirror', () => api.find(mirrorName(name), ns));
@@ -115,7 +115,7 @@ test('a burst of 1,000 events on one key is folded and never reconciled concurre
   const runs = s.count - before;
   assert.equal(s.maxInFlight, 1, 'two workers never hold the same key');
   assert.ok(runs < 500, `1,000 events caused ${runs} reconciles`);
-  process.stderr.write(`burst: 1000 writes in ${writeMs.toFixed(0)} ms → ${runs} reconciles\n`);
+  t.diagnostic(`1000 writes in ${writeMs.toFixed(0)} ms → ${runs} reconciles`);
   assert.ok(runs >= 1);
 });
 
