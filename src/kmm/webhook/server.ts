@@ -31,6 +31,13 @@ export const WEBHOOK_PATHS = {
 export function validateKmmAdmission(req: AdmissionRequest): ValidationResult {
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return allow();
   const old = req.operation === 'UPDATE' ? req.oldObject : undefined;
+  if (old && req.object) {
+    // Objects admitted before a check existed (or before the webhook was installed) must stay
+    // deletable and manageable: a finalizer removal or a label change leaves the spec alone.
+    if (req.object.metadata.deletionTimestamp) return allow();
+    const spec = (o: unknown) => JSON.stringify((o as { spec?: unknown }).spec);
+    if (spec(req.object) === spec(old)) return allow();
+  }
   const report = validateKmmObject(req.object, old);
   if (!report) {
     return deny(
