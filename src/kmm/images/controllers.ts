@@ -113,7 +113,14 @@ function eventTarget(obj: KubeObject & { metadata: { namespace?: string } }): Ku
   return obj;
 }
 
+/**
+ * The Module's name (MOD_NAME, labels): the MIC's label kmm.node.kubernetes.io/module.name when
+ * its creator set one (preflight's MICs are owned by the PreflightValidation), else its Module
+ * owner, else the MIC's own name (the Module controller names MICs after their Module).
+ */
 function moduleNameOf(mic: ModuleImagesConfig): string {
+  const label = mic.metadata.labels?.[LABEL_MODULE_NAME];
+  if (label) return label;
   const ref = controllerOf(mic);
   return ref?.kind === 'Module' ? ref.name : mic.metadata.name!;
 }

@@ -11,6 +11,7 @@ import {
   type OpenShiftBuild,
   type Pod,
   type WorkOwner,
+  DTK_AUTO,
   renderKanikoPod,
   renderOpenShiftBuild,
   unsignedImageOf,
@@ -170,7 +171,8 @@ async function renderBuild(
     ...(entry.registryTLS ? { registryTLS: entry.registryTLS } : {}),
     ...(ctx.imageRepoSecret ? { imageRepoSecret: ctx.imageRepoSecret } : {}),
     ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
-    ...(usesDtkAuto(dockerfile)
+    // A DTK_AUTO given as a build argument (preflight passes the target release's) is kept.
+    ...(usesDtkAuto(dockerfile) && !build.buildArgs?.some((a) => a.name === DTK_AUTO)
       ? { dtkImage: await dtkImage(apis, entry.kernelVersion, settings.dtkImageStream) }
       : {}),
   };

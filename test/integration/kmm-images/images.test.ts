@@ -535,6 +535,7 @@ describe('OpenShift builds', () => {
       namespace: ns2,
       signImage: 'registry.example/hwe/hwe:test',
       buildImage: 'registry.example/kaniko/executor:v1',
+      gcDelayMs: 5_000,
     });
     assert.equal(backend, 'openshift');
     await mgr2.start();
@@ -586,6 +587,12 @@ describe('OpenShift builds', () => {
       'Exists',
       async () => (await mics.get('ocpmod', ns2)).status?.imagesStates?.[0]?.status === 'Exists',
       60_000,
+    );
+    // job.gcDelay: the completed Build stays a while for inspection, then goes.
+    assert.ok(await builds.find(b.metadata.name!, ns2), 'kept during job.gcDelay');
+    await eventually(
+      'Build collected after job.gcDelay',
+      async () => !(await builds.find(b.metadata.name!, ns2)),
     );
   });
 });
