@@ -66,6 +66,7 @@ export class Controller {
       rateLimiter: opts.rateLimiter,
       observer: opts.metrics?.queueObserver(opts.name),
     });
+    opts.metrics?.watchQueue(opts.name, this.queue as WorkQueue<unknown>);
   }
 
   enqueue(req: Request): void {

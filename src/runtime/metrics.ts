@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { InformerObserver } from './informer.js';
-import type { QueueObserver } from './queue.js';
+import type { QueueObserver, WorkQueue } from './queue.js';
 import { COMMIT, VERSION } from '../version.js';
 
 const RECONCILE_BUCKETS = [
@@ -26,6 +26,7 @@ export class RuntimeMetrics {
   readonly queueLatency: Histogram<'name' | 'controller'>;
   readonly workDuration: Histogram<'name' | 'controller'>;
   readonly retries: Counter<'name' | 'controller'>;
+  private readonly queues = new Map<string, WorkQueue<unknown>>();
   readonly leader: Gauge<'name'>;
   readonly informerObjects: Gauge<'kind'>;
   readonly informerRelists: Counter<'kind'>;
@@ -99,6 +100,27 @@ export class RuntimeMetrics {
       labelNames: q,
       registers,
     });
+    const queues = this.queues;
+    new Gauge({
+      name: 'workqueue_unfinished_work_seconds',
+      help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
+      labelNames: q,
+      registers,
+      collect() {
+        for (const [n, wq] of queues)
+          this.set({ name: n, controller: n }, wq.unfinishedWorkSeconds());
+      },
+    });
+    new Gauge({
+      name: 'workqueue_longest_running_processor_seconds',
+      help: 'How many seconds has the longest running processor for workqueue been running',
+      labelNames: q,
+      registers,
+      collect() {
+        for (const [n, wq] of queues)
+          this.set({ name: n, controller: n }, wq.longestRunningSeconds());
+      },
+    });
     this.leader = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
@@ -135,6 +157,11 @@ export class RuntimeMetrics {
       labelNames: ['version', 'commit'],
       registers,
     }).set({ version: VERSION, commit: COMMIT }, 1);
+  }
+
+  /** Reports a queue's in-progress work at scrape time. */
+  watchQueue(controller: string, queue: WorkQueue<unknown>): void {
+    this.queues.set(controller, queue);
   }
 
   queueObserver(controller: string): QueueObserver {

@@ -176,3 +176,18 @@ test('observer sees adds, depth, latency and retries', async () => {
   q.addRateLimited('a');
   assert.equal(seen.retries, 1);
 });
+
+test('unfinished and longest-running work for stuck-worker metrics', async () => {
+  const clock = fakeClock();
+  const q = new WorkQueue<string>({ clock });
+  q.add('a');
+  q.add('b');
+  await q.get();
+  clock.advance(1000);
+  await q.get();
+  clock.advance(500);
+  assert.equal(q.unfinishedWorkSeconds(), 2);
+  assert.equal(q.longestRunningSeconds(), 1.5);
+  q.done('a');
+  assert.equal(q.longestRunningSeconds(), 0.5);
+});

@@ -247,6 +247,22 @@ export class WorkQueue<K = string> {
     if (this.processing.size === 0) for (const w of this.idleWaiters.splice(0)) w();
   }
 
+  /** Seconds of work in progress summed over the items being processed (a stuck worker shows). */
+  unfinishedWorkSeconds(): number {
+    const now = this.clock.now();
+    let sum = 0;
+    for (const t of this.startedAt.values()) sum += now - t;
+    return sum / 1000;
+  }
+
+  /** Seconds the longest-running item has been processed. */
+  longestRunningSeconds(): number {
+    const now = this.clock.now();
+    let max = 0;
+    for (const t of this.startedAt.values()) max = Math.max(max, now - t);
+    return max / 1000;
+  }
+
   /** Whether a worker holds the item now. */
   isProcessing(item: K): boolean {
     return this.processing.has(item);

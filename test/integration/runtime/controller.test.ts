@@ -165,6 +165,10 @@ test('metrics use controller-runtime names', async () => {
     `workqueue_depth{name="${controller}",controller="${controller}"}`,
     `workqueue_queue_duration_seconds_count{name="${controller}",controller="${controller}"}`,
     `workqueue_retries_total{name="${controller}",controller="${controller}"}`,
+    `workqueue_unfinished_work_seconds{name="${controller}",controller="${controller}"}`,
+    `workqueue_longest_running_processor_seconds{name="${controller}",controller="${controller}"}`,
+    `controller_runtime_active_workers{controller="${controller}"}`,
+    `controller_runtime_max_concurrent_reconciles{controller="${controller}"} 4`,
   ]) {
     assert.ok(text.includes(line), `missing ${line}`);
   }
