@@ -8,9 +8,12 @@ export const Reasons = {
   BuildCreated: 'BuildCreated',
   BuildSucceeded: 'BuildSucceeded',
   BuildFailed: 'BuildFailed',
+  /** The build pod cannot start (its image cannot be pulled, …). */
+  BuildPending: 'BuildPending',
   SignCreated: 'SignCreated',
   SignSucceeded: 'SignSucceeded',
   SignFailed: 'SignFailed',
+  SignPending: 'SignPending',
   ImageCheckFailed: 'ImageCheckFailed',
   ImageMissing: 'ImageMissing',
   ImageRebuildTriggered: 'ImageRebuildTriggered',

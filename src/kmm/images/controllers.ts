@@ -97,6 +97,15 @@ export async function discoverBuildBackend(client: KubeClient): Promise<BuildBac
   }
 }
 
+/** Waiting reasons of a container that will not start without someone fixing something. */
+const STUCK = new Set([
+  'ErrImagePull',
+  'ImagePullBackOff',
+  'InvalidImageName',
+  'CreateContainerConfigError',
+  'CreateContainerError',
+]);
+
 const POD_SELECTOR = `${LABEL_POD_TYPE} in (build,sign)`;
 const OWNER_INDEX = 'owner';
 
@@ -368,6 +377,12 @@ export async function setupImageControllers(
         (term?.message ?? '').trim() || term?.reason || p.status?.message || p.status?.reason;
       return { phase: 'Failed', message: msg || 'the pod failed', finishedAt: term?.finishedAt };
     }
+    // A pod that cannot start (its image cannot be pulled, a Secret key it mounts is missing)
+    // stays Pending for ever: say why, without calling it a failure yet.
+    const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
+    if (waiting?.reason && STUCK.has(waiting.reason)) {
+      return { phase: 'Pending', message: `${waiting.reason}: ${waiting.message ?? ''}`.trim() };
+    }
     return { phase: 'Pending' };
   }
 
@@ -483,7 +498,17 @@ export async function setupImageControllers(
         existing.kind === 'pod'
           ? podOutcome(existing.obj as Pod)
           : buildOutcome(existing.obj as OpenShiftBuild);
-      if (outcome.phase === 'Pending') continue;
+      if (outcome.phase === 'Pending') {
+        if (outcome.message) {
+          void events.event(
+            target,
+            'Warning',
+            verb(entry) === 'Build' ? Reasons.BuildPending : Reasons.SignPending,
+            `${describe(entry)}: ${existing.kind} ${name} cannot start: ${outcome.message}`,
+          );
+        }
+        continue;
+      }
       if (outcome.phase === 'Failed') {
         record('Failure');
         if (before?.status !== 'Failure') {

@@ -461,6 +461,37 @@ describe('ModuleImagesConfig with build', () => {
       mounts['/run/secrets/build-token'] && mounts['/kaniko/.docker'] && mounts['/workspace'],
     );
 
+    // A kaniko image that cannot be pulled is said so, on the Module.
+    await pods.patchStatus(
+      build.metadata.name!,
+      {
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: c.name,
+              image: c.image,
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: {
+                waiting: {
+                  reason: 'ImagePullBackOff',
+                  message: `Back-off pulling image "${c.image}"`,
+                },
+              },
+            },
+          ],
+        },
+      },
+      { namespace: ns },
+    );
+    await waitEvent(
+      name,
+      'BuildPending',
+      /cannot start: ImagePullBackOff: Back-off pulling image "registry\.example\/kaniko/,
+    );
+
     // kaniko's part: the built, unsigned image appears at --destination.
     const dest = parseReference(unsigned);
     await pushModuleImage(dest.repository, dest.tag!);
