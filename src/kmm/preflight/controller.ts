@@ -126,7 +126,10 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
 
   // Verdicts per (preflight uid, module uid), kept while the Module's generation is the same:
   // a registry is asked once per Module, not on every event.
-  const cache = new Map<string, { generation: number; verdict: Verdict; at: number }>();
+  const cache = new Map<
+    string,
+    { owner: string; generation: number; verdict: Verdict; at: number }
+  >();
 
   function setup<T extends PreflightObject>(type: ResourceType<T>, kind: string, name: string) {
     const informer = mgr.informers.informer(type);
@@ -141,7 +144,7 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
       .complete(async (req, { log }) => {
         const pv = informer.getByName(req.name);
         if (!pv || pv.metadata.deletionTimestamp) {
-          for (const k of cache.keys()) if (k.startsWith(`${req.name}|`)) cache.delete(k);
+          for (const k of cache.keys()) if (k.startsWith(`${kind}/${req.name}|`)) cache.delete(k);
           return;
         }
         const owner = { ...pv, apiVersion: `${KMM_GROUP}/${KMM_VERSION_PREFLIGHT}`, kind };
@@ -160,11 +163,15 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
               reason: `spec.kernelVersion ${kernelProblem}`,
             };
           }
-          const key = `${uid}|${m.metadata.uid}`;
+          // The preflight uid in the value guards against a deleted and recreated object.
+          const key = `${kind}/${req.name}|${m.metadata.uid}`;
           const gen = m.metadata.generation ?? 0;
           const c = cache.get(key);
           const fresh =
-            c && c.generation === gen && !(c.verdict.recheck && t.getTime() - c.at >= recheckMs);
+            c &&
+            c.owner === uid &&
+            c.generation === gen &&
+            !(c.verdict.recheck && t.getTime() - c.at >= recheckMs);
           let v: Verdict;
           if (fresh) v = c.verdict;
           else {
@@ -182,16 +189,27 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
               reason: `verification failed: ${(e as Error).message}; checked again in a minute`,
               recheck: true,
             }));
-            cache.set(key, { generation: gen, verdict: v, at: t.getTime() });
+            cache.set(key, { owner: uid, generation: gen, verdict: v, at: t.getTime() });
           }
           if (!v.build) return v;
-          return buildVerdict(owner, m, v, prev.get(moduleKey(m.metadata as never)), t);
+          return buildVerdict(
+            owner,
+            m,
+            v,
+            prev.get(moduleKey({ namespace: m.metadata.namespace!, name: m.metadata.name! })),
+            t,
+          );
         };
 
         const results = await mapLimit(live, opts.concurrency ?? 4, async (m) => ({
           m,
           v: await verdictFor(m),
         }));
+        // Forget the verdicts of Modules that are gone.
+        const liveKeys = new Set(live.map((m) => `${kind}/${req.name}|${m.metadata.uid}`));
+        for (const k of cache.keys()) {
+          if (k.startsWith(`${kind}/${req.name}|`) && !liveKeys.has(k)) cache.delete(k);
+        }
         const statuses: PreflightValidationModuleStatus[] = results
           .map(({ m, v }) => {
             const key = moduleKey({ namespace: m.metadata.namespace!, name: m.metadata.name! });

@@ -180,6 +180,12 @@ test('a missing image that is pushed later turns the Failure into Success', asyn
     },
     60_000,
   );
+  // A deleted Module leaves the status.
+  await client.request(`${MODULES}/late`, { method: 'DELETE' });
+  await eventually('the deleted Module to leave the status', async () => {
+    const mods = (await pv.get()).status?.modules ?? [];
+    return mods.length > 0 && !mods.some((m) => m.name === 'late');
+  });
 });
 
 test('pushBuiltImage: the build goes through an owned ModuleImagesConfig and its outcome decides', async () => {
