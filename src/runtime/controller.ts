@@ -4,7 +4,7 @@ import type { EventHandler } from './informer.js';
 import { silentLogger, type Logger } from './log.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { keyOf, parseKey, type KubeObject, type NamespacedName } from './objects.js';
-import type { Predicate } from './predicates.js';
+import { and, type Predicate } from './predicates.js';
 import { WorkQueue, type RateLimiter } from './queue.js';
 import { typeName, type ResourceType } from './resources.js';
 
@@ -154,20 +154,17 @@ export interface WatchOptions<T extends KubeObject> {
   informer?: InformerRequest<T>;
 }
 
-function passes<T extends KubeObject>(ps: Predicate<T>[]): Required<Predicate<T>> {
-  return {
-    create: (o) => ps.every((p) => p.create?.(o) ?? true),
-    update: (o, n) => ps.every((p) => p.update?.(o, n) ?? true),
-    delete: (o) => ps.every((p) => p.delete?.(o) ?? true),
-  };
-}
-
+/**
+ * Turns events into requests. On update, `oldToo` also maps the old object — for owned and
+ * watched kinds, whose owner or mapping may have changed; the For kind's key cannot change.
+ */
 function handler<T extends KubeObject>(
   ps: Predicate<T>[],
   map: (o: T) => Request[],
   enqueue: (r: Request) => void,
+  oldToo: boolean,
 ): EventHandler<T> {
-  const p = passes(ps);
+  const p = and(...ps);
   const each = (o: T) => {
     for (const r of map(o)) enqueue(r);
   };
@@ -175,7 +172,7 @@ function handler<T extends KubeObject>(
     onAdd: (o) => p.create(o) && each(o),
     onUpdate: (o, n) => {
       if (!p.update(o, n)) return;
-      each(o);
+      if (oldToo) each(o);
       each(n);
     },
     onDelete: (o) => p.delete(o) && each(o),
@@ -214,6 +211,7 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
           opts.predicates ?? [],
           (o) => [{ namespace: o.metadata.namespace, name: o.metadata.name! }],
           enqueue,
+          false,
         ),
       ),
     );
@@ -239,7 +237,7 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
             namespace: owner.namespaced ? o.metadata.namespace : undefined,
             name: r.name,
           }));
-      inf.addEventHandler(handler(opts.predicates ?? [], map, enqueue));
+      inf.addEventHandler(handler(opts.predicates ?? [], map, enqueue, true));
     });
     return this;
   }
@@ -252,7 +250,7 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
   ): this {
     const inf = this.host.informers.informer(type, opts.informer);
     this.wiring.push((enqueue) =>
-      inf.addEventHandler(handler(opts.predicates ?? [], map, enqueue)),
+      inf.addEventHandler(handler(opts.predicates ?? [], map, enqueue, true)),
     );
     return this;
   }

@@ -37,8 +37,8 @@ export function hasLabels<T extends KubeObject>(labels: Record<string, string>):
   return { create: ok, update: (_o, n) => ok(n), delete: ok };
 }
 
-/** All of the predicates must pass. */
-export function and<T extends KubeObject>(...ps: Predicate<T>[]): Predicate<T> {
+/** All of the predicates must pass (none at all lets everything through). */
+export function and<T extends KubeObject>(...ps: Predicate<T>[]): Required<Predicate<T>> {
   return {
     create: (o) => ps.every((p) => p.create?.(o) ?? true),
     update: (o, n) => ps.every((p) => p.update?.(o, n) ?? true),
@@ -47,7 +47,7 @@ export function and<T extends KubeObject>(...ps: Predicate<T>[]): Predicate<T> {
 }
 
 /** Any one of the predicates passing is enough. */
-export function or<T extends KubeObject>(...ps: Predicate<T>[]): Predicate<T> {
+export function or<T extends KubeObject>(...ps: Predicate<T>[]): Required<Predicate<T>> {
   return {
     create: (o) => ps.some((p) => p.create?.(o) ?? true),
     update: (o, n) => ps.some((p) => p.update?.(o, n) ?? true),
