@@ -44,6 +44,7 @@ export interface ModuleControllerOptions extends SecurityOptions {
 }
 
 const KmmDaemonSets = DaemonSets as ResourceType<DaemonSetObject>;
+const STATUS_INTERVAL_MS = 1000;
 const MODULE_API_VERSION = `${Modules.group}/${Modules.version}`;
 
 function moduleOwner(m: Module, controller: boolean): OwnerReference {
@@ -228,7 +229,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
           failures.push(`${node}: ${err}`);
       }
       const desired = module.spec.moduleLoader ? plan.targets.length : 0;
-      await writeStatus(module, conditionsFor(module, plan, available, failures), {
+      const wait = await writeStatus(module, conditionsFor(module, plan, available, failures), {
         moduleLoader: module.spec.moduleLoader
           ? {
               nodesMatchingSelectorNumber: plan.matching.length,
@@ -245,6 +246,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
           : undefined,
       });
       if (errors.length) throw errors[0];
+      if (wait) return { requeueAfter: wait };
     });
 
   async function writeEntry(
@@ -344,11 +346,15 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     );
   }
 
+  /** When each Module's status was last written. */
+  const lastStatusWrite = new Map<string, number>();
+
+  /** Writes the status if it changed; returns how long to wait before trying again (or 0). */
   async function writeStatus(
     module: Module,
     wanted: ConditionInput[],
     counts?: Pick<NonNullable<Module['status']>, 'moduleLoader' | 'devicePlugin'>,
-  ): Promise<void> {
+  ): Promise<number> {
     const old = module.status ?? {};
     const next: NonNullable<Module['status']> = structuredClone(old);
     let list = (next.conditions ?? []) as Condition[];
@@ -366,10 +372,21 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       else delete next.devicePlugin;
     }
     const patch = mergePatch({ status: old }, { status: next });
-    if (!patch) return;
+    if (!patch) return 0;
+    // While nodes load one after another, counts and messages change with every node: write
+    // them at most once a second. A change of any condition's status or reason goes at once.
+    const key = `${module.metadata.namespace}/${module.metadata.name}`;
+    const gist = (l: Condition[] | undefined) =>
+      JSON.stringify((l ?? []).map((c) => [c.type, c.status, c.reason]));
+    const since = Date.now() - (lastStatusWrite.get(key) ?? 0);
+    if (gist(old.conditions as Condition[]) === gist(list) && since < STATUS_INTERVAL_MS) {
+      return STATUS_INTERVAL_MS - since;
+    }
     await modulesApi.patchStatus(module.metadata.name!, patch, {
       namespace: module.metadata.namespace,
     });
+    lastStatusWrite.set(key, Date.now());
+    return 0;
   }
 }
 

@@ -293,12 +293,24 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       if (nextRetry !== Infinity) return { requeueAfter: nextRetry };
     });
 
+  /** Per node: the resourceVersion it had when we last patched its labels, and the patch. */
+  const labelWrites = new Map<string, { rv: string | undefined; patch: string }>();
+
   async function syncLabels(node: KmmNode, want: Record<string, string>): Promise<void> {
     const have = node.metadata.labels ?? {};
     const patch: Record<string, string | null> = {};
     for (const [k, v] of Object.entries(want)) if (have[k] !== v) patch[k] = v;
     for (const k of Object.keys(have)) if (isOwnedNodeLabel(k) && !(k in want)) patch[k] = null;
-    if (!Object.keys(patch).length) return;
-    await nodeApi.patch(node.metadata.name!, { metadata: { labels: patch } });
+    const name = node.metadata.name!;
+    if (!Object.keys(patch).length) {
+      labelWrites.delete(name);
+      return;
+    }
+    // The same patch on the same version of the node: ours, not yet seen by the cache.
+    const last = labelWrites.get(name);
+    const text = JSON.stringify(patch);
+    if (last && last.rv === node.metadata.resourceVersion && last.patch === text) return;
+    await nodeApi.patch(name, { metadata: { labels: patch } });
+    labelWrites.set(name, { rv: node.metadata.resourceVersion, patch: text });
   }
 }

@@ -63,7 +63,7 @@ function quote(s: string): string {
  * unpacked by copying `dirName` (and the firmware, when it lies elsewhere) into the shared
  * emptyDir, keeping their paths.
  */
-export function unpackScript(cfg: ModuleConfig): string {
+export function unpackScript(cfg: ModuleConfig, into = IMAGE_DIR): string {
   const paths = [cfg.modprobe.dirName || DEFAULT_DIR_NAME];
   const fw = cfg.modprobe.firmwarePath;
   if (fw && !paths.some((p) => fw === p || fw.startsWith(`${p.replace(/\/$/, '')}/`))) {
@@ -71,7 +71,7 @@ export function unpackScript(cfg: ModuleConfig): string {
   }
   const lines = ['set -e'];
   for (const p of paths) {
-    const parent = posix.join(IMAGE_DIR, posix.dirname(posix.resolve('/', p)));
+    const parent = posix.join(into, posix.dirname(posix.resolve('/', p)));
     lines.push(`mkdir -p ${quote(parent)}`, `cp -R ${quote(p)} ${quote(parent)}/`);
   }
   return lines.join('\n');

@@ -26,6 +26,18 @@ export const operatorCommand: Command = {
       help: 'image of worker pods (default $RELATED_IMAGE_WORKER)',
     },
     {
+      name: 'sign-image',
+      type: 'string',
+      placeholder: 'IMAGE',
+      help: 'image of signing pods (default $RELATED_IMAGE_SIGN, else the worker image)',
+    },
+    {
+      name: 'build-image',
+      type: 'string',
+      placeholder: 'IMAGE',
+      help: 'kaniko image of build pods (default $RELATED_IMAGE_BUILD)',
+    },
+    {
       name: 'health-probe-bind-address',
       type: 'string',
       placeholder: 'ADDR',

@@ -12,6 +12,8 @@ export {
 export {
   DEVICE_PLUGIN_SERVICE_ACCOUNT,
   setupKmmControllers,
+  setupKmmOperator,
+  type FullOperatorOptions,
   WORKER_SERVICE_ACCOUNT,
   type KmmOperatorOptions,
 } from './setup.js';

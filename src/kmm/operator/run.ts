@@ -17,7 +17,10 @@ import {
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';
-import { setupKmmControllers } from './setup.js';
+import { setupKmmOperator } from './setup.js';
+
+/** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
+const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
 
 interface ConfigMapObject extends KubeObject {
   data?: Record<string, string>;
@@ -102,7 +105,16 @@ export async function run(ctx: CommandContext): Promise<number> {
       (flags['metrics-bind-address'] as string | undefined) ?? config.metrics.bindAddress,
   }).stopOnSignals();
   mgr.log.info('operator config', { source: loaded.source, namespace, workerImage });
-  setupKmmControllers(mgr, { config, operatorNamespace: namespace, workerImage });
+  await setupKmmOperator(mgr, {
+    config,
+    operatorNamespace: namespace,
+    workerImage,
+    signImage: (flags['sign-image'] as string | undefined) ?? env.RELATED_IMAGE_SIGN ?? workerImage,
+    buildImage:
+      (flags['build-image'] as string | undefined) ??
+      env.RELATED_IMAGE_BUILD ??
+      DEFAULT_BUILD_IMAGE,
+  });
   await mgr.start();
   await mgr.wait();
   return 0;

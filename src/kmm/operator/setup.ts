@@ -1,5 +1,7 @@
 import { EventRecorder, type Manager } from '../../runtime/index.js';
+import { setupImageControllers } from '../images/index.js';
 import { setupModuleController } from '../module/controller.js';
+import { setupPreflightControllers } from '../preflight/index.js';
 import { setupNmcController } from '../nmc/controller.js';
 import type { OperatorConfig } from './config.js';
 
@@ -21,8 +23,11 @@ export const WORKER_SERVICE_ACCOUNT = 'kmm-operator-module-loader';
 export const DEVICE_PLUGIN_SERVICE_ACCOUNT = 'kmm-operator-device-plugin';
 
 /** Registers the KMM core controllers (Module, node config / worker pods) on a manager. */
-export function setupKmmControllers(mgr: Manager, o: KmmOperatorOptions): void {
-  const events = new EventRecorder(mgr.client, { component: 'kmm' }, mgr.log);
+export function setupKmmControllers(
+  mgr: Manager,
+  o: KmmOperatorOptions,
+  events = new EventRecorder(mgr.client, { component: 'kmm' }, mgr.log),
+): void {
   const sec = {
     operatorNamespace: o.operatorNamespace,
     workerServiceAccount: o.workerServiceAccount ?? WORKER_SERVICE_ACCOUNT,
@@ -37,4 +42,28 @@ export function setupKmmControllers(mgr: Manager, o: KmmOperatorOptions): void {
     seLinuxType: o.config.worker.seLinuxType,
     retryBaseMs: o.retryBaseMs,
   });
+}
+
+export interface FullOperatorOptions extends KmmOperatorOptions {
+  /** Image of signing pods (runs `hwe kmm sign-image`); RELATED_IMAGE_SIGN. */
+  signImage: string;
+  /** kaniko image of build pods; RELATED_IMAGE_BUILD. */
+  buildImage: string;
+}
+
+/**
+ * Everything `hwe kmm operator` runs: the core controllers, the image controllers
+ * (ModuleImagesConfig / ModuleBuildSignConfig: existence checks, builds, signing) and the
+ * preflight controllers, sharing one manager, one cache and one event recorder.
+ */
+export async function setupKmmOperator(mgr: Manager, o: FullOperatorOptions): Promise<void> {
+  const events = new EventRecorder(mgr.client, { component: 'kmm' }, mgr.log);
+  setupKmmControllers(mgr, o, events);
+  await setupImageControllers(mgr, {
+    signImage: o.signImage,
+    buildImage: o.buildImage,
+    gcDelayMs: o.config.job.gcDelayMs,
+    events,
+  });
+  setupPreflightControllers(mgr);
 }

@@ -1,0 +1,45 @@
+/**
+ * The KMM operator as bench/kmm.ts runs it: in its own process, so that its memory is its own,
+ * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
+ */
+import { readFileSync } from 'node:fs';
+import { KubeClient, Manager, loadKubeconfig, silentLogger } from '../src/runtime/index.js';
+import { defaultConfig, setupKmmControllers } from '../src/kmm/operator/index.js';
+
+const [kubeconfig, namespace] = process.argv.slice(2);
+const client = new KubeClient(loadKubeconfig([kubeconfig!]));
+const writes = { total: 0, events: 0, byResource: {} as Record<string, number> };
+const request = client.request.bind(client);
+client.request = ((path: string, init?: { method?: string }) => {
+  const method = init?.method ?? 'GET';
+  if (method !== 'GET') {
+    writes.total++;
+    if (/\/events(\/|$)/.test(path)) writes.events++;
+    const m =
+      /^\/(?:api\/v1|apis\/[^/]+\/[^/]+)(?:\/namespaces\/[^/]+)?\/([^/]+)(?:\/[^/]+)?(\/status)?/.exec(
+        path,
+      );
+    const kind = `${method} ${m?.[1] ?? path}${m?.[2] ?? ''}`;
+    writes.byResource[kind] = (writes.byResource[kind] ?? 0) + 1;
+  }
+  return request(path, init as never);
+}) as typeof client.request;
+
+function memory(): { rssMB: number; peakMB: number } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
+}
+
+const mgr = new Manager({ client, name: 'kmm', log: silentLogger });
+setupKmmControllers(mgr, {
+  config: defaultConfig(),
+  operatorNamespace: namespace!,
+  workerImage: 'hwe:bench',
+});
+await mgr.start();
+process.on('message', (m: { type?: string }) => {
+  if (m.type === 'stats') process.send!({ type: 'stats', writes, ...memory() });
+  if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
+});
+process.send!({ type: 'ready' });

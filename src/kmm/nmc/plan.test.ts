@@ -1,0 +1,220 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { ModuleConfig, NodeModuleSpec, NodeModulesConfig } from '../../api/index.js';
+import { readyLabel, versionReadyLabel } from '../module/labels.js';
+import { loadedCount, nodeLabels, planNode, type WorkerPodView } from './plan.js';
+
+const cfg = (image: string, kernel = 'k1'): ModuleConfig => ({
+  kernelVersion: kernel,
+  containerImage: image,
+  imagePullPolicy: 'IfNotPresent',
+  insecurePull: false,
+  modprobe: { moduleName: 'm' },
+});
+const spec = (name: string, config: ModuleConfig, version?: string): NodeModuleSpec => ({
+  name,
+  namespace: 'ns',
+  serviceAccountName: 'sa',
+  config,
+  ...(version ? { version } : {}),
+});
+const node = { bootID: 'boot-1', ready: true };
+const now = '2026-01-01T00:00:00Z';
+
+function nmc(
+  wants: NodeModuleSpec[],
+  have: { name: string; config: ModuleConfig; bootId?: string; version?: string }[] = [],
+): Pick<NodeModulesConfig, 'spec' | 'status'> {
+  return {
+    spec: { modules: wants },
+    status: {
+      modules: have.map((h) => ({
+        namespace: 'ns',
+        serviceAccountName: 'sa',
+        bootId: 'boot-1',
+        ...h,
+      })),
+    },
+  };
+}
+
+const pod = (
+  module: string,
+  action: 'load' | 'unload',
+  phase: WorkerPodView['phase'],
+  config?: ModuleConfig,
+  message?: string,
+): WorkerPodView => ({
+  name: `kmm-worker-n-${module}`,
+  namespace: 'ns',
+  module,
+  action,
+  phase,
+  ...(config ? { config } : {}),
+  ...(message ? { message } : {}),
+});
+
+const actions = (p: ReturnType<typeof planNode>) =>
+  p.createPods.map((c) => `${c.action} ${c.entry.name} ${c.config.containerImage}`);
+
+test('wanted and not loaded: load', () => {
+  const p = planNode(nmc([spec('a', cfg('i:1'))]), node, [], new Set(), now);
+  assert.deepEqual(actions(p), ['load a i:1']);
+  assert.equal(p.status, undefined);
+});
+
+test('loaded with the same config in this boot: nothing', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:1'))], [{ name: 'a', config: cfg('i:1') }]),
+    node,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(p), []);
+});
+
+test('another config on the same kernel: unload the old one first', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:2'))], [{ name: 'a', config: cfg('i:1') }]),
+    node,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(p), ['unload a i:1']);
+});
+
+test('another kernel (the node was upgraded): load the new one', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:2', 'k2'))], [{ name: 'a', config: cfg('i:1', 'k1'), bootId: 'boot-0' }]),
+    node,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(p), ['load a i:2']);
+});
+
+test('a reboot (bootID changed) loads again', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:1'))], [{ name: 'a', config: cfg('i:1'), bootId: 'boot-0' }]),
+    node,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(p), ['load a i:1']);
+  const notReady = planNode(
+    nmc([spec('a', cfg('i:1'))], [{ name: 'a', config: cfg('i:1'), bootId: 'boot-0' }]),
+    { ...node, ready: false },
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(notReady), [], 'wait until the node is Ready again');
+});
+
+test('no longer wanted: unload; after a reboot nothing is loaded, so the entry is dropped', () => {
+  const p = planNode(nmc([], [{ name: 'a', config: cfg('i:1') }]), node, [], new Set(), now);
+  assert.deepEqual(actions(p), ['unload a i:1']);
+  const rebooted = planNode(
+    nmc([], [{ name: 'a', config: cfg('i:1'), bootId: 'boot-0' }]),
+    node,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(rebooted), []);
+  assert.deepEqual(rebooted.status, []);
+});
+
+test('a succeeded load pod records the status with the boot ID and an event; the pod goes', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:1'))]),
+    node,
+    [pod('a', 'load', 'Succeeded', cfg('i:1'))],
+    new Set(),
+    now,
+  );
+  assert.equal(p.status?.length, 1);
+  assert.equal(p.status![0]!.bootId, 'boot-1');
+  assert.deepEqual(p.status![0]!.config, cfg('i:1'));
+  assert.equal(p.status![0]!.lastTransitionTime, now);
+  assert.deepEqual(p.deletePods, [{ name: 'kmm-worker-n-a', namespace: 'ns' }]);
+  assert.deepEqual(
+    p.events.map((e) => e.reason),
+    ['ModuleLoaded'],
+  );
+  assert.deepEqual(actions(p), [], 'no second pod in the same round');
+  assert.equal(p.errors.get('ns/a'), null);
+});
+
+test('a succeeded unload pod removes the status entry', () => {
+  const p = planNode(
+    nmc([], [{ name: 'a', config: cfg('i:1') }]),
+    node,
+    [pod('a', 'unload', 'Succeeded', cfg('i:1'))],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(p.status, []);
+  assert.deepEqual(
+    p.events.map((e) => e.reason),
+    ['ModuleUnloaded'],
+  );
+});
+
+test('a failed pod reports why, is collected, and no retry starts in the same round', () => {
+  const msg = "modprobe: ERROR: could not insert 'm': Required key not available";
+  const p = planNode(
+    nmc([spec('a', cfg('i:1'))]),
+    node,
+    [pod('a', 'load', 'Failed', cfg('i:1'), msg)],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(p.failed, ['ns/a']);
+  assert.equal(p.errors.get('ns/a'), `load failed: ${msg}`);
+  assert.deepEqual(p.deletePods.length, 1);
+  assert.deepEqual(
+    p.events.map((e) => [e.type, e.reason]),
+    [['Warning', 'LoadFailed']],
+  );
+  assert.deepEqual(actions(p), []);
+});
+
+test('running pods and backoff hold a module; others proceed', () => {
+  const p = planNode(
+    nmc([spec('a', cfg('i:1')), spec('b', cfg('j:1')), spec('c', cfg('k:1'))]),
+    node,
+    [pod('a', 'load', 'Running'), pod('b', 'load', 'Terminating')],
+    new Set(['ns/c']),
+    now,
+  );
+  assert.deepEqual(actions(p), []);
+  const q = planNode(
+    nmc([spec('a', cfg('i:1')), spec('b', cfg('j:1'))]),
+    node,
+    [pod('a', 'load', 'Pending')],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(q), ['load b j:1']);
+});
+
+test('node labels: ready (and version) for modules loaded in this boot', () => {
+  const n = nmc(
+    [spec('a', cfg('i:1'), 'v1'), spec('b', cfg('j:1')), spec('c', cfg('k:1'))],
+    [
+      { name: 'a', config: cfg('i:1'), version: 'v1' },
+      { name: 'b', config: cfg('j:1'), bootId: 'boot-0' },
+    ],
+  );
+  assert.deepEqual(nodeLabels(n, node), {
+    [readyLabel('ns', 'a')]: '',
+    [versionReadyLabel('ns', 'a')]: 'v1',
+  });
+  assert.equal(loadedCount(n, node), 1);
+  assert.deepEqual(nodeLabels(undefined, node), {});
+});
