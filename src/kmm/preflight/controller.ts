@@ -65,6 +65,12 @@ interface SecretObject extends KubeObject, SecretLike {
 /** Label on the ModuleImagesConfig objects preflight creates: `<kind>.<name>` of its owner. */
 export const LABEL_PREFLIGHT = 'kmm.node.kubernetes.io/preflight';
 
+/**
+ * Upstream's label naming the Module of a ModuleImagesConfig; the image controllers take
+ * MOD_NAME from it when the MIC is not named after its Module, as preflight's are not.
+ */
+export const LABEL_MODULE_NAME = 'kmm.node.kubernetes.io/module.name';
+
 /** The ModuleImagesConfig a preflight object uses to build one Module's image. */
 export function preflightMicName(moduleName: string, kind: string, preflightName: string): string {
   const hash = createHash('sha256').update(`${kind}/${preflightName}`).digest('hex').slice(0, 8);
@@ -268,6 +274,8 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
       (mic) => {
         mic.metadata.labels = {
           ...mic.metadata.labels,
+          // Label values hold 63 characters; a longer Module name falls back to the MIC name.
+          ...(m.metadata.name!.length <= 63 ? { [LABEL_MODULE_NAME]: m.metadata.name! } : {}),
           [LABEL_PREFLIGHT]: `${owner.kind}.${owner.metadata.name}`
             .slice(0, 63)
             .replace(/[^A-Za-z0-9]$/, 'x'),

@@ -3,6 +3,7 @@
  * upgrade? The operator calls setupPreflightControllers(manager, options). See README.md.
  */
 export {
+  LABEL_MODULE_NAME,
   LABEL_PREFLIGHT,
   preflightMicName,
   setupPreflightControllers,

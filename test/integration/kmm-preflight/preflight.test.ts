@@ -203,6 +203,7 @@ test('pushBuiltImage: the build goes through an owned ModuleImagesConfig and its
   assert.equal(mic.spec.images?.[0]?.image, `${reg.host}/kmod-buildable:${KERNEL}`);
   assert.equal(mic.spec.images?.[0]?.build?.dockerfileConfigMap.name, 'dockerfile');
   assert.equal(mic.metadata.ownerReferences?.[0]?.name, pv.name);
+  assert.equal(mic.metadata.labels?.['kmm.node.kubernetes.io/module.name'], 'buildable');
   // A missing image with nothing to build it from is not waited for, pushBuiltImage or not.
   const missing = (await pv.get()).status?.modules?.find((m) => m.name === 'missing');
   assert.equal(missing?.verificationStatus, 'Failure');
