@@ -25,6 +25,7 @@ import { imageExists, openImage, type SecretLike } from '../../oci/index.js';
 import {
   ConfigMaps,
   createOrPatch,
+  generationChanged,
   isKubeError,
   Secrets,
   setControllerReference,
@@ -125,12 +126,12 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
       try {
         return await imageExists(client, ref);
       } finally {
-        client.close?.();
+        client.close();
       }
     },
   };
 
-  // Verdicts per (preflight uid, module uid), kept while the Module's generation is the same:
+  // Verdicts per (preflight object, Module uid), kept while the Module's generation is the same:
   // a registry is asked once per Module, not on every event.
   const cache = new Map<
     string,
@@ -145,7 +146,12 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
       .controller(name)
       .for(type)
       .owns(ModuleImagesConfigs, { informer: micRequest })
-      .watches(Modules, all, opts.namespace ? { informer: { namespace: opts.namespace } } : {})
+      .watches(Modules, all, {
+        // Status writes by the operator change nothing preflight reads; deletion bumps the
+        // generation of an object with finalizers.
+        predicates: [generationChanged],
+        ...(opts.namespace ? { informer: { namespace: opts.namespace } } : {}),
+      })
       .workers(2)
       .complete(async (req, { log }) => {
         const pv = informer.getByName(req.name);
