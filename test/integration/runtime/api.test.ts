@@ -9,6 +9,8 @@ import {
   isKubeError,
   Namespaces,
   ResourceClient,
+  setCondition,
+  type Condition,
   type KubeObject,
 } from '../../../src/runtime/index.js';
 
@@ -212,4 +214,31 @@ test('finalizers are added and removed without clobbering others', async () => {
   const after = await removeFinalizer(cms, fresh, 'hwe.io/test');
   assert.deepEqual(after?.metadata.finalizers, ['other.io/keep', 'third.io/x']);
   await cms.patch(name, { metadata: { finalizers: null } }, { namespace: ns });
+});
+
+test('createOrPatch writes status through /status for kinds that have it', async () => {
+  type Ns = KubeObject & { status?: { conditions?: Condition[] } };
+  const nsApi = new ResourceClient<Ns>(cluster.client, Namespaces, 'hwe-test');
+  const name = uniqueName('ns');
+  await nsApi.create({ metadata: { name } });
+  const desired = (o: Ns) => {
+    o.metadata.labels = { ...o.metadata.labels, team: 'hwe' };
+    const { conditions } = setCondition(o.status?.conditions, {
+      type: 'NamespaceDeletionDiscoveryFailure',
+      status: 'False',
+      reason: 'Checked',
+      message: 'fine',
+    });
+    o.status = { ...o.status, conditions };
+  };
+  try {
+    const r = await createOrPatch(nsApi, { metadata: { name } }, desired);
+    assert.equal(r.result, 'updated');
+    const cur = await nsApi.get(name);
+    assert.equal(cur.metadata.labels?.team, 'hwe');
+    assert.equal(cur.status?.conditions?.[0]?.reason, 'Checked');
+    assert.equal((await createOrPatch(nsApi, { metadata: { name } }, desired)).result, 'unchanged');
+  } finally {
+    await nsApi.deleteIfExists(name);
+  }
 });

@@ -37,6 +37,8 @@ function install(pair: { cert: string; key: string }): void {
 }
 const first = servingCertificate();
 install(first);
+/** The pair installed by the reload test, if it ran. */
+let second: ReturnType<typeof servingCertificate> | undefined;
 
 const MESSAGE =
   'data.forbidden: this key is not allowed in ConfigMaps of this namespace; remove it';
@@ -137,12 +139,13 @@ function servedCertificate(ca: string): Promise<string> {
 
 test('the serving certificate is reloaded when its files change', async () => {
   assert.equal(await servedCertificate(first.ca), new X509Certificate(first.cert).fingerprint256);
-  const second = servingCertificate();
-  install(second);
-  const want = new X509Certificate(second.cert).fingerprint256;
+  const next = servingCertificate();
+  second = next;
+  install(next);
+  const want = new X509Certificate(next.cert).fingerprint256;
   await eventually(
     'the new certificate to be served',
-    async () => (await servedCertificate(second.ca)) === want,
+    async () => (await servedCertificate(next.ca)) === want,
   );
   // The apiserver, told the new CA, reaches the webhook through the new certificate.
   await vwc.patch(
@@ -151,7 +154,7 @@ test('the serving certificate is reloaded when its files change', async () => {
       {
         op: 'replace',
         path: '/webhooks/0/clientConfig/caBundle',
-        value: Buffer.from(second.ca).toString('base64'),
+        value: Buffer.from(next.ca).toString('base64'),
       },
     ],
     { type: 'json' },
@@ -164,4 +167,69 @@ test('the serving certificate is reloaded when its files change', async () => {
     return isKubeError(r, 'Forbidden') && r.message.includes(MESSAGE) ? r : undefined;
   });
   assert.ok(e);
+});
+
+async function post(
+  path: string,
+  body: string,
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const { request } = await import('node:https');
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'POST',
+        ca: [first.ca, second?.ca ?? ''].join('\n'),
+        servername: 'localhost',
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => (text += d.toString()));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            json: JSON.parse(text) as Record<string, unknown>,
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+test('AdmissionReview handling: answers, patches, and refusals of bad requests', async () => {
+  const review = (path: string, object: unknown) =>
+    post(
+      path,
+      JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: { uid: 'u-1', operation: 'CREATE', object },
+      }),
+    );
+  const m = await review('/mutate', { metadata: { name: 'x', labels: { a: 'b' } } });
+  assert.equal(m.status, 200);
+  const resp = m.json.response as {
+    uid: string;
+    allowed: boolean;
+    patchType: string;
+    patch: string;
+  };
+  assert.equal(resp.uid, 'u-1');
+  assert.equal(resp.patchType, 'JSONPatch');
+  assert.deepEqual(JSON.parse(Buffer.from(resp.patch, 'base64').toString()), [
+    { op: 'add', path: '/metadata/labels/hwe.test~1mutated', value: 'yes' },
+  ]);
+  const v = await review('/validate', { metadata: { name: 'x' }, data: { forbidden: '1' } });
+  assert.deepEqual((v.json.response as { status: unknown }).status, {
+    code: 403,
+    message: MESSAGE,
+    reason: 'Forbidden',
+  });
+  assert.equal((await post('/nowhere', '{}')).status, 404);
+  assert.equal((await post('/validate', 'not json')).status, 400);
+  assert.equal((await post('/validate', '{"kind":"Other"}')).status, 400);
 });
