@@ -257,7 +257,16 @@ export async function setupImageControllers(
           `imageRebuildTriggerGeneration is now ${triggerText(mic.spec.imageRebuildTriggerGeneration)}: checking every image again`,
         );
       }
-      if (mbsc && controllerOf(mbsc)?.uid !== mic.metadata.uid) mbsc = undefined;
+      // Results count only from this MIC's MBSC made for the current trigger: a deleted one can
+      // linger in the cache for a moment after a rebuild was triggered.
+      const trigger = triggerText(mic.spec.imageRebuildTriggerGeneration);
+      if (
+        mbsc &&
+        (controllerOf(mbsc)?.uid !== mic.metadata.uid ||
+          (mbsc.metadata.annotations?.[ANNOTATION_REBUILD_TRIGGER] ?? '') !== trigger)
+      ) {
+        mbsc = undefined;
+      }
       const prev = new Map(
         triggered ? [] : (mic.status?.imagesStates ?? []).map((s) => [s.image, s.status] as const),
       );
@@ -310,6 +319,10 @@ export async function setupImageControllers(
               ...m.metadata.labels,
               [LABEL_MODULE_NAME]: labelValue(moduleNameOf(mic)),
             };
+            m.metadata.annotations = {
+              ...m.metadata.annotations,
+              [ANNOTATION_REBUILD_TRIGGER]: trigger,
+            };
             m.spec = {
               images: entries,
               ...(mic.spec.imageRepoSecret ? { imageRepoSecret: mic.spec.imageRepoSecret } : {}),
@@ -323,7 +336,6 @@ export async function setupImageControllers(
       const imagesStates = plans
         .filter((p): p is ImagePlan & { state: NonNullable<ImagePlan['state']> } => !!p.state)
         .map((p) => ({ image: p.image, status: p.state }));
-      const trigger = triggerText(mic.spec.imageRebuildTriggerGeneration);
       const ns = mic.metadata.namespace;
       if (seen !== trigger) {
         // Guarded by the resourceVersion read: a MIC changed meanwhile is reconciled again.
@@ -426,11 +438,12 @@ export async function setupImageControllers(
     const mbsc = mbscs.getByName(req.name, req.namespace);
     if (!mbsc || mbsc.metadata.deletionTimestamp) return;
     const ns = mbsc.metadata.namespace!;
-    const target = eventTarget(
-      // The MBSC's owner is the MIC; its owner, the Module, is who users look at.
-      mics.getByName(controllerOf(mbsc)?.name ?? '', ns) ?? mbsc,
-    );
-    const moduleName = mbsc.metadata.labels?.[LABEL_MODULE_NAME] ?? mbsc.metadata.name!;
+    // The MBSC's owner is the MIC; its owner, the Module, is who users look at.
+    const owner = mics.getByName(controllerOf(mbsc)?.name ?? '', ns);
+    const target = eventTarget(owner ?? mbsc);
+    const moduleName = owner
+      ? moduleNameOf(owner)
+      : (mbsc.metadata.labels?.[LABEL_MODULE_NAME] ?? mbsc.metadata.name!);
     const ctx = {
       owner: { ownerReference: ownerReference(mbsc), namespace: ns, moduleName },
       ...(mbsc.spec.imageRepoSecret?.name
@@ -534,7 +547,6 @@ export async function setupImageControllers(
 
     // Successes of work no longer asked for stay on record while the MIC still lists the image
     // (a build before its sign, an image that now exists); failures are replaced by retries.
-    const owner = mics.getByName(controllerOf(mbsc)?.name ?? '', ns);
     const listed = new Set((owner?.spec.images ?? []).map((i) => i.image));
     const asked = new Set(mbsc.spec.images.map((e) => `${e.action}|${e.image}`));
     for (const s of mbsc.status?.images ?? []) {
