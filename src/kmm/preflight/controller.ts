@@ -33,6 +33,7 @@ import {
   type Manager,
   type ResourceType,
 } from '../../runtime/index.js';
+import { LABEL_MODULE_NAME } from '../build/index.js';
 import { kernelVersionProblem } from '../validation/index.js';
 import { verifyModule, type Verdict, type VerifyDeps } from './verify.js';
 
@@ -65,12 +66,6 @@ interface SecretObject extends KubeObject, SecretLike {
 
 /** Label on the ModuleImagesConfig objects preflight creates: `<kind>.<name>` of its owner. */
 export const LABEL_PREFLIGHT = 'kmm.node.kubernetes.io/preflight';
-
-/**
- * Upstream's label naming the Module of a ModuleImagesConfig; the image controllers take
- * MOD_NAME from it when the MIC is not named after its Module, as preflight's are not.
- */
-export const LABEL_MODULE_NAME = 'kmm.node.kubernetes.io/module.name';
 
 /** The ModuleImagesConfig a preflight object uses to build one Module's image. */
 export function preflightMicName(moduleName: string, kind: string, preflightName: string): string {
@@ -280,7 +275,8 @@ export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions =
       (mic) => {
         mic.metadata.labels = {
           ...mic.metadata.labels,
-          // Label values hold 63 characters; a longer Module name falls back to the MIC name.
+          // The image controllers take MOD_NAME from it (preflight's MIC is not named after the
+          // Module). Label values hold 63 characters; a longer name falls back to the MIC name.
           ...(m.metadata.name!.length <= 63 ? { [LABEL_MODULE_NAME]: m.metadata.name! } : {}),
           [LABEL_PREFLIGHT]: `${owner.kind}.${owner.metadata.name}`
             .slice(0, 63)

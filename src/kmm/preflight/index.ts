@@ -3,14 +3,12 @@
  * upgrade? The operator calls setupPreflightControllers(manager, options). See README.md.
  */
 export {
-  LABEL_MODULE_NAME,
   LABEL_PREFLIGHT,
   preflightMicName,
   setupPreflightControllers,
   type PreflightOptions,
 } from './controller.js';
 export {
-  mentionsDtkAuto,
   verifyModule,
   type Verdict,
   type VerificationStage,

@@ -5,6 +5,7 @@
  */
 import type { Module } from '../../api/index.js';
 import type { ImageExistence, SecretLike } from '../../oci/index.js';
+import { usesDtkAuto } from '../build/index.js';
 import { resolveKernelMapping, type ResolvedMapping } from '../kernelmapping/index.js';
 
 export type VerificationStatus = 'Success' | 'Failure' | 'InProgress';
@@ -50,11 +51,6 @@ const done = (status: 'Success' | 'Failure', reason: string, recheck = false): V
   ...(recheck ? { recheck } : {}),
 });
 
-/** True when a Dockerfile uses the DTK_AUTO build argument (as ARG, $DTK_AUTO or ${DTK_AUTO}). */
-export function mentionsDtkAuto(dockerfile: string): boolean {
-  return /(^|[^A-Za-z0-9_])DTK_AUTO([^A-Za-z0-9_]|$)/m.test(dockerfile);
-}
-
 async function pullSecrets(module: Module, deps: VerifyDeps): Promise<SecretLike[]> {
   const name = module.spec.imageRepoSecret?.name;
   if (!name) return [];
@@ -98,7 +94,7 @@ async function missingInputs(
     if (!data) missing.push(`ConfigMap ${ns}/${cm} with the Dockerfile`);
     else if (data['dockerfile'] === undefined) {
       missing.push(`key "dockerfile" in ConfigMap ${ns}/${cm}`);
-    } else if (mentionsDtkAuto(data['dockerfile']) && !input.dtkImage) {
+    } else if (usesDtkAuto(data['dockerfile']) && !input.dtkImage) {
       missing.push(
         'the Driver Toolkit image of the target release for DTK_AUTO (no node runs the kernel ' +
           'yet): use a PreflightValidationOCP with spec.dtkImage',
