@@ -36,6 +36,12 @@ export interface ManagerOptions {
   log?: Logger;
   metrics?: RuntimeMetrics;
   informerDefaults?: InformerDefaults;
+  /**
+   * Share another manager's informers (two managers in one process, e.g. nfd-master and
+   * nfd-gc together, then cache each kind once). The manager starts them but leaves stopping
+   * them to their owner.
+   */
+  informers?: InformerFactory;
   /** How long to wait for informers to sync before giving up (default 2 min). */
   cacheSyncTimeoutMs?: number;
 }
@@ -82,12 +88,14 @@ export class Manager implements ControllerHost {
     this.log = opts.log ?? createLogger({ name: opts.name });
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.fieldManager = opts.fieldManager ?? opts.name ?? DEFAULT_FIELD_MANAGER;
-    this.informers = new InformerFactory(opts.client, {
-      log: this.log,
-      observer: (kind) => this.metrics.informerObserver(kind),
-      defaults: opts.informerDefaults,
-      fieldManager: this.fieldManager,
-    });
+    this.informers =
+      opts.informers ??
+      new InformerFactory(opts.client, {
+        log: this.log,
+        observer: (kind) => this.metrics.informerObserver(kind),
+        defaults: opts.informerDefaults,
+        fieldManager: this.fieldManager,
+      });
     if (opts.leaderElection) {
       this.metrics.leader.set({ name: opts.leaderElection.name }, 0);
       this.elector = new LeaderElector(
@@ -245,7 +253,7 @@ export class Manager implements ControllerHost {
         await this.elector.release();
         this.metrics.leader.set({ name: this.opts.leaderElection!.name }, 0);
       }
-      await this.informers.stop();
+      if (!this.opts.informers) await this.informers.stop();
       await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
       this.log.info('manager stopped');
     })();

@@ -80,3 +80,25 @@ test('the event recorder aggregates repeats into one Event with a count', async 
   assert.equal(failed.count, 10);
   assert.equal(list.find((e) => e.reason === 'Fixed')!.count, 1);
 });
+
+test('two managers in one process can share one informer per kind', async () => {
+  const first = new Manager({
+    client: cluster.client,
+    name: 'rt-share-1',
+    log: createLogger({ write: () => undefined }),
+  });
+  const second = new Manager({
+    client: cluster.client,
+    name: 'rt-share-2',
+    log: createLogger({ write: () => undefined }),
+    informers: first.informers,
+  });
+  const a = first.informers.informer(ConfigMaps, { namespace: ns });
+  assert.equal(second.informers.informer(ConfigMaps, { namespace: ns }), a);
+  await first.start();
+  await second.start();
+  await second.stop();
+  assert.equal(a.running, true, 'stopping the borrower leaves the informers to their owner');
+  await first.stop();
+  assert.equal(a.running, false);
+});
