@@ -73,6 +73,11 @@ export interface ImageControllersOptions {
   nodeSelector?: Record<string, string>;
   /** How often a missing image without build or sign is checked again (ms) [60 s]. */
   recheckMs?: number;
+  /**
+   * How soon to look again after a failed check or a build/sign that cannot start (a missing
+   * Secret may be created any time) (ms) [30 s].
+   */
+  retryMs?: number;
   /** Watch this namespace only (all namespaces when unset). */
   namespace?: string;
   /** Where DTK_AUTO finds Driver Toolkit images [openshift/driver-toolkit]. */
@@ -147,6 +152,7 @@ export async function setupImageControllers(
   const now = options.clock ?? (() => new Date());
   const gcDelayMs = options.gcDelayMs ?? 0;
   const recheckMs = options.recheckMs ?? 60_000;
+  const retryMs = options.retryMs ?? 30_000;
   const settings: WorkSettings = {
     backend,
     buildImage: options.buildImage,
@@ -243,8 +249,14 @@ export async function setupImageControllers(
       const triggered = rebuildTriggered(mic, seen);
       let mbsc = mbscs.getByName(mic.metadata.name!, mic.metadata.namespace);
       if (triggered) {
-        // Start over: forget every state and result; the old build and sign objects go with
-        // the MBSC (garbage collector).
+        // Start over: forget every state and result. The old build and sign objects are
+        // deleted here rather than left to the garbage collector, whose delay would hold up the
+        // new attempt (same names when nothing else changed).
+        for (const o of mbsc ? owned(mbsc) : []) {
+          const opts = { namespace: mic.metadata.namespace };
+          if (o.kind === 'pod') await podApi.deleteIfExists(o.obj.metadata.name!, opts);
+          else await buildApi.deleteIfExists(o.obj.metadata.name!, opts);
+        }
         await mbscApi.deleteIfExists(mic.metadata.name!, {
           namespace: mic.metadata.namespace,
           propagationPolicy: 'Background',
@@ -358,7 +370,7 @@ export async function setupImageControllers(
         );
       }
 
-      if (problems.length) return { requeueAfter: 30_000 };
+      if (problems.length) return { requeueAfter: retryMs };
       const waiting = specs.some(
         (s, i) =>
           plans[i]!.state === 'DoesNotExist' &&
@@ -481,7 +493,7 @@ export async function setupImageControllers(
             `${describe(entry)} cannot start: ${work.message}`,
           );
         }
-        soon(30_000);
+        soon(retryMs);
         continue;
       }
       const name = work.object.metadata.name!;
@@ -497,6 +509,9 @@ export async function setupImageControllers(
           else await podApi.create(work.object);
         } catch (e) {
           if (!isKubeError(e, 'AlreadyExists')) throw e;
+          // An object of that name not (yet) in our cache, or an old one being deleted.
+          soon(1_000);
+          continue;
         }
         log.info('created', { kind: work.kind, name, action: entry.action, image: entry.image });
         void events.event(

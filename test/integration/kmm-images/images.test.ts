@@ -144,6 +144,7 @@ await setupImageControllers(mgr, {
   buildBackend: 'kaniko',
   nodeSelector: NO_NODE,
   gcDelayMs: 0,
+  retryMs: 2_000,
   dtkImageStream: DTK_STREAM,
 });
 before(() => mgr.start());
