@@ -151,7 +151,7 @@ before(() => mgr.start());
 after(() => mgr.stop());
 
 /** A Module and its MIC, as the Module controller writes them. */
-async function moduleWithImages(name: string, images: ModuleImageSpec[]) {
+async function moduleWithImages(name: string, images: ModuleImageSpec[], pullSecret = 'repo-pull') {
   const mod = await modules.create({
     metadata: { name, namespace: ns },
     spec: {
@@ -167,7 +167,7 @@ async function moduleWithImages(name: string, images: ModuleImageSpec[]) {
   } as Module);
   const mic = await mics.create({
     metadata: { name, namespace: ns, ownerReferences: [ownerReference(mod, { controller: true })] },
-    spec: { images, imageRepoSecret: { name: 'repo-pull' }, imagePullPolicy: 'IfNotPresent' },
+    spec: { images, imageRepoSecret: { name: pullSecret }, imagePullPolicy: 'IfNotPresent' },
   } as ModuleImagesConfig);
   return { mod, mic };
 }
@@ -347,6 +347,8 @@ describe('ModuleImagesConfig with sign.unsignedImage', () => {
       'SignSucceeded',
       new RegExp(`signing of ${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
     );
+    const all = await events.list({ namespace: ns });
+    assert.ok(!JSON.stringify(all.items).includes(keyBody), 'no key in any event');
     // job.gcDelay 0: the finished pod is collected.
     await eventually('sign pod collected', async () => (await podsOf(name, 'sign')).length === 0);
   });
@@ -383,6 +385,40 @@ describe('ModuleImagesConfig with sign.unsignedImage', () => {
     assert.equal((await runSignPod(pod)).code, 0);
     await finishPod(pod, true);
     await waitState(name, image, 'Exists');
+  });
+
+  it('reports a check it cannot make (pull Secret missing, credentials refused) without a state', async () => {
+    const name = uniqueName('nopull');
+    const image = `${reg.host}/vendor/kmm-ci:unsigned`;
+    await moduleWithImages(
+      name,
+      [{ image, kernelVersion: KERNEL, registryTLS: { insecure: true } }],
+      `${name}-pull`,
+    );
+    const ev = await waitEvent(
+      name,
+      'ImageCheckFailed',
+      new RegExp(`Secret ${ns}/${name}-pull \\(imageRepoSecret\\) not found`),
+    );
+    assert.equal(ev.type, 'Warning');
+    assert.equal(await stateOf(name, image), undefined);
+
+    // A pull secret the registry refuses: still no state, and the message says which Secret.
+    await secrets.create({
+      metadata: { name: `${name}-pull`, namespace: ns },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: {
+        '.dockerconfigjson': b64(
+          JSON.stringify({ auths: { [reg.host]: { auth: b64('kmm:wrong-password') } } }),
+        ),
+      },
+    } as KubeObject);
+    await waitEvent(
+      name,
+      'ImageCheckFailed',
+      new RegExp(`check that Secret ${ns}/${name}-pull \\(imageRepoSecret\\) can pull it`),
+    );
+    assert.equal(await stateOf(name, image), undefined);
   });
 
   it('reports an image that exists as Exists without building or signing', async () => {
