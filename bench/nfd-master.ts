@@ -11,7 +11,7 @@
  * NodeFeatures come from the fixture hosts (`hwe nfd worker --oneshot --no-publish --host-root`)
  * in four machine profiles.
  *
- * Usage: nfd-master [--nodes 5000] [--rules 50] [--idle 300] [--parallelism 10] [--runs 5]
+ * Usage: nfd-master [--nodes 5000] [--rules 50] [--idle 300] [--parallelism 32] [--runs 5]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -452,7 +452,7 @@ export default async function (args: string[]): Promise<void> {
   const nNodes = flag(args, 'nodes', 5000);
   const nRules = flag(args, 'rules', 50);
   const idleS = flag(args, 'idle', 300);
-  const parallelism = flag(args, 'parallelism', 10);
+  const parallelism = flag(args, 'parallelism', 32);
   const runs = flag(args, 'runs', 5);
 
   log('reading NodeFeatures of the fixture hosts');

@@ -268,7 +268,7 @@ export class NfdMaster {
       builder = builder.watches(inf.api.type, allNodes, { predicates: [generationChanged] });
     }
     const nodeController = builder
-      .workers(this.opts.parallelism ?? 10)
+      .workers(this.opts.parallelism ?? 32)
       .complete((req) => this.reconcileNode(req.name));
 
     const groupController = mgr
