@@ -56,6 +56,9 @@ export class NfdGc {
       client: opts.client,
       name: 'nfd-gc',
       log: opts.log,
+      // Listing thousands of large objects from a busy apiserver can take minutes; waiting
+      // longer beats exiting and starting the list over (upstream waits without a limit).
+      cacheSyncTimeoutMs: 15 * 60_000,
       healthProbeAddress: opts.healthProbeAddress,
       metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
     });

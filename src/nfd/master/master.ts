@@ -199,6 +199,9 @@ export class NfdMaster {
       client: opts.client,
       name: 'nfd-master',
       log: opts.log,
+      // Listing thousands of large objects from a busy apiserver can take minutes; waiting
+      // longer beats exiting and starting the list over (upstream waits without a limit).
+      cacheSyncTimeoutMs: 15 * 60_000,
       leaderElection: opts.leaderElection
         ? { namespace: opts.namespace, name: LEADER_LEASE_NAME }
         : undefined,
