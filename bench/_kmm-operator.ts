@@ -3,7 +3,13 @@
  * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
  */
 import { readFileSync } from 'node:fs';
-import { KubeClient, Manager, loadKubeconfig, silentLogger } from '../src/runtime/index.js';
+import {
+  KubeClient,
+  Manager,
+  createLogger,
+  loadKubeconfig,
+  silentLogger,
+} from '../src/runtime/index.js';
 import { defaultConfig, setupKmmControllers } from '../src/kmm/operator/index.js';
 
 const [kubeconfig, namespace] = process.argv.slice(2);
@@ -31,7 +37,13 @@ function memory(): { rssMB: number; peakMB: number } {
   return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
 }
 
-const mgr = new Manager({ client, name: 'kmm', log: silentLogger });
+const log = process.env.HWE_LOG_LEVEL ? createLogger({ name: 'kmm' }) : silentLogger;
+function cpu(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+const mgr = new Manager({ client, name: 'kmm', log });
 setupKmmControllers(mgr, {
   config: defaultConfig(),
   operatorNamespace: namespace!,
@@ -39,7 +51,7 @@ setupKmmControllers(mgr, {
 });
 await mgr.start();
 process.on('message', (m: { type?: string }) => {
-  if (m.type === 'stats') process.send!({ type: 'stats', writes, ...memory() });
+  if (m.type === 'stats') process.send!({ type: 'stats', writes, cpuSeconds: cpu(), ...memory() });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
 process.send!({ type: 'ready' });

@@ -33,6 +33,7 @@ interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
   rssMB: number;
   peakMB: number;
+  cpuSeconds: number;
 }
 
 function stats(child: ChildProcess): Promise<Stats> {
@@ -120,12 +121,21 @@ export default async function bench(args: string[]): Promise<void> {
       { status: { imagesStates: images.map((image) => ({ image, status: 'Exists' })) } },
       { namespace: ns },
     );
+    // Progress on stderr, to see which stage takes the time.
+    const progress = setInterval(() => {
+      void stats(child!).then((st) =>
+        process.stderr.write(
+          `  ${((performance.now() - t0) / 1000).toFixed(0)} s: driver completed ${driver.done.succeeded}; operator ${JSON.stringify(st.writes.byResource)}\n`,
+        ),
+      );
+    }, 10_000);
     for (;;) {
       const m = await modules.get('bench', ns);
       if (m.status?.moduleLoader?.availableNumber === nodes) break;
       await sleep(200);
     }
     const tStatus = performance.now();
+    clearInterval(progress);
     for (;;) {
       const list = await client.request<{ items: unknown[] }>('/api/v1/nodes', {
         query: { labelSelector: readyLabel(ns, 'bench') },
@@ -148,6 +158,10 @@ export default async function bench(args: string[]): Promise<void> {
     console.log(
       `  operator API writes: ${w - e} (${((w - e) / nodes).toFixed(2)} per node) + ${e} events ` +
         `(${(e / nodes).toFixed(2)} per node); worker pods completed by the driver: ${driver.done.succeeded}`,
+    );
+    console.log(
+      `  operator CPU time during the roll-out: ${(loaded.cpuSeconds - before.cpuSeconds).toFixed(1)} s ` +
+        `(the rest of the wall time is the API server, kwok and the driver)`,
     );
     const by = Object.entries(loaded.writes.byResource)
       .map(([k, v]) => [k, v - (before.writes.byResource[k] ?? 0)] as const)

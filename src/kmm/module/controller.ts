@@ -39,6 +39,8 @@ export interface ModuleControllerOptions extends SecurityOptions {
   /** Service account of device plugins in the operator's namespace. */
   devicePluginServiceAccount: string;
   workers?: number;
+  /** NMC changes are gathered this long before their Modules are reconciled [500 ms]. */
+  nmcBatchMs?: number;
   /** Parallel NMC writes while applying a plan. */
   writeConcurrency?: number;
 }
@@ -106,7 +108,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
   const nmcApi = mgr.api(NodeModulesConfigs);
   const micApi = mgr.api(ModuleImagesConfigs);
   const dsApi = mgr.api(KmmDaemonSets);
-  const concurrency = opts.writeConcurrency ?? 16;
+  const concurrency = opts.writeConcurrency ?? 32;
 
   const modulesForNode = (n: KmmNode): Request[] =>
     inf.modules
@@ -121,7 +123,22 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     return [...keys.values()];
   };
 
-  mgr
+  // NMC status changes only move a Module's counts, and during a roll-out every node reports
+  // within seconds: gather them and reconcile each Module at most once per batch. Without this
+  // the Module's O(nodes) reconcile would run once per node, O(nodes²) work on one event loop.
+  const pending = new Map<string, Request>();
+  let flush: NodeJS.Timeout | undefined;
+  const batchedModulesOfNmc = (nmc: NodeModulesConfig): Request[] => {
+    for (const r of modulesOfNmc(nmc)) pending.set(`${r.namespace}/${r.name}`, r);
+    flush ??= setTimeout(() => {
+      flush = undefined;
+      for (const r of pending.values()) controller.enqueue(r);
+      pending.clear();
+    }, opts.nmcBatchMs ?? 500).unref();
+    return [];
+  };
+
+  const controller = mgr
     .controller('kmm-module')
     .for(Modules)
     .owns(ModuleImagesConfigs)
@@ -130,7 +147,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       predicates: [nodeHeartbeatFilter],
       informer: { transform: trimNode },
     })
-    .watches(NodeModulesConfigs, modulesOfNmc)
+    .watches(NodeModulesConfigs, batchedModulesOfNmc)
     .workers(opts.workers ?? 4)
     .complete(async (req, { log }): Promise<Result | void> => {
       const cached = inf.modules.getByName(req.name, req.namespace);
@@ -204,8 +221,9 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       for (const c of nmcs) {
         const node = c.metadata.name!;
         if (plan.entries.has(node) || plan.keep.has(node)) continue;
-        if (c.spec.modules?.some((e) => e.namespace === ns && e.name === name))
-          writes.push([node, null]);
+        const have = c.spec.modules?.find((e) => e.namespace === ns && e.name === name);
+        if (have && plan.hold.get(node) === have.config.kernelVersion) continue;
+        if (have) writes.push([node, null]);
       }
       const errors = await mapLimit(writes, concurrency, ([node, entry]) =>
         writeEntry(node, byNode.get(node), ns, name, entry),
@@ -249,6 +267,14 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       if (wait) return { requeueAfter: wait };
     });
 
+  /**
+   * Sets (or with `entry` null removes) the Module's entry in a node's NMC. The list is written
+   * whole, guarded by the resourceVersion read, so a concurrent write for another Module fails
+   * with Conflict instead of being undone; then the NMC is read again and the write retried
+   * here, rather than failing the whole reconcile (whose backoff would grow with cluster size).
+   */
+  const created = new Map<string, NodeModulesConfig>();
+
   async function writeEntry(
     node: string,
     cachedNmc: NodeModulesConfig | undefined,
@@ -256,23 +282,36 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     name: string,
     entry: NodeModuleSpec | null,
   ): Promise<void> {
-    const modules = withEntry(cachedNmc, ns, name, entry);
-    if (!cachedNmc) {
-      if (!entry) return;
-      await nmcApi.create({
-        apiVersion: `${NodeModulesConfigs.group}/${NodeModulesConfigs.version}`,
-        kind: 'NodeModulesConfig',
-        metadata: { name: node },
-        spec: { modules },
-      });
-      return;
+    // An NMC we created that the cache has not delivered yet: build on it, not on nothing.
+    let current = cachedNmc ?? created.get(node);
+    if (cachedNmc) created.delete(node);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        if (!current) {
+          if (!entry) return;
+          const made = await nmcApi.create({
+            apiVersion: `${NodeModulesConfigs.group}/${NodeModulesConfigs.version}`,
+            kind: 'NodeModulesConfig',
+            metadata: { name: node },
+            spec: { modules: [entry] },
+          });
+          created.set(node, made);
+          return;
+        }
+        const modules = withEntry(current, ns, name, entry);
+        if (deepEqual(current.spec.modules ?? [], modules)) return;
+        await nmcApi.patch(node, {
+          metadata: { resourceVersion: current.metadata.resourceVersion },
+          spec: { modules },
+        });
+        return;
+      } catch (e) {
+        if (attempt >= 4 || !(isKubeError(e, 'Conflict') || isKubeError(e, 'AlreadyExists'))) {
+          throw e;
+        }
+      }
+      current = await nmcApi.find(node);
     }
-    // The whole list, guarded by the resourceVersion read: another Module's concurrent write
-    // makes this one fail with Conflict and retry, instead of one undoing the other.
-    await nmcApi.patch(node, {
-      metadata: { resourceVersion: cachedNmc.metadata.resourceVersion },
-      spec: { modules },
-    });
   }
 
   async function syncMic(module: Module, mic: ModuleImagesConfig | undefined, plan: ModulePlan) {

@@ -78,6 +78,13 @@ test('a node waits while its image does not exist, and the state is reported', (
   );
   assert.deepEqual([...p.entries.keys()], []);
   assert.deepEqual(
+    [...p.hold],
+    [
+      ['a', K1],
+      ['b', K2],
+    ],
+  );
+  assert.deepEqual(
     p.waiting.map((w) => [w.image, w.state, w.nodes]),
     [
       [`reg/drv:${K1}`, 'Unknown', ['a']],

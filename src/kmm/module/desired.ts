@@ -30,6 +30,11 @@ export interface ModulePlan {
   entries: Map<string, NodeModuleSpec>;
   /** Nodes whose entry is left as it is (ordered upgrade: the node has not moved yet). */
   keep: Set<string>;
+  /**
+   * Nodes waiting for their image, with their kernel: an entry they already have for that
+   * kernel stays until the new image exists (an entry for another kernel is stale and goes).
+   */
+  hold: Map<string, string>;
   /** Kernels no mapping matches, with the target nodes running them. */
   noMapping: Map<string, string[]>;
   /** Why the Module cannot be mapped at all (bad regexp, no image …), if so. */
@@ -87,6 +92,7 @@ export function planModule(
     images: [],
     entries: new Map(),
     keep: new Set(),
+    hold: new Map(),
     noMapping: new Map(),
     waiting: [],
   };
@@ -132,22 +138,24 @@ export function planModule(
       seenImages.set(m.containerImage, imageStates.get(m.containerImage) ?? 'Unknown');
     }
     const state = seenImages.get(m.containerImage)!;
-    if (state !== 'Exists') {
-      const w = waiting.get(m.containerImage) ?? {
-        image: m.containerImage,
-        kernel,
-        state,
-        nodes: [],
-      };
-      w.nodes.push(...kernelNodes);
-      waiting.set(m.containerImage, w);
-      continue;
-    }
     const config = moduleConfig(m);
     for (const nodeName of kernelNodes) {
       // Ordered upgrade: with a version set, a node takes it only once labelled for it.
       if (version && nodeByName.get(nodeName)?.metadata.labels?.[versionLabel] !== version) {
         plan.keep.add(nodeName);
+        continue;
+      }
+      if (state !== 'Exists') {
+        // The node waits for the image; what it has for this kernel stays meanwhile.
+        const w = waiting.get(m.containerImage) ?? {
+          image: m.containerImage,
+          kernel,
+          state,
+          nodes: [],
+        };
+        w.nodes.push(nodeName);
+        waiting.set(m.containerImage, w);
+        plan.hold.set(nodeName, kernel);
         continue;
       }
       const entry: NodeModuleSpec = {

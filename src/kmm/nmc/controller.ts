@@ -149,7 +149,7 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
     .watches(WorkerPods, (p) => (p.spec?.nodeName ? [{ name: p.spec.nodeName }] : []), {
       informer: { labelSelector: WORKER_SELECTOR, indexers: { byNodeName: indexers.byNodeName } },
     })
-    .workers(opts.workers ?? 8)
+    .workers(opts.workers ?? 32)
     .complete(async (req, { log }): Promise<Result | void> => {
       const name = req.name;
       const node = inf.nodes.getByName(name);

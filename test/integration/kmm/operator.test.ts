@@ -342,3 +342,61 @@ test('deleting the Module unloads it everywhere and removes its labels', async (
     return !(await nmcs.find(n(3)));
   });
 });
+
+test('ordered upgrade: a node moves to the new version only when labelled for it', async () => {
+  const name = uniqueName('ordered');
+  const vLabel = `kmm.node.kubernetes.io/version-module.${opNs}.${name}`;
+  const vReady = `kmm.node.kubernetes.io/${opNs}.${name}.version.ready`;
+  const label = (node: string, v: string) =>
+    nodesApi.patch(node, { metadata: { labels: { [`${sel}-ordered`]: 'yes', [vLabel]: v } } });
+  await label(n(1), 'v1');
+  await label(n(2), 'v1');
+  const m = (version: string): Module => {
+    const x = module(name, opNs, { selector: { [`${sel}-ordered`]: 'yes' } });
+    x.spec.moduleLoader!.container.version = version;
+    x.spec.moduleLoader!.container.kernelMappings = [
+      { literal: K1, containerImage: `registry.example/ordered:${version}` },
+    ];
+    return x;
+  };
+  await modules.create(m('v1'));
+  await imagesExist(opNs, name);
+  await eventually('v1 ready on n1 and n2', async () => {
+    const [a, b] = [await labelsOf(n(1)), await labelsOf(n(2))];
+    return a[vReady] === 'v1' && b[vReady] === 'v1';
+  });
+
+  const cur = await modules.get(name, opNs);
+  await modules.patch(
+    name,
+    {
+      metadata: { resourceVersion: cur.metadata.resourceVersion },
+      spec: { moduleLoader: m('v2').spec.moduleLoader },
+    },
+    { namespace: opNs },
+  );
+  await eventually('the MIC lists the v2 image', async () => {
+    const mic = (await mics.get(name, opNs)) as KubeObject & {
+      spec: { images?: { image: string }[] };
+    };
+    return mic.spec.images?.some((i) => i.image.endsWith(':v2'));
+  });
+  await imagesExist(opNs, name);
+  const seenBefore = driver.seen.length;
+  await label(n(1), 'v2');
+  await eventually('n1 on v2', async () => (await labelsOf(n(1)))[vReady] === 'v2');
+  const moved = driver.seen.slice(seenBefore);
+  assert.ok(
+    moved.indexOf(`unload ${n(1)}/${name}`) >= 0 &&
+      moved.indexOf(`unload ${n(1)}/${name}`) < moved.indexOf(`load ${n(1)}/${name}`),
+    `n1 unloads v1 before loading v2: ${moved.join(', ')}`,
+  );
+  assert.equal((await labelsOf(n(2)))[vReady], 'v1', 'n2 stays on v1 until labelled');
+  assert.ok(!driver.seen.slice(seenBefore).some((s) => s.includes(`${n(2)}/${name}`)));
+  await modules.delete(name, { namespace: opNs });
+  await eventually(
+    'the ordered Module gone',
+    async () => !(await modules.find(name, opNs)),
+    60_000,
+  );
+});
