@@ -57,8 +57,9 @@ test('selected, schedulable nodes with a mapping and an existing image get an en
   ];
   const p = planModule(mod(), nodes, exists(`reg/drv:${K1}`, 'reg/drv-deb:6.1'), sec);
   assert.deepEqual(p.matching, ['a', 'b', 'c', 'e', 'f']);
-  assert.deepEqual(p.targets, ['a', 'b', 'c']);
-  assert.deepEqual([...p.entries.keys()].sort(), ['a', 'b']);
+  // f is cordoned: like a DaemonSet, the module stays on cordoned nodes.
+  assert.deepEqual(p.targets, ['a', 'b', 'c', 'f']);
+  assert.deepEqual([...p.entries.keys()].sort(), ['a', 'b', 'f']);
   assert.deepEqual(p.noMapping.get(K3), ['c']);
   const a = p.entries.get('a')!;
   assert.equal(a.config.containerImage, `reg/drv:${K1}`);
@@ -154,6 +155,8 @@ test('node helpers', () => {
       { operator: 'Exists' },
     ]),
   );
+  const unreachable = { key: 'node.kubernetes.io/unreachable', effect: 'NoExecute' };
+  assert.ok(isSchedulable(node('a', K1, {}, { taints: [unreachable] })), 'a missed heartbeat');
   assert.equal(listNames(['c', 'a', 'b']), 'a, b, c');
   assert.equal(listNames(['e', 'd', 'c', 'a', 'b']), 'a, b, c and 2 more');
 });

@@ -63,12 +63,30 @@ export function tolerates(
 }
 
 /**
- * Whether pods with these tolerations may run on the node: not cordoned, and every NoSchedule
- * or NoExecute taint tolerated. PreferNoSchedule taints never keep a module away.
+ * Taints the node lifecycle controller sets for passing conditions (and cordoning). Like
+ * DaemonSet pods, modules tolerate them: a node that misses a heartbeat under load, or is
+ * cordoned for maintenance, must not have its driver unloaded.
+ */
+export const BUILT_IN_TOLERATED_TAINTS: ReadonlySet<string> = new Set([
+  'node.kubernetes.io/not-ready',
+  'node.kubernetes.io/unreachable',
+  'node.kubernetes.io/disk-pressure',
+  'node.kubernetes.io/memory-pressure',
+  'node.kubernetes.io/pid-pressure',
+  'node.kubernetes.io/network-unavailable',
+  'node.kubernetes.io/unschedulable',
+]);
+
+/**
+ * Whether the Module's pods may run on the node: every NoSchedule or NoExecute taint tolerated
+ * by the Module's tolerations or built in (above). PreferNoSchedule taints never keep a module
+ * away.
  */
 export function isSchedulable(n: KmmNode, tolerations: readonly Toleration[] = []): boolean {
-  if (n.spec?.unschedulable) return false;
   return (n.spec?.taints ?? []).every(
-    (taint) => taint.effect === 'PreferNoSchedule' || tolerations.some((t) => tolerates(t, taint)),
+    (taint) =>
+      taint.effect === 'PreferNoSchedule' ||
+      BUILT_IN_TOLERATED_TAINTS.has(taint.key) ||
+      tolerations.some((t) => tolerates(t, taint)),
   );
 }

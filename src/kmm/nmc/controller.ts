@@ -58,6 +58,8 @@ export const nodeHeartbeatFilter = nodeChangedBeyondHeartbeat as Predicate<KmmNo
 
 const WORKER_SELECTOR = `${WORKER_LABELS.role}=worker`;
 const MAX_RETRY_MS = 5 * 60_000;
+/** How long a created worker pod may take to show in the cache before we stop waiting for it. */
+const LAUNCH_GRACE_MS = 30_000;
 
 /** The shared informers the KMM controllers read; requested identically by each. */
 export function kmmInformers(mgr: Manager): {
@@ -129,6 +131,8 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
   const podApi = mgr.api(WorkerPods);
   const nodeApi = mgr.api(Nodes);
   const retryBase = opts.retryBaseMs ?? 10_000;
+  /** Per node and module key: when we created a worker pod the cache has not shown yet. */
+  const launched = new Map<string, number>();
   /** Per node and module key: failures in a row and when the next attempt may start. */
   const backoff = new Map<string, { failures: number; until: number }>();
 
@@ -182,6 +186,13 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
         }
       }
       const views = pods.map(podView).filter((v): v is WorkerPodView => !!v);
+      // A pod we created that the cache has not shown yet is in flight: do not create it again.
+      for (const v of views) launched.delete(`${name}|${v.namespace}/${v.module}`);
+      for (const [k, at] of launched) {
+        if (!k.startsWith(`${name}|`)) continue;
+        if (now - at < LAUNCH_GRACE_MS) blocked.add(k.slice(name.length + 1));
+        else launched.delete(k);
+      }
       const plan = planNode(
         nmc,
         view,
@@ -219,6 +230,7 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
         const pod = workerPod(name, c.entry, c.config, c.action, nmcOwner(nmc), opts);
         try {
           await podApi.create(pod);
+          launched.set(`${name}|${key}`, now);
         } catch (e) {
           if (isKubeError(e, 'AlreadyExists')) continue; // the cache has not seen it yet
           if (!isKubeError(e, 'Forbidden') && !isKubeError(e, 'Invalid')) throw e;

@@ -400,3 +400,36 @@ test('ordered upgrade: a node moves to the new version only when labelled for it
     60_000,
   );
 });
+
+test('without moduleLoader (in-tree driver) only the device plugin runs, on every selected schedulable node', async () => {
+  const name = uniqueName('intree');
+  await modules.create({
+    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
+    kind: 'Module',
+    metadata: { name, namespace: opNs },
+    spec: {
+      selector: { [sel]: 'yes' },
+      devicePlugin: { container: { image: 'registry.example/intree-plugin:1' } },
+    },
+  } as Module);
+  const placed = await eventually('device plugin pods on n1-n4', async () => {
+    const list = await podsApi.list({
+      namespace: opNs,
+      labelSelector: `kmm.node.kubernetes.io/device-plugin=${name}`,
+    });
+    const nodes = list.items
+      .map((p) => p.spec.nodeName)
+      .filter(Boolean)
+      .sort();
+    return nodes.length === 4 ? nodes : undefined;
+  });
+  assert.deepEqual(placed, [n(1), n(2), n(3), n(4)]);
+  const ready = await eventually('Ready=DevicePluginOnly', async () => {
+    const c = await condition(opNs, name, 'Ready');
+    return c?.reason === 'DevicePluginOnly' ? c : undefined;
+  });
+  assert.equal(ready.status, 'True');
+  assert.equal(await mics.find(name, opNs), undefined, 'no images to check');
+  await modules.delete(name, { namespace: opNs });
+  await eventually('the in-tree Module gone', async () => !(await modules.find(name, opNs)));
+});
