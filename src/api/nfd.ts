@@ -3,6 +3,7 @@
  * (nfd.k8s-sigs.io/v1alpha1), the OpenShift operator's NodeFeatureDiscovery and its
  * NodeFeatureRule (nfd.openshift.io/v1), and NodeResourceTopology (topology.node.k8s.io).
  */
+import { MATCH_OPS } from '../nfd/rules/types.js';
 import { Taint, Toleration, pullPolicy } from './core.js';
 import { objectSchema, type ResourceDef } from './resource.js';
 import {
@@ -129,22 +130,8 @@ export const NodeFeatureResource: ResourceDef = {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-export const MATCH_OPS = [
-  'In',
-  'NotIn',
-  'InRegexp',
-  'Exists',
-  'DoesNotExist',
-  'Gt',
-  'Ge',
-  'Lt',
-  'Le',
-  'GtLt',
-  'GeLe',
-  'IsTrue',
-  'IsFalse',
-] as const;
-export type MatchOp = (typeof MATCH_OPS)[number];
+// The rule engine owns the operator list; the schema enumerates it.
+export { MATCH_OPS, type MatchOp } from '../nfd/rules/types.js';
 
 export const MatchExpression = obj(
   {

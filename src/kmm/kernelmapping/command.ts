@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { type Command, UsageError } from '../../cli/command.js';
+import { readInputText } from '../../cli/input.js';
 import { decodeModule } from './decode.js';
 import { compileKernelMapper } from './mapper.js';
 
@@ -8,13 +8,8 @@ import { compileKernelMapper } from './mapper.js';
 export const EXIT_NO_MATCH = 3;
 
 async function readInput(path: string): Promise<string> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
   try {
-    return await readFile(path, 'utf8');
+    return await readInputText(path);
   } catch (e) {
     throw new UsageError(`--module ${path}: cannot read: ${(e as Error).message}`);
   }

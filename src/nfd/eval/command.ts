@@ -1,21 +1,12 @@
-import { readFile } from 'node:fs/promises';
 import { RE2JS } from 're2js';
 import { type Command, UsageError } from '../../cli/command.js';
+import { readInputText } from '../../cli/input.js';
 import { type EvalInputs, evaluateNode, parseObjects } from './evaluate.js';
 import { InvalidInputError } from './merge.js';
 import { DEFAULT_POLICY, type LabelPolicy } from './policy.js';
 
 /** Where nfd-master runs unless told otherwise; its NodeFeature objects are merged first. */
 export const DEFAULT_MASTER_NAMESPACE = 'node-feature-discovery';
-
-async function readInput(path: string): Promise<string> {
-  if (path === '-') {
-    const chunks: Buffer[] = [];
-    for await (const c of process.stdin) chunks.push(c as Buffer);
-    return Buffer.concat(chunks).toString('utf8');
-  }
-  return readFile(path, 'utf8');
-}
 
 function sortedObject(o: Record<string, string>): Record<string, string> {
   return Object.fromEntries(
@@ -114,7 +105,7 @@ export const evalCommand: Command = {
       for (const file of [...featureFiles, ...ruleFiles]) {
         let text: string;
         try {
-          text = await readInput(file);
+          text = await readInputText(file);
         } catch (e) {
           throw new InvalidInputError(file, `cannot read: ${(e as Error).message}`);
         }

@@ -1,6 +1,6 @@
 import { RE2JS } from 're2js';
 import { FieldError } from './errors.js';
-import type { MatchOp } from './types.js';
+import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
 
 /**
@@ -15,21 +15,7 @@ export interface CompiledExpression {
   test(present: boolean, value: string | undefined): boolean;
 }
 
-const OPS: ReadonlySet<string> = new Set<MatchOp>([
-  'In',
-  'NotIn',
-  'InRegexp',
-  'Exists',
-  'DoesNotExist',
-  'Gt',
-  'Ge',
-  'Lt',
-  'Le',
-  'GtLt',
-  'GeLe',
-  'IsTrue',
-  'IsFalse',
-]);
+const OPS: ReadonlySet<string> = new Set<string>(MATCH_OPS);
 
 /** How many operands each operator takes: [min, max]. */
 const ARITY: Record<MatchOp, [number, number]> = {

@@ -11,20 +11,23 @@ export interface Features {
   instances: Record<string, { elements: { attributes: Record<string, string> }[] }>;
 }
 
-export type MatchOp =
-  | 'In'
-  | 'NotIn'
-  | 'InRegexp'
-  | 'Exists'
-  | 'DoesNotExist'
-  | 'Gt'
-  | 'Ge'
-  | 'Lt'
-  | 'Le'
-  | 'GtLt'
-  | 'GeLe'
-  | 'IsTrue'
-  | 'IsFalse';
+/** The match operators, as upstream spells them. The CRD schema enumerates this list too. */
+export const MATCH_OPS = [
+  'In',
+  'NotIn',
+  'InRegexp',
+  'Exists',
+  'DoesNotExist',
+  'Gt',
+  'Ge',
+  'Lt',
+  'Le',
+  'GtLt',
+  'GeLe',
+  'IsTrue',
+  'IsFalse',
+] as const;
+export type MatchOp = (typeof MATCH_OPS)[number];
 
 export interface MatchExpression {
   op: MatchOp;
