@@ -21,54 +21,92 @@ export interface LocalPki {
  * static token file with the admin identity. Certificates come from openssl; keys for service
  * accounts from node:crypto.
  */
-export function createPki(dir: string): LocalPki {
-  const p = (f: string) => join(dir, f);
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+/** Paths of a certificate and its key. */
+export interface CertFiles {
+  cert: string;
+  key: string;
+}
+
+/** A self-signed CA (ECDSA P-256) written to `${name}.crt` and `${name}.key` in `dir`. */
+export function createCa(dir: string, name: string, cn: string, days = 3650): CertFiles {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
   runChecked('openssl', [
     'req',
     '-x509',
-    ...ec,
+    ...EC_KEY,
     '-keyout',
-    p('ca.key'),
+    key,
     '-out',
-    p('ca.crt'),
+    cert,
     '-days',
-    '3650',
+    String(days),
     '-subj',
-    '/CN=hwe-local-ca',
+    `/CN=${cn}`,
   ]);
+  return { cert, key };
+}
+
+/**
+ * A serving certificate signed by `ca`, for the given subject alternative names
+ * (e.g. `IP:127.0.0.1`, `DNS:localhost`), written to `${name}.crt` and `${name}.key` in `dir`.
+ */
+export function issueServingCert(
+  dir: string,
+  ca: CertFiles,
+  name: string,
+  cn: string,
+  sans: string[],
+  days = 3650,
+): CertFiles {
+  const p = (ext: string) => join(dir, `${name}.${ext}`);
   runChecked('openssl', [
     'req',
-    ...ec,
+    ...EC_KEY,
     '-keyout',
-    p('apiserver.key'),
+    p('key'),
     '-out',
-    p('apiserver.csr'),
+    p('csr'),
     '-subj',
-    '/CN=kube-apiserver',
+    `/CN=${cn}`,
   ]);
   writeFileSync(
-    p('apiserver.ext'),
-    'subjectAltName=IP:127.0.0.1,IP:10.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,' +
-      'DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local\n' +
-      'extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n',
+    p('ext'),
+    `subjectAltName=${sans.join(',')}\nextendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\n`,
   );
   runChecked('openssl', [
     'x509',
     '-req',
     '-in',
-    p('apiserver.csr'),
+    p('csr'),
     '-CA',
-    p('ca.crt'),
+    ca.cert,
     '-CAkey',
-    p('ca.key'),
+    ca.key,
     '-CAcreateserial',
     '-out',
-    p('apiserver.crt'),
+    p('crt'),
     '-days',
-    '3650',
+    String(days),
     '-extfile',
-    p('apiserver.ext'),
+    p('ext'),
+  ]);
+  return { cert: p('crt'), key: p('key') };
+}
+
+export function createPki(dir: string): LocalPki {
+  const p = (f: string) => join(dir, f);
+  const ca = createCa(dir, 'ca', 'hwe-local-ca');
+  const server = issueServingCert(dir, ca, 'apiserver', 'kube-apiserver', [
+    'IP:127.0.0.1',
+    'IP:10.0.0.1',
+    'DNS:localhost',
+    'DNS:kubernetes',
+    'DNS:kubernetes.default',
+    'DNS:kubernetes.default.svc',
+    'DNS:kubernetes.default.svc.cluster.local',
   ]);
   const sa = generateKeyPairSync('rsa', { modulusLength: 2048 });
   writeFileSync(p('sa.key'), sa.privateKey.export({ type: 'pkcs8', format: 'pem' }));
@@ -78,10 +116,10 @@ export function createPki(dir: string): LocalPki {
     mode: 0o600,
   });
   return {
-    caCert: p('ca.crt'),
-    caKey: p('ca.key'),
-    serverCert: p('apiserver.crt'),
-    serverKey: p('apiserver.key'),
+    caCert: ca.cert,
+    caKey: ca.key,
+    serverCert: server.cert,
+    serverKey: server.key,
     saKey: p('sa.key'),
     saPub: p('sa.pub'),
     adminToken,
