@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModuleConfig } from '../../api/index.js';
 import { WORKER_CONFIG_ANNOTATION } from '../module/labels.js';
+import { parseWorkerConfig } from '../worker/index.js';
 import {
   failureMessage,
   labelValue,
@@ -81,7 +82,10 @@ test('worker pod: pinned, never restarted, image unpacked by copying, same pull 
   assert.equal(spec.containers[0]!.securityContext.privileged, undefined);
   assert.deepEqual(p.metadata.ownerReferences, [owner]);
   assert.deepEqual(podConfig(p), cfg);
-  assert.ok(p.metadata.annotations?.[WORKER_CONFIG_ANNOTATION]);
+  // The worker parses the annotation it is given (strictly: an unknown field would fail it).
+  const parsed = parseWorkerConfig(p.metadata.annotations![WORKER_CONFIG_ANNOTATION]!);
+  assert.equal(parsed.containerImage, 'reg/m:6.1');
+  assert.equal(parsed.modprobe.moduleName, 'm');
 });
 
 test('with firmware: privileged, host firmware directory mounted and passed to the worker', () => {
