@@ -7,6 +7,7 @@ import type { HostPaths } from './hostfs.js';
 import type { DiscoverContext } from './source.js';
 import { registeredSources } from './sources/index.js';
 import { addSourceFeatures, emptyFeatures, type DiscoveryWarning, type Features } from './types.js';
+import type { OwnerReference } from '../../runtime/objects.js';
 
 export const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
 export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
@@ -126,15 +127,6 @@ export function sortFeatures(f: Features): Features {
     };
   }
   return { flags, attributes, instances };
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
 }
 
 export interface NodeFeatureObject {

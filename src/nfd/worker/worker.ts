@@ -18,13 +18,8 @@ import {
   resolveSourceList,
   type WorkerConfig,
 } from './config.js';
-import {
-  buildNodeFeature,
-  discover,
-  type NodeFeatureObject,
-  type OwnerReference,
-  sourceNames,
-} from './discover.js';
+import { buildNodeFeature, discover, type NodeFeatureObject, sourceNames } from './discover.js';
+import type { OwnerReference } from '../../runtime/objects.js';
 import type { HostPaths } from './hostfs.js';
 import type { PublishOutcome } from './publish.js';
 import { ChangeWatcher } from './watch.js';
