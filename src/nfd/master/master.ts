@@ -186,6 +186,11 @@ export class NfdMaster {
   private groups!: Informer<NodeFeatureGroup>;
   private compiled: CompiledRuleSet | undefined;
   private readonly compiledGroups = new WeakMap<object, CompiledGroup>();
+  /**
+   * The last writes per node and the cached resourceVersion they were computed from. A node
+   * requeued before the watch has delivered our own write would otherwise be written again.
+   */
+  private readonly sent = new Map<string, { rv: string; digest: string }>();
   private readonly metrics: {
     updates: Counter;
     failures: Counter;
@@ -405,7 +410,10 @@ export class NfdMaster {
 
   private async reconcileNode(name: string): Promise<void> {
     const node = this.nodes.getByName(name);
-    if (!node || node.metadata.deletionTimestamp) return;
+    if (!node || node.metadata.deletionTimestamp) {
+      this.sent.delete(name);
+      return;
+    }
     this.stats.reconciles++;
     const update = computeNodeUpdate(
       {
@@ -418,7 +426,14 @@ export class NfdMaster {
       this.desiredFor(name),
       this.opts.instance,
     );
-    if (!update.patch && !update.statusPatch) return;
+    if (!update.patch && !update.statusPatch) {
+      this.sent.delete(name);
+      return;
+    }
+    const rv = node.metadata.resourceVersion ?? '';
+    const digest = createHash('sha256').update(JSON.stringify(update)).digest('base64');
+    const last = this.sent.get(name);
+    if (last && last.rv === rv && last.digest === digest) return; // the watch will catch up
     if (this.opts.noPublish) {
       this.log.info('node update skipped (-no-publish)', { node: name, update });
       return;
@@ -445,6 +460,7 @@ export class NfdMaster {
         await this.nodeApi.patch(name, body);
         this.stats.nodePatches++;
       }
+      this.sent.set(name, { rv, digest });
       this.metrics.updates.inc();
       this.log.info('node updated', { node: name });
     } catch (e) {
