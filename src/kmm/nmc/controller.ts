@@ -135,6 +135,11 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
   const launched = new Map<string, number>();
   /** Per node and module key: failures in a row and when the next attempt may start. */
   const backoff = new Map<string, { failures: number; until: number }>();
+  /**
+   * Worker pods we deleted, by UID, and when. Their outcome is already in the NMC status; until
+   * the cache drops them, they must not be read again (that would record and delete them twice).
+   */
+  const deletedPods = new Map<string, number>();
 
   const moduleObject = (namespace: string, name: string): KubeObject | undefined => {
     const m = inf.modules.getByName(name, namespace);
@@ -185,7 +190,11 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
           nextRetry = Math.min(nextRetry, b.until - now);
         }
       }
-      const views = pods.map(podView).filter((v): v is WorkerPodView => !!v);
+      for (const [uid, at] of deletedPods) if (now - at > LAUNCH_GRACE_MS) deletedPods.delete(uid);
+      const views = pods
+        .filter((p) => !deletedPods.has(p.metadata.uid!))
+        .map(podView)
+        .filter((v): v is WorkerPodView => !!v);
       // A pod we created that the cache has not shown yet is in flight: do not create it again.
       for (const v of views) launched.delete(`${name}|${v.namespace}/${v.module}`);
       for (const [k, at] of launched) {
@@ -215,6 +224,8 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       }
       for (const p of plan.deletePods) {
         await podApi.deleteIfExists(p.name, { namespace: p.namespace, gracePeriodSeconds: 0 });
+        const uid = pods.find((x) => x.metadata.name === p.name)?.metadata.uid;
+        if (uid) deletedPods.set(uid, now);
       }
       for (const key of plan.failed) {
         const k = `${name}|${key}`;
