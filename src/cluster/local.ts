@@ -190,6 +190,12 @@ export class LocalCluster {
         '--kube-api-qps=500',
         '--kube-api-burst=1000',
         '--concurrent-daemonset-syncs=4',
+        // The TTL controller rewrites an annotation on every Node as the cluster grows (kubelet
+        // cache hints, meaningless for simulated nodes): thousands of writes at scale.
+        '--controllers=*,-ttl',
+        // kwok's heartbeats for thousands of nodes can lag on a small machine; a longer grace
+        // keeps the node lifecycle controller from tainting and untainting them meanwhile.
+        '--node-monitor-grace-period=2m',
         '--profiling=false',
         '--v=0',
       ],
