@@ -40,7 +40,7 @@ for pkg in "${ver_pkgs[@]}"; do
 done
 ldflags+=" -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION}"
 
-echo "k8s-box: building Kubernetes v${K8S_VERSION} and kwok v${KWOK_VERSION} into $out (a cold build takes 10-25 minutes)" >&2
+echo "k8s-box: building Kubernetes v${K8S_VERSION} and kwok v${KWOK_VERSION} into $out (a cold build takes about 6 minutes on an idle 2-core machine)" >&2
 start=$(date +%s)
 CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
   go.etcd.io/etcd/server/v3 \
