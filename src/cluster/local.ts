@@ -80,7 +80,6 @@ function getOk(url: string, opts: { ca?: string; token?: string } = {}): Promise
 export class LocalCluster {
   readonly state: ClusterState;
   private clientInstance: KubeClient | undefined;
-  private checks: Partial<Record<Component, () => Promise<boolean>>> = {};
 
   private constructor(state: ClusterState) {
     this.state = state;
@@ -238,17 +237,6 @@ export class LocalCluster {
         (opts.kwokStages ? `---\n${opts.kwokStages}` : ''),
     );
 
-    const checks: Record<Component, () => Promise<boolean>> = {
-      etcd: () => getOk(`http://127.0.0.1:${ports.etcd}/health`),
-      'kube-apiserver': () => getOk(`${server}/readyz`, { ca, token: pki.adminToken }),
-      'kube-controller-manager': () =>
-        getOk(`https://127.0.0.1:${ports.controllerManager}/healthz`),
-      'kube-scheduler': () => getOk(`https://127.0.0.1:${ports.scheduler}/healthz`),
-      // kwok serves no health endpoint here; the nodes it makes Ready are the proof.
-      kwok: async () => true,
-    };
-
-    cluster.checks = checks;
     cluster.save();
     if (opts.ownedByProcess) {
       // Started first, so that even an interrupted start leaves nothing behind.
@@ -346,16 +334,35 @@ export class LocalCluster {
     this.save();
   }
 
+  /** Whether a component answers its health check (kwok has none: Ready nodes are its proof). */
+  private healthy(c: Component): Promise<boolean> {
+    const { ports, server, dir } = this.state;
+    switch (c) {
+      case 'etcd':
+        return getOk(`http://127.0.0.1:${ports.etcd}/health`);
+      case 'kube-apiserver': {
+        const ca = readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8');
+        const token = readFileSync(join(dir, 'pki', 'tokens.csv'), 'utf8').split(',')[0];
+        return getOk(`${server}/readyz`, { ca, token });
+      }
+      case 'kube-controller-manager':
+        return getOk(`https://127.0.0.1:${ports.controllerManager}/healthz`);
+      case 'kube-scheduler':
+        return getOk(`https://127.0.0.1:${ports.scheduler}/healthz`);
+      case 'kwok':
+        return Promise.resolve(true);
+    }
+  }
+
   private async waitReady(c: Component, timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    const check = this.checks[c] ?? (async () => true);
     while (Date.now() < deadline) {
       if (!isAlive(this.state.pids[c]!)) {
         throw new Error(
           `${c} exited during start; last lines of ${this.logFile(c)}:\n${tail(this.logFile(c))}`,
         );
       }
-      if (await check()) return;
+      if (await this.healthy(c)) return;
       await sleep(100);
     }
     throw new Error(
