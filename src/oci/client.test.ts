@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseChallenge, parseManifest } from './client.js';
+import { mergeScopes, parseChallenge, parseManifest } from './client.js';
 import { isOciError } from './errors.js';
 import { MediaType } from './types.js';
 
@@ -96,5 +96,22 @@ describe('parseManifest', () => {
   }
   it('rejects a document that is not JSON', () => {
     assert.throws(() => parseManifest(Buffer.from('<html>'), 'text/html', D), /not a JSON object/);
+  });
+});
+
+describe('mergeScopes', () => {
+  it('asks once per repository, with the actions of every spelling, sorted', () => {
+    assert.deepEqual(
+      mergeScopes([
+        'repository:team/app:push,pull',
+        'repository:team/app:pull,push',
+        'repository:team/src:pull',
+        'registry:catalog:*',
+      ]),
+      ['repository:team/app:pull,push', 'repository:team/src:pull', 'registry:catalog:*'],
+    );
+    assert.deepEqual(mergeScopes(['repository:a:pull', 'repository:a:push']), [
+      'repository:a:pull,push',
+    ]);
   });
 });

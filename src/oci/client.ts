@@ -69,6 +69,26 @@ interface RequestSpec {
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const MAX_MANIFEST = 4 << 20;
 
+/**
+ * Token scopes with one entry per resource and its actions sorted: a registry may name the
+ * actions in any order (distribution's challenges vary between `push,pull` and `pull,push`), and
+ * asking for both spellings would ask for the same rights twice.
+ */
+export function mergeScopes(scopes: string[]): string[] {
+  const byResource = new Map<string, Set<string>>();
+  for (const s of scopes) {
+    const i = s.lastIndexOf(':');
+    if (i <= 0) {
+      byResource.set(s, byResource.get(s) ?? new Set());
+      continue;
+    }
+    const actions = byResource.get(s.slice(0, i)) ?? new Set<string>();
+    for (const a of s.slice(i + 1).split(',')) if (a) actions.add(a);
+    byResource.set(s.slice(0, i), actions);
+  }
+  return [...byResource].map(([r, a]) => (a.size ? `${r}:${[...a].sort().join(',')}` : r));
+}
+
 /** Parses `Bearer realm="…",service="…",scope="a b"` (quoted values may hold commas). */
 export function parseChallenge(header: string | undefined): Challenge | undefined {
   if (!header) return undefined;
@@ -161,7 +181,7 @@ export class RegistryClient {
       throw new OciError('Registry', `${this.where()} named an invalid token realm "${realm}"`);
     }
     const creds = this.credentials(repo);
-    const wanted = new Set([...(c.params.scope?.split(' ').filter(Boolean) ?? []), ...scopes]);
+    const wanted = mergeScopes([...(c.params.scope?.split(' ').filter(Boolean) ?? []), ...scopes]);
     const headers: OutgoingHttpHeaders = { accept: 'application/json' };
     let res: HttpResponse;
     if (creds?.identityToken) {
