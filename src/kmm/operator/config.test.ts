@@ -1,12 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ConfigError,
-  defaultConfig,
-  defaultConfigYaml,
-  parseGoDuration,
-  parseOperatorConfig,
-} from './config.js';
+import { ConfigError, defaultConfig, defaultConfigYaml, parseOperatorConfig } from './config.js';
+import { parseGoDuration } from '../../runtime/duration.js';
 
 test('an empty config is the defaults', () => {
   assert.deepEqual(parseOperatorConfig(''), defaultConfig());

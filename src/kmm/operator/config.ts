@@ -1,3 +1,4 @@
+import { parseGoDuration } from '../../runtime/duration.js';
 import { parse } from 'yaml';
 
 /** The KMM operator configuration (upstream `internal/config`, SPEC §3.9). */
@@ -38,33 +39,6 @@ export function defaultConfig(): OperatorConfig {
     worker: { runAsUser: 0, seLinuxType: 'spc_t', firmwareHostPath: '/var/lib/firmware' },
     job: { gcDelay: '0s', gcDelayMs: 0 },
   };
-}
-
-const UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** A Go duration ("0s", "1m30s", "250ms") in milliseconds; undefined if malformed. */
-export function parseGoDuration(s: string): number | undefined {
-  if (s === '0') return 0;
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
-  let total = 0;
-  let pos = 0;
-  if (!s) return undefined;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m) return undefined;
-    total += Number(m[1]) * UNITS[m[2]!]!;
-    pos = re.lastIndex;
-  }
-  return total;
 }
 
 type Obj = Record<string, unknown>;
@@ -189,7 +163,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
     throw new ConfigError('leaderElection.resourceID', 'must not be empty: it names the Lease');
   }
   const ms = parseGoDuration(cfg.job.gcDelay);
-  if (ms === undefined) {
+  if (ms === undefined || ms < 0) {
     throw new ConfigError(
       'job.gcDelay',
       `"${cfg.job.gcDelay}" is not a duration; write e.g. 0s, 30s, 1h`,

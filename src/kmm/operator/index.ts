@@ -5,7 +5,6 @@ export {
   ConfigError,
   defaultConfig,
   defaultConfigYaml,
-  parseGoDuration,
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';

@@ -2,7 +2,7 @@
  * `hwe nfd gc` (also run as `nfd-gc`, with upstream's single-dash flags).
  */
 import { type Command, UsageError } from '../../cli/command.js';
-import { parseGoDuration } from '../worker/config.js';
+import { parseGoDuration } from '../../runtime/duration.js';
 
 export const gcCommand: Command = {
   name: 'gc',
@@ -31,7 +31,7 @@ export const gcCommand: Command = {
   run: async ({ flags, args, env, stderr }) => {
     if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
     const text = typeof flags['gc-interval'] === 'string' ? flags['gc-interval'] : '1h';
-    const intervalMs = parseGoDuration(text);
+    const intervalMs = parseGoDuration(text.trim());
     if (intervalMs === undefined || intervalMs < 0) {
       throw new UsageError(`flag --gc-interval: "${text}" is not a duration; e.g. 1h, 10m`);
     }

@@ -4,7 +4,7 @@
 import { RE2JS } from 're2js';
 import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
-import { parseGoDuration } from '../worker/config.js';
+import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/cli.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -64,7 +64,7 @@ async function run(ctx: CommandContext): Promise<number> {
     );
   }
   const resyncText = str(ctx, 'resync-period') ?? '1h';
-  const resyncPeriodMs = parseGoDuration(resyncText);
+  const resyncPeriodMs = parseGoDuration(resyncText.trim());
   if (resyncPeriodMs === undefined || resyncPeriodMs < 0) {
     throw new UsageError(`flag --resync-period: "${resyncText}" is not a duration; e.g. 1h, 30m`);
   }

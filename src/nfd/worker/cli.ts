@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
-import { type FlagOverrides, parseGoDuration } from './config.js';
+import { parseGoDuration } from '../../runtime/duration.js';
+import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
 import type { NodeFeatureObject } from './discover.js';
 import type { PublishOutcome } from './publish.js';
@@ -43,7 +44,7 @@ export function flagOverrides(ctx: CommandContext): FlagOverrides {
   const o: FlagOverrides = {};
   const si = str(ctx, 'sleep-interval');
   if (si !== undefined) {
-    const ms = parseGoDuration(si);
+    const ms = parseGoDuration(si.trim());
     if (ms === undefined)
       throw new UsageError(`flag --sleep-interval: "${si}" is not a duration; e.g. 60s, 1m30s, 0`);
     o.sleepInterval = ms;

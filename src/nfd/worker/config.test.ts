@@ -6,9 +6,9 @@ import {
   defaultConfig,
   mergeOverlay,
   parseConfigText,
-  parseGoDuration,
   resolveSourceList,
 } from './config.js';
+import { parseGoDuration } from '../../runtime/duration.js';
 
 describe('parseGoDuration', () => {
   const cases: [string, number | undefined][] = [

@@ -4,6 +4,8 @@
  * and the order in which the file, `-options` and command-line flags override each other.
  */
 
+import { parseGoDuration } from '../../runtime/duration.js';
+
 /** Logger options upstream passes to klog; we keep them and map `v` onto our logger. */
 export interface KlogOptions {
   addDirHeader: boolean;
@@ -181,29 +183,6 @@ const SCHEMA: Schema = {
   },
 };
 
-const GO_DURATION_UNITS: Record<string, number> = {
-  ns: 1e-6,
-  us: 1e-3,
-  µs: 1e-3,
-  ms: 1,
-  s: 1000,
-  m: 60_000,
-  h: 3_600_000,
-};
-
-/** Parses a Go duration (`60s`, `1m30s`, `500ms`, `0`, `-1s`) into milliseconds. */
-export function parseGoDuration(text: string): number | undefined {
-  const s = text.trim();
-  if (s === '0' || s === '+0' || s === '-0') return 0;
-  const m = /^([-+]?)((?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|µs|ms|s|m|h))+$/.exec(s);
-  if (!m) return undefined;
-  let total = 0;
-  for (const part of s.matchAll(/(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)/g)) {
-    total += Number(part[1]) * GO_DURATION_UNITS[part[2]!]!;
-  }
-  return m[1] === '-' ? -total : total;
-}
-
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (v !== null && typeof v === 'object') return 'a map';
@@ -226,7 +205,7 @@ function coerce(leaf: Leaf, v: unknown, field: string): unknown {
       if (typeof v !== 'string') throw new ConfigError(field, `${describe(v)} is not a string`);
       return v;
     case 'duration': {
-      const ms = typeof v === 'string' ? parseGoDuration(v) : undefined;
+      const ms = typeof v === 'string' ? parseGoDuration(v.trim()) : undefined;
       if (ms === undefined)
         throw new ConfigError(
           field,

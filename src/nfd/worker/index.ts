@@ -7,7 +7,6 @@ export {
   ConfigError,
   defaultConfig,
   parseConfigText,
-  parseGoDuration,
   type FlagOverrides,
   type WorkerConfig,
 } from './config.js';
