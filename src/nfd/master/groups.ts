@@ -1,5 +1,5 @@
 import {
-  compileRule,
+  compileRuleList,
   evaluateRule,
   RULE_BACKREF_FEATURE,
   RuleError,
@@ -17,16 +17,7 @@ export interface CompiledGroup {
 }
 
 export function compileGroup(featureGroupRules: readonly unknown[]): CompiledGroup {
-  return {
-    rules: featureGroupRules.map((r) => {
-      try {
-        return compileRule(r);
-      } catch (e) {
-        if (e instanceof RuleError) return e;
-        throw e;
-      }
-    }),
-  };
+  return { rules: compileRuleList(featureGroupRules) };
 }
 
 export interface GroupMatch {

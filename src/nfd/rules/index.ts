@@ -20,6 +20,7 @@ export { compareVersions, parseVersion, type Version } from './version.js';
 export { compileRule, evaluateRule, executeRule, type CompiledRule } from './rule.js';
 export {
   addDefaultNamespace,
+  compileRuleList,
   compileRules,
   FEATURE_NS,
   processRules,

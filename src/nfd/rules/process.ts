@@ -111,19 +111,21 @@ export function compileRules(nodeFeatureRules: readonly NodeFeatureRule[]): Comp
           rules: [new RuleError('InvalidRule', '', 'spec.rules', 'must be a list of rules')],
         };
       }
-      return {
-        name,
-        rules: rules.map((r) => {
-          try {
-            return compileRule(r);
-          } catch (e) {
-            if (e instanceof RuleError) return e;
-            throw e;
-          }
-        }),
-      };
+      return { name, rules: compileRuleList(rules) };
     }),
   };
+}
+
+/** Compiles each rule of a list; a malformed one becomes its RuleError, the others still compile. */
+export function compileRuleList(rules: readonly unknown[]): (CompiledRule | RuleError)[] {
+  return rules.map((r) => {
+    try {
+      return compileRule(r);
+    } catch (e) {
+      if (e instanceof RuleError) return e;
+      throw e;
+    }
+  });
 }
 
 function isCompiled(x: unknown): x is CompiledRuleSet {
