@@ -7,6 +7,7 @@ import { KubeClient } from '../runtime/client.js';
 import { kubeconfigYaml, loadKubeconfig } from '../runtime/kubeconfig.js';
 import { ensureK8sBox, type K8sBoxProgram } from './k8s-box.js';
 import { createPki } from './pki.js';
+import { hasNodeStage, NODE_STAGES } from './kwok-stages.js';
 import { freePort, isAlive, killGroups, startDetached, startWatchdog, tail } from './processes.js';
 
 /** The annotation kwok looks for on the Nodes it should simulate. */
@@ -42,8 +43,18 @@ export interface StartOptions {
    * it). Tests want this; `hwe cluster up` does not.
    */
   ownedByProcess?: boolean;
-  /** Extra kwok Stage documents (YAML). Pod stages given here replace kwok's default ones. */
+  /**
+   * Extra kwok Stage documents (YAML). Pod stages given here replace kwok's default ones, Node
+   * stages replace NODE_STAGES.
+   */
   kwokStages?: string;
+  /**
+   * How long a simulated node's Lease lasts; kwok renews it every quarter of that. 40 s, as a
+   * kubelet does, means 100 renewals a second per 1,000 nodes: on a small machine, thousands
+   * of nodes are better simulated with longer leases. The controller-manager's grace period
+   * before it marks a node unreachable follows (at least 2 minutes).
+   */
+  nodeLeaseDurationSeconds?: number;
   log?: (line: string) => void;
 }
 
@@ -126,6 +137,11 @@ export class LocalCluster {
   static async start(opts: StartOptions = {}): Promise<LocalCluster> {
     const log = opts.log ?? (() => undefined);
     const binDir = await ensureK8sBox(log);
+    const leaseSeconds = opts.nodeLeaseDurationSeconds ?? 40;
+    if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1)
+      throw new Error(
+        `node lease duration ${leaseSeconds}: give a whole number of seconds, 1 or more`,
+      );
     const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'hwe-cluster-'));
     mkdirSync(join(dir, 'logs'), { recursive: true });
     mkdirSync(join(dir, 'pki'), { recursive: true });
@@ -194,7 +210,7 @@ export class LocalCluster {
         '--controllers=*,-ttl',
         // kwok's heartbeats for thousands of nodes can lag on a small machine; a longer grace
         // keeps the node lifecycle controller from tainting and untainting them meanwhile.
-        '--node-monitor-grace-period=2m',
+        `--node-monitor-grace-period=${Math.max(120, leaseSeconds)}s`,
         '--profiling=false',
         '--v=0',
       ],
@@ -213,7 +229,7 @@ export class LocalCluster {
         `--config=${join(dir, 'kwok.yaml')}`,
         '--manage-all-nodes=false',
         `--manage-nodes-with-annotation-selector=${KWOK_NODE_ANNOTATION}=fake`,
-        '--node-lease-duration-seconds=40',
+        `--node-lease-duration-seconds=${leaseSeconds}`,
         '--cidr=10.128.0.0/12',
         '--node-ip=10.96.0.1',
       ],
@@ -234,6 +250,7 @@ export class LocalCluster {
       // kwok's default of 4 parallel stage players makes 1,000 nodes take minutes to turn Ready.
       'apiVersion: config.kwok.x-k8s.io/v1alpha1\nkind: KwokConfiguration\noptions:\n' +
         '  nodePlayStageParallelism: 16\n  podPlayStageParallelism: 16\n  nodeLeaseParallelism: 16\n' +
+        (opts.kwokStages && hasNodeStage(opts.kwokStages) ? '' : `---\n${NODE_STAGES}`) +
         (opts.kwokStages ? `---\n${opts.kwokStages}` : ''),
     );
 

@@ -60,6 +60,10 @@ export function simNodeObject(s: SimNodeSpec): NodeObject {
         'kubernetes.io/hostname': s.name,
         'kubernetes.io/os': 'linux',
         'kubernetes.io/arch': arch,
+        // A kubelet still sets the beta names too; without them the controller-manager adds
+        // them, one write per node.
+        'beta.kubernetes.io/os': 'linux',
+        'beta.kubernetes.io/arch': arch,
         'node-role.kubernetes.io/worker': '',
         type: 'kwok',
         ...s.labels,

@@ -26,7 +26,16 @@ describe('hwe cluster', () => {
       rmSync(dir, { recursive: true, force: true });
     });
 
-    const up = await runHwe(['cluster', 'up', '--nodes', '5', '--dir', dir]);
+    const up = await runHwe([
+      'cluster',
+      'up',
+      '--nodes',
+      '5',
+      '--node-lease-seconds',
+      '60',
+      '--dir',
+      dir,
+    ]);
     assert.equal(up.code, 0, up.stderr);
     const last = up.stdout.trimEnd().split('\n').pop()!;
     assert.equal(last, `export KUBECONFIG=${join(dir, 'kubeconfig')}`);
@@ -35,6 +44,28 @@ describe('hwe cluster', () => {
     const nodes = kubectl(cluster, ['get', 'nodes', '--no-headers']).trim().split('\n');
     assert.equal(nodes.length, 5);
     for (const line of nodes) assert.match(line, /^node-\d{4}\s+Ready\s/);
+
+    // kwok plays the nodes with hwe's stages: Ready, addressed, leased for the time asked.
+    const node = JSON.parse(kubectl(cluster, ['get', 'node', 'node-0000', '-o', 'json'])) as {
+      metadata: { labels: Record<string, string> };
+      status: { phase?: string; addresses?: { type: string; address: string }[] };
+    };
+    assert.equal(node.metadata.labels['beta.kubernetes.io/arch'], 'amd64');
+    assert.equal(node.status.phase, 'Running');
+    assert.deepEqual(
+      node.status.addresses?.map((a) => a.type),
+      ['InternalIP', 'Hostname'],
+    );
+    await eventually('the node Lease', async () => {
+      const r = spawnSync(
+        cluster.bin('kubectl'),
+        ['get', 'lease', '-n', 'kube-node-lease', 'node-0000', '-o', 'json'],
+        { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, encoding: 'utf8' },
+      );
+      if (r.status !== 0) return false;
+      const lease = JSON.parse(r.stdout) as { spec: { leaseDurationSeconds: number } };
+      return lease.spec.leaseDurationSeconds === 60;
+    });
 
     // A second `up` on the same directory refuses and still says where the cluster is.
     const again = await runHwe(['cluster', 'up', '--dir', dir]);
@@ -69,6 +100,17 @@ describe('hwe cluster', () => {
     ]);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--nodes/);
+
+    const lease = await runHwe([
+      'cluster',
+      'up',
+      '--node-lease-seconds',
+      '0',
+      '--dir',
+      join(tmpdir(), 'hwe-unused'),
+    ]);
+    assert.equal(lease.code, 2);
+    assert.match(lease.stderr, /--node-lease-seconds 0: give a whole number of seconds/);
   });
 
   it('leaves no process behind when the process owning a cluster is killed', async () => {
