@@ -67,8 +67,28 @@ const NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const DNS_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const QUANTITY_RE = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+|[KMGTPE]i|[numkMGTPE])?$/;
 
+/**
+ * Remembers a pure string check's answers. The master checks the same hundred label names and
+ * values on every node; a full cache is emptied rather than grown without bound.
+ */
+function memoized(check: (s: string) => string | undefined): (s: string) => string | undefined {
+  const answers = new Map<string, string | undefined>();
+  return (s) => {
+    if (answers.has(s)) return answers.get(s);
+    if (answers.size >= 20_000) answers.clear();
+    const a = check(s);
+    answers.set(s, a);
+    return a;
+  };
+}
+
 /** Kubernetes' qualified-name rule for label, annotation and resource names; undefined if valid. */
-export function qualifiedNameError(name: string): string | undefined {
+export const qualifiedNameError = memoized(checkQualifiedName);
+
+/** Kubernetes' label-value rule; undefined if valid. */
+export const labelValueError = memoized(checkLabelValue);
+
+function checkQualifiedName(name: string): string | undefined {
   const parts = name.split('/');
   if (parts.length > 2) return 'a qualified name has at most one "/"';
   const base = parts.length === 2 ? parts[1]! : parts[0]!;
@@ -87,8 +107,7 @@ export function qualifiedNameError(name: string): string | undefined {
   return undefined;
 }
 
-/** Kubernetes' label-value rule; undefined if valid. */
-export function labelValueError(value: string): string | undefined {
+function checkLabelValue(value: string): string | undefined {
   if (value === '') return undefined;
   if (value.length > 63) return `value "${value}" is longer than 63 characters`;
   if (!NAME_RE.test(value)) {
