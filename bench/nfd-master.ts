@@ -12,6 +12,13 @@
  * in four machine profiles.
  *
  * Usage: nfd-master [--nodes 5000] [--rules 50] [--idle 300] [--parallelism 32] [--runs 5]
+ *                   [--lease-seconds 600]
+ *
+ * kwok renews each simulated node's Lease every quarter of --lease-seconds. A kubelet uses 40 s
+ * (a renewal every 10 s); for 5,000 nodes that is 500 writes a second, which take about 1.3 of
+ * a 2-core machine's cores (apiserver, etcd, kwok, controller-manager) before the master does
+ * anything: a cluster of that size has a control plane many times bigger. The default of 600 s
+ * keeps the simulation's own load small; the figures with 40 s are worth printing too.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
@@ -418,6 +425,14 @@ class NodeTracker {
 class RssSampler {
   peak = 0;
   last = 0;
+  /** Peak per phase, in the order phases were marked. */
+  readonly phases: [string, number][] = [];
+  private phasePeak = 0;
+  /** Ends the current phase, recording its peak under `name`. */
+  mark(name: string): void {
+    this.phases.push([name, this.phasePeak]);
+    this.phasePeak = 0;
+  }
   private timer: ReturnType<typeof setInterval>;
   constructor(pid: number) {
     this.timer = setInterval(() => {
@@ -426,6 +441,7 @@ class RssSampler {
         if (m) {
           this.last = Number(m[1]) * 1024;
           this.peak = Math.max(this.peak, this.last);
+          this.phasePeak = Math.max(this.phasePeak, this.last);
         }
       } catch {
         // The process has exited.
@@ -435,6 +451,31 @@ class RssSampler {
   stop(): void {
     clearInterval(this.timer);
   }
+}
+
+/** CPU seconds (user + system) a process has used so far; 0 once it has gone. */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+/** Where CPU time goes while `fn` runs, per process of the control plane, the master and this one. */
+async function cpuDuring<T>(
+  pids: Record<string, number | undefined>,
+  fn: () => Promise<T>,
+): Promise<{ result: T; cpu: string }> {
+  const named = Object.entries(pids).filter((e): e is [string, number] => e[1] !== undefined);
+  const before = named.map(([, pid]) => cpuSeconds(pid));
+  const result = await fn();
+  const cpu = named
+    .map(([name, pid], i) => `${name} ${(cpuSeconds(pid) - before[i]!).toFixed(1)}`)
+    .join(', ');
+  return { result, cpu };
 }
 
 function freePort(): Promise<number> {
@@ -473,6 +514,7 @@ export default async function (args: string[]): Promise<void> {
   const idleS = flag(args, 'idle', 300);
   const parallelism = flag(args, 'parallelism', 32);
   const runs = flag(args, 'runs', 5);
+  const leaseS = flag(args, 'lease-seconds', 600);
 
   log('reading NodeFeatures of the fixture hosts');
   const ps = await profiles();
@@ -489,6 +531,9 @@ export default async function (args: string[]): Promise<void> {
     `machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)}\n`,
   );
   process.stdout.write(
+    `node Leases renewed every ${leaseS / 4} s (a kubelet: 10 s, --lease-seconds 40): ${Math.round((nNodes * 4) / leaseS)} renewals/s\n`,
+  );
+  process.stdout.write(
     `rule evaluation (per CPU second, median of ${runs}): ${Math.round(tp.rulesOnly).toLocaleString('en')} node×rule/s (target ≥ 500,000); with merge and label policy: ${Math.round(tp.whole).toLocaleString('en')} node×rule/s\n`,
   );
 
@@ -501,7 +546,10 @@ export default async function (args: string[]): Promise<void> {
   const expectedFor = (i: number) => expected[i % ps.length]!;
 
   log('starting a local control plane');
-  const cluster = await LocalCluster.start({ ownedByProcess: true });
+  const cluster = await LocalCluster.start({
+    ownedByProcess: true,
+    nodeLeaseDurationSeconds: leaseS,
+  });
   let child: ChildProcess | undefined;
   try {
     const client = cluster.client;
@@ -520,6 +568,17 @@ export default async function (args: string[]): Promise<void> {
     log(`created ${nNodes} NodeFeatures in ${secs(performance.now() - t)}`);
     for (const r of rules)
       await client.request(`${NFD}/nodefeaturerules`, { method: 'POST', body: r });
+
+    // The apiserver adds a not-ready taint to every new Node, and the controller-manager removes
+    // it once kwok has made the node Ready: let that settle, so it is not counted as the master's.
+    t = performance.now();
+    for (;;) {
+      const list = await new ResourceClient<NodeView>(client, Nodes).listAll({ pageSize: 1000 });
+      if (list.items.every((n) => !(n.spec?.taints ?? []).length)) break;
+      if (performance.now() - t > 600_000) throw new Error('nodes still tainted after 10 min');
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+    log(`nodes Ready and untainted after ${secs(performance.now() - t)} more`);
 
     const tracker = new NodeTracker(new ResourceClient<NodeView>(client, Nodes));
     await tracker.start();
@@ -566,6 +625,7 @@ export default async function (args: string[]): Promise<void> {
       600_000,
     );
     const initial = performance.now() - started;
+    rss.mark('start');
     const initialWrites = await masterWrites(port);
     process.stdout.write(
       `start: every node labelled ${secs(initial)} after the master was started (${initialWrites} Node writes by the master, ${tracker.writes} by anyone; ${Object.keys(expected[0]!).length}–${Math.max(...expected.map((e) => Object.keys(e).length))} labels per node)\n`,
@@ -581,30 +641,58 @@ export default async function (args: string[]): Promise<void> {
     const writesBefore = await masterWrites(port);
     const allBefore = tracker.writes;
     t = performance.now();
-    await putRule(client, changed);
-    const ruleChange = await tracker.until(
-      names,
-      (l) => l[`${F}/bench-generation`] === '2',
-      600_000,
-    );
+    const pids = {
+      ...cluster.state.pids,
+      watchdog: undefined,
+      'nfd-master': child.pid,
+      bench: process.pid,
+    };
+    const { result: ruleChange, cpu } = await cpuDuring(pids, async () => {
+      await putRule(client, changed);
+      return tracker.until(names, (l) => l[`${F}/bench-generation`] === '2', 600_000);
+    });
     process.stdout.write(
       `rule change: all ${nNodes} nodes carry the new label after ${secs(ruleChange)} (target ≤ 20 s; ${(await masterWrites(port)) - writesBefore} Node writes by the master, ${tracker.writes - allBefore} by anyone)\n`,
     );
+    process.stdout.write(`  CPU seconds meanwhile: ${cpu}\n`);
+    rss.mark('rule change');
 
     const idleStart = await masterWrites(port);
     const idleAll = tracker.writes;
     log(`idle for ${idleS} s`);
-    await new Promise((r) => setTimeout(r, idleS * 1000));
+    const idle = await cpuDuring(pids, () => new Promise((r) => setTimeout(r, idleS * 1000)));
     process.stdout.write(
       `idle: ${(await masterWrites(port)) - idleStart} Node writes by the master in ${idleS} s (target 0); ${tracker.writes - idleAll} by anyone (kwok, controller-manager)\n`,
     );
+    process.stdout.write(`  CPU seconds meanwhile: ${idle.cpu}\n`);
+    rss.mark('idle');
     process.stdout.write(
       `Node writes by anyone, by part changed and newest field manager (ties within a second blur it): ${JSON.stringify(tracker.byPart)}\n`,
     );
     process.stdout.write(
-      `master RSS: ${(rss.last / 2 ** 20).toFixed(0)} MB now, ${(rss.peak / 2 ** 20).toFixed(0)} MB peak (target ≤ 300 MB)\n`,
+      `master RSS: ${(rss.last / 2 ** 20).toFixed(0)} MB now, ${(rss.peak / 2 ** 20).toFixed(0)} MB peak (target ≤ 300 MB); peak by phase: ${rss.phases.map(([p, b]) => `${p} ${(b / 2 ** 20).toFixed(0)} MB`).join(', ')}\n`,
     );
     rss.stop();
+
+    // The floor under the rule-change figure: the same number of one-label Node patches, sent
+    // by a bare client as many at a time as the master sends, with the master stopped.
+    child.kill('SIGTERM');
+    await new Promise((r) => child!.once('exit', r));
+    const floor = await cpuDuring({ ...pids, 'nfd-master': undefined }, async () => {
+      const t0 = performance.now();
+      await mapLimit(names, parallelism, (n) =>
+        client.request(`/api/v1/nodes/${n}`, {
+          method: 'PATCH',
+          contentType: 'application/merge-patch+json',
+          body: { metadata: { labels: { [`${F}/bench-generation`]: '3' } } },
+        }),
+      );
+      return performance.now() - t0;
+    });
+    process.stdout.write(
+      `apiserver floor: ${nNodes} one-label Node patches from a bare client, ${parallelism} at a time, take ${secs(floor.result)}; the master's rule change took ${(ruleChange / floor.result).toFixed(2)}× that\n`,
+    );
+    process.stdout.write(`  CPU seconds meanwhile: ${floor.cpu}\n`);
     await tracker.stop();
   } finally {
     child?.kill('SIGTERM');
