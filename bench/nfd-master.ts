@@ -569,18 +569,19 @@ export default async function (args: string[]): Promise<void> {
     for (const r of rules)
       await client.request(`${NFD}/nodefeaturerules`, { method: 'POST', body: r });
 
+    const nodeApi = new ResourceClient<NodeView>(client, Nodes);
     // The apiserver adds a not-ready taint to every new Node, and the controller-manager removes
     // it once kwok has made the node Ready: let that settle, so it is not counted as the master's.
     t = performance.now();
     for (;;) {
-      const list = await new ResourceClient<NodeView>(client, Nodes).listAll({ pageSize: 1000 });
+      const list = await nodeApi.listAll({ pageSize: 1000 });
       if (list.items.every((n) => !(n.spec?.taints ?? []).length)) break;
       if (performance.now() - t > 600_000) throw new Error('nodes still tainted after 10 min');
       await new Promise((r) => setTimeout(r, 2000));
     }
     log(`nodes Ready and untainted after ${secs(performance.now() - t)} more`);
 
-    const tracker = new NodeTracker(new ResourceClient<NodeView>(client, Nodes));
+    const tracker = new NodeTracker(nodeApi);
     await tracker.start();
 
     log('starting nfd-master');
@@ -681,11 +682,7 @@ export default async function (args: string[]): Promise<void> {
     const floor = await cpuDuring({ ...pids, 'nfd-master': undefined }, async () => {
       const t0 = performance.now();
       await mapLimit(names, parallelism, (n) =>
-        client.request(`/api/v1/nodes/${n}`, {
-          method: 'PATCH',
-          contentType: 'application/merge-patch+json',
-          body: { metadata: { labels: { [`${F}/bench-generation`]: '3' } } },
-        }),
+        nodeApi.patch(n, { metadata: { labels: { [`${F}/bench-generation`]: '3' } } }),
       );
       return performance.now() - t0;
     });

@@ -208,8 +208,9 @@ export class LocalCluster {
         // The TTL controller rewrites an annotation on every Node as the cluster grows (kubelet
         // cache hints, meaningless for simulated nodes): thousands of writes at scale.
         '--controllers=*,-ttl',
-        // kwok's heartbeats for thousands of nodes can lag on a small machine; a longer grace
-        // keeps the node lifecycle controller from tainting and untainting them meanwhile.
+        // kwok's lease renewals for thousands of nodes can lag on a small machine; a longer grace
+        // (never shorter than the lease itself) keeps the node lifecycle controller from
+        // tainting and untainting them meanwhile.
         `--node-monitor-grace-period=${Math.max(120, leaseSeconds)}s`,
         '--profiling=false',
         '--v=0',

@@ -9,11 +9,15 @@ import { isAlive } from '../../../src/cluster/processes.js';
 import { runHwe } from '../../support/cli.js';
 import { eventually, onCleanup } from '../../support/cluster.js';
 
-function kubectl(cluster: LocalCluster, args: string[]): string {
-  const r = spawnSync(cluster.bin('kubectl'), args, {
+function runKubectl(cluster: LocalCluster, args: string[]) {
+  return spawnSync(cluster.bin('kubectl'), args, {
     env: { ...process.env, KUBECONFIG: cluster.kubeconfig },
     encoding: 'utf8',
   });
+}
+
+function kubectl(cluster: LocalCluster, args: string[]): string {
+  const r = runKubectl(cluster, args);
   assert.equal(r.status, 0, r.stderr);
   return r.stdout;
 }
@@ -57,11 +61,15 @@ describe('hwe cluster', () => {
       ['InternalIP', 'Hostname'],
     );
     await eventually('the node Lease', async () => {
-      const r = spawnSync(
-        cluster.bin('kubectl'),
-        ['get', 'lease', '-n', 'kube-node-lease', 'node-0000', '-o', 'json'],
-        { env: { ...process.env, KUBECONFIG: cluster.kubeconfig }, encoding: 'utf8' },
-      );
+      const r = runKubectl(cluster, [
+        'get',
+        'lease',
+        '-n',
+        'kube-node-lease',
+        'node-0000',
+        '-o',
+        'json',
+      ]);
       if (r.status !== 0) return false;
       const lease = JSON.parse(r.stdout) as { spec: { leaseDurationSeconds: number } };
       return lease.spec.leaseDurationSeconds === 60;
