@@ -192,6 +192,11 @@ export const imageCommand: Command = {
           tls: {
             insecure: flags.insecure === true,
             insecureSkipTLSVerify: flags['insecure-skip-tls-verify'] === true,
+            settings: {
+              insecure: '--insecure',
+              skipVerify: '--insecure-skip-tls-verify',
+              credentials: 'the credentials of --registry-config (or REGISTRY_AUTH_FILE)',
+            },
           },
         });
         clients.push(c);

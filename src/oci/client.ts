@@ -218,7 +218,7 @@ export class RegistryClient {
           creds?.username !== undefined
             ? `the credentials of user "${creds.username}"`
             : 'anonymous access'
-        } for ${this.where(repo)} (HTTP ${res.status}); check the pull secret`,
+        } for ${this.where(repo)} (HTTP ${res.status}); check ${this.transport.settings.credentials}`,
         { status: res.status },
       );
     }
@@ -322,7 +322,7 @@ export class RegistryClient {
     if (s === 400 && this.transport.scheme === 'http' && /HTTPS/.test(detail)) {
       throw new OciError(
         'TLS',
-        `${what}: ${this.where(repo)} serves HTTPS, not plain HTTP; unset registryTLS.insecure`,
+        `${what}: ${this.where(repo)} serves HTTPS, not plain HTTP; unset ${this.transport.settings.insecure}`,
         { status: s },
       );
     }
@@ -340,7 +340,7 @@ export class RegistryClient {
       throw new OciError(
         'Unauthorized',
         `${what}: ${this.where(repo)} ${s === 403 ? 'denied access' : who} (HTTP ${s})${suffix}; ` +
-          'check the pull secret (imageRepoSecret)',
+          `check ${this.transport.settings.credentials}`,
         { status: s },
       );
     }

@@ -11,5 +11,9 @@ export * from './image.js';
 export * from './layer.js';
 export * from './platform.js';
 export * from './reference.js';
-export { type RegistryTLS } from './transport.js';
+export {
+  MODULE_REGISTRY_SETTINGS,
+  type RegistryTLS,
+  type RegistrySettingNames,
+} from './transport.js';
 export * from './types.js';

@@ -12,7 +12,26 @@ export interface RegistryTLS {
   insecureSkipTLSVerify?: boolean;
   /** Extra trusted CA certificates (PEM), e.g. a private registry's CA. */
   ca?: string | Buffer;
+  /** How the user sets these switches and the credentials, for error hints [a Module's fields]. */
+  settings?: RegistrySettingNames;
 }
+
+/**
+ * Where a user sets `insecure`, `insecureSkipTLSVerify` and the registry credentials: a
+ * Module's fields, or the flags of the command that prints the error.
+ */
+export interface RegistrySettingNames {
+  insecure: string;
+  skipVerify: string;
+  credentials: string;
+}
+
+/** A Module's fields: what the operator's errors name. */
+export const MODULE_REGISTRY_SETTINGS: RegistrySettingNames = {
+  insecure: 'registryTLS.insecure',
+  skipVerify: 'registryTLS.insecureSkipTLSVerify',
+  credentials: 'the pull secret (imageRepoSecret)',
+};
 
 export interface HttpResponse {
   status: number;
@@ -41,7 +60,11 @@ const UNREACHABLE_CODES = new Set([
   'ECONNABORTED',
 ]);
 
-function classify(e: NodeJS.ErrnoException & { reason?: string }, url: URL): OciError {
+function classify(
+  e: NodeJS.ErrnoException & { reason?: string },
+  url: URL,
+  names: RegistrySettingNames,
+): OciError {
   const code = e.code ?? '';
   const where = `${url.protocol}//${url.host}`;
   if (UNREACHABLE_CODES.has(code)) {
@@ -59,7 +82,7 @@ function classify(e: NodeJS.ErrnoException & { reason?: string }, url: URL): Oci
     return new OciError(
       'TLS',
       `TLS with registry ${where} failed (${code}): ${e.message}; if the registry is trusted, ` +
-        'set registryTLS.insecureSkipTLSVerify (or registryTLS.insecure for plain HTTP)',
+        `set ${names.skipVerify} (or ${names.insecure} for plain HTTP)`,
       { cause: e },
     );
   }
@@ -69,10 +92,13 @@ function classify(e: NodeJS.ErrnoException & { reason?: string }, url: URL): Oci
 /** HTTP(S) with the TLS options of one registry; sockets are kept alive between requests. */
 export class Transport {
   readonly scheme: 'http' | 'https';
+  /** How the user sets the TLS switches, for error hints. */
+  readonly settings: RegistrySettingNames;
   private readonly agent: HttpAgent | HttpsAgent;
 
   constructor(tls: RegistryTLS = {}) {
     this.scheme = tls.insecure ? 'http' : 'https';
+    this.settings = tls.settings ?? MODULE_REGISTRY_SETTINGS;
     this.agent = tls.insecure
       ? new HttpAgent({ keepAlive: true })
       : new HttpsAgent({
@@ -103,7 +129,7 @@ export class Transport {
           }),
         );
       });
-      r.on('error', (e) => reject(e instanceof OciError ? e : classify(e, req.url)));
+      r.on('error', (e) => reject(e instanceof OciError ? e : classify(e, req.url, this.settings)));
       if (req.body === undefined) r.end();
       else if (Buffer.isBuffer(req.body)) r.end(req.body);
       else {

@@ -32,7 +32,13 @@ import {
   type Manager,
   type ResourceType,
 } from '../../runtime/index.js';
-import { imageExists, isOciError, openImage, type SecretLike } from '../../oci/index.js';
+import {
+  imageExists,
+  isOciError,
+  openImage,
+  type RegistryTLS,
+  type SecretLike,
+} from '../../oci/index.js';
 import {
   LABEL_MODULE_NAME,
   LABEL_POD_TYPE,
@@ -44,8 +50,11 @@ import { ANNOTATION_REBUILD_TRIGGER, Reasons } from './constants.js';
 import {
   type Existence,
   type ImagePlan,
+  type RegistryAnswer,
+  type Verdict,
   buildSignEntries,
   distinctImages,
+  judgeSuccess,
   planImage,
   rebuildTriggered,
   resultsByImage,
@@ -189,17 +198,17 @@ export async function setupImageControllers(
   // ---------------------------------------------------------------------------------------
   // MIC: image states
 
-  /** Asks the registry, with the pull secret and TLS settings the nodes use. */
-  async function check(
-    mic: ModuleImagesConfig,
-    spec: ModuleImageSpec,
-  ): Promise<Existence | { problem: string }> {
-    const policy = spec.imagePullPolicy ?? mic.spec.imagePullPolicy;
-    // Nodes never pull with Never: they use what they have, and so does the check.
-    if (policy === 'Never') return 'Exists';
-    const ns = mic.metadata.namespace!;
+  /**
+   * Asks the registry for an image with the pull secret (`imageRepoSecret`, in namespace `ns`)
+   * and TLS settings the nodes use.
+   */
+  async function askRegistry(
+    image: string,
+    ns: string,
+    secretName: string | undefined,
+    tls: RegistryTLS | undefined,
+  ): Promise<RegistryAnswer> {
     const pullSecrets: SecretLike[] = [];
-    const secretName = mic.spec.imageRepoSecret?.name;
     if (secretName) {
       const s = await secretApi.find(secretName, ns);
       if (!s) {
@@ -211,29 +220,47 @@ export async function setupImageControllers(
     }
     let opened;
     try {
-      opened = openImage(spec.image, {
+      opened = openImage(image, {
         pullSecrets,
-        ...(spec.registryTLS ? { tls: spec.registryTLS } : {}),
+        ...(tls ? { tls } : {}),
         timeoutMs: options.registryTimeoutMs ?? 30_000,
       });
     } catch (e) {
-      if (isOciError(e)) return { problem: `image ${spec.image}: ${e.message}` };
+      if (isOciError(e)) return { problem: `image ${image}: ${e.message}` };
       throw e;
     }
     try {
       const r = await imageExists(opened.client, opened.ref);
-      if (r.state === 'Exists') return 'Exists';
-      if (r.state === 'NotFound') return 'Missing';
+      if (r.state === 'Exists') return { state: 'Exists', digest: r.digest };
+      if (r.state === 'NotFound') return { state: 'Missing' };
       const hint =
         r.state === 'Unauthorized'
           ? secretName
             ? `; check that Secret ${ns}/${secretName} (imageRepoSecret) can pull it`
             : '; set imageRepoSecret to a pull secret for it'
           : '';
-      return { problem: `checking image ${spec.image}: ${r.error.message}${hint}` };
+      return { problem: `checking image ${image}: ${r.error.message}${hint}` };
     } finally {
       opened.client.close();
     }
+  }
+
+  /** Whether an image of a MIC exists, as the nodes would pull it. */
+  async function check(
+    mic: ModuleImagesConfig,
+    spec: ModuleImageSpec,
+  ): Promise<Existence | { problem: string }> {
+    const policy = spec.imagePullPolicy ?? mic.spec.imagePullPolicy;
+    // Nodes never pull with Never: they use what they have, and so does the check.
+    if (policy === 'Never') return 'Exists';
+    const a = await askRegistry(
+      spec.image,
+      mic.metadata.namespace!,
+      mic.spec.imageRepoSecret?.name,
+      spec.registryTLS,
+    );
+    if ('problem' in a) return a;
+    return a.state === 'Exists' ? 'Exists' : 'Missing';
   }
 
   mgr
@@ -391,6 +418,8 @@ export async function setupImageControllers(
     finishedAt?: string;
   }
   const firstSeenDone = new Map<string, number>();
+  /** Registry verdicts on succeeded pods and Builds, by uid: each is checked once. */
+  const verdicts = new Map<string, Verdict>();
 
   function podOutcome(p: Pod): Outcome {
     const term = p.status?.containerStatuses?.find((c) => c.state?.terminated)?.state?.terminated;
@@ -549,15 +578,47 @@ export async function setupImageControllers(
         }
         continue;
       }
-      record('Success');
-      if (before?.status !== 'Success') {
-        void events.event(
-          target,
-          'Normal',
-          verb(entry) === 'Build' ? Reasons.BuildSucceeded : Reasons.SignSucceeded,
-          `${describe(entry)} succeeded`,
-        );
+      // Succeeded. A success on record was verified when it was recorded.
+      if (before?.status === 'Success') {
+        record('Success');
+        continue;
       }
+      const uid = existing.obj.metadata.uid ?? name;
+      let verdict = verdicts.get(uid);
+      if (!verdict) {
+        const by = `${existing.kind === 'build' ? 'Build' : 'pod'} ${name}`;
+        const answer = work.pushes
+          ? await askRegistry(work.pushes, ns, ctx.imageRepoSecret, entry.registryTLS)
+          : undefined;
+        verdict = judgeSuccess(by, work.pushes, answer);
+        if (verdict.status === 'Unknown') {
+          // Nothing is decided: the MIC keeps waiting, and the registry is asked again.
+          log.warn('cannot verify a pushed image', { problem: verdict.message });
+          void events.event(
+            target,
+            'Warning',
+            Reasons.ImageCheckFailed,
+            `${describe(entry)}: ${verdict.message}`,
+          );
+          soon(retryMs);
+          continue;
+        }
+        verdicts.set(uid, verdict);
+        const ok = verdict.status === 'Success';
+        if (ok || before?.status !== 'Failure') {
+          const [succeeded, failed] =
+            verb(entry) === 'Build'
+              ? [Reasons.BuildSucceeded, Reasons.BuildFailed]
+              : [Reasons.SignSucceeded, Reasons.SignFailed];
+          void events.event(
+            target,
+            ok ? 'Normal' : 'Warning',
+            ok ? succeeded : failed,
+            `${describe(entry)}${ok ? ':' : ' failed:'} ${verdict.message}`,
+          );
+        }
+      }
+      record(verdict.status === 'Success' ? 'Success' : 'Failure');
     }
 
     // Successes of work no longer asked for stay on record while the MIC still lists the image
@@ -585,8 +646,9 @@ export async function setupImageControllers(
       const name = o.obj.metadata.name!;
       const outcome =
         o.kind === 'pod' ? podOutcome(o.obj as Pod) : buildOutcome(o.obj as OpenShiftBuild);
-      if (outcome.phase === 'Succeeded') {
-        const uid = o.obj.metadata.uid ?? name;
+      const uid = o.obj.metadata.uid ?? name;
+      // A success the registry contradicts is kept like a failure: it is the diagnosis.
+      if (outcome.phase === 'Succeeded' && verdicts.get(uid)?.status !== 'Failure') {
         let done = outcome.finishedAt ? Date.parse(outcome.finishedAt) : NaN;
         if (Number.isNaN(done)) {
           done = firstSeenDone.get(uid) ?? now().getTime();
@@ -600,7 +662,8 @@ export async function setupImageControllers(
       } else if (desired.has(name)) continue;
       if (o.kind === 'pod') await podApi.deleteIfExists(name, { namespace: ns });
       else await buildApi.deleteIfExists(name, { namespace: ns });
-      firstSeenDone.delete(o.obj.metadata.uid ?? name);
+      firstSeenDone.delete(uid);
+      verdicts.delete(uid);
       log.debug('collected', { kind: o.kind, name });
     }
     return requeueAfter === undefined ? undefined : { requeueAfter };

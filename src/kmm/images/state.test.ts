@@ -4,9 +4,12 @@ import type { ModuleImageSpec, ModuleImagesConfig } from '../../api/index.js';
 import {
   type Existence,
   type ImagePlan,
+  type RegistryAnswer,
+  type Verdict,
   type WorkResults,
   buildSignEntries,
   distinctImages,
+  judgeSuccess,
   planImage,
   rebuildTriggered,
   resultsByImage,
@@ -237,6 +240,59 @@ describe('rebuildTriggered', () => {
   for (const [now, seen, want] of cases) {
     it(`trigger ${now} after ${JSON.stringify(seen)}: ${want}`, () => {
       assert.equal(rebuildTriggered(mic([], now), seen), want);
+    });
+  }
+});
+
+describe('judgeSuccess', () => {
+  const ref = 'quay.io/org/kmod:6.1_kmm_unsigned';
+  const digest = `sha256:${'a'.repeat(64)}`;
+  const cases: {
+    name: string;
+    pushes?: string;
+    answer?: RegistryAnswer;
+    status: Verdict['status'];
+    message: RegExp;
+  }[] = [
+    {
+      name: 'nothing pushed (pushBuiltImage false): the pod is believed',
+      status: 'Success',
+      message: /^pod p succeeded$/,
+    },
+    {
+      name: 'the registry has the pushed image',
+      pushes: ref,
+      answer: { state: 'Exists', digest },
+      status: 'Success',
+      message: new RegExp(`the registry has .*_kmm_unsigned at ${digest}$`),
+    },
+    {
+      name: 'the pod succeeded but pushed nothing',
+      pushes: ref,
+      answer: { state: 'Missing' },
+      status: 'Failure',
+      message:
+        /^the pod p succeeded but the registry has no image at quay\.io\/org\/kmod:6\.1_kmm_unsigned$/,
+    },
+    {
+      name: 'the registry cannot be asked: nothing decided',
+      pushes: ref,
+      answer: { problem: 'registry quay.io is unreachable' },
+      status: 'Unknown',
+      message: /could not be asked .*: registry quay\.io is unreachable$/,
+    },
+    {
+      name: 'not asked yet: nothing decided',
+      pushes: ref,
+      status: 'Unknown',
+      message: /could not be asked for quay\.io\/org\/kmod:6\.1_kmm_unsigned yet$/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const v = judgeSuccess('pod p', c.pushes, c.answer);
+      assert.equal(v.status, c.status);
+      assert.match(v.message, c.message);
     });
   }
 });

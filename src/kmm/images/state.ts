@@ -15,6 +15,56 @@ import type {
 /** A registry's answer, reduced to what the states need (other answers leave the state alone). */
 export type Existence = 'Exists' | 'Missing';
 
+/** The registry's answer about one image; `problem` when the question could not be answered. */
+export type RegistryAnswer =
+  { state: 'Exists'; digest: string } | { state: 'Missing' } | { problem: string };
+
+/** What a build or sign that reported success amounts to, with the message to report. */
+export interface Verdict {
+  /** Unknown: the registry could not be asked; nothing is decided, ask again later. */
+  status: 'Success' | 'Failure' | 'Unknown';
+  message: string;
+}
+
+/**
+ * Judges a build or sign whose pod (or Build) says it succeeded. The pod's word is not enough: a
+ * pod that exits 0 without pushing would make the image `Exists` and send every node after an
+ * image that is not there. So the work counts as done once the registry shows the image it
+ * pushed (`answer`, asked with the pull secret and TLS settings the nodes use); work that pushes
+ * nothing (`pushes` unset: pushBuiltImage false) is taken at its word.
+ *
+ * | pushes | answer  | status  |
+ * | ------ | ------- | ------- |
+ * | unset  | –       | Success |
+ * | set    | Exists  | Success (the message names the digest) |
+ * | set    | Missing | Failure: "the <by> succeeded but the registry has no image at <ref>" |
+ * | set    | problem | Unknown |
+ */
+export function judgeSuccess(
+  by: string,
+  pushes: string | undefined,
+  answer: RegistryAnswer | undefined,
+): Verdict {
+  if (pushes === undefined) return { status: 'Success', message: `${by} succeeded` };
+  if (answer === undefined || 'problem' in answer) {
+    const why = answer ? `: ${answer.problem}` : '';
+    return {
+      status: 'Unknown',
+      message: `${by} succeeded, but the registry could not be asked for ${pushes} yet${why}`,
+    };
+  }
+  if (answer.state === 'Missing') {
+    return {
+      status: 'Failure',
+      message: `the ${by} succeeded but the registry has no image at ${pushes}`,
+    };
+  }
+  return {
+    status: 'Success',
+    message: `${by} succeeded; the registry has ${pushes} at ${answer.digest}`,
+  };
+}
+
 /** The results the ModuleBuildSignConfig holds for one image. */
 export interface WorkResults {
   build?: BuildSignImageState['status'];

@@ -40,8 +40,9 @@ export interface WorkContext {
 }
 
 export type RenderedWork =
-  | { kind: 'pod'; object: Pod }
-  | { kind: 'build'; object: OpenShiftBuild }
+  /** `pushes`: the image the work pushes when it succeeds (none when it pushes nothing). */
+  | { kind: 'pod'; object: Pod; pushes?: string }
+  | { kind: 'build'; object: OpenShiftBuild; pushes?: string }
   /** Something the work needs is missing or wrong; `message` names it and the fix. */
   | { kind: 'problem'; message: string };
 
@@ -176,9 +177,10 @@ async function renderBuild(
       ? { dtkImage: await dtkImage(apis, entry.kernelVersion, settings.dtkImageStream) }
       : {}),
   };
+  const pushes = input.push ? { pushes: input.image } : {};
   return settings.backend === 'openshift'
-    ? { kind: 'build', object: renderOpenShiftBuild(input) }
-    : { kind: 'pod', object: renderKanikoPod(input, settings.buildImage) };
+    ? { kind: 'build', object: renderOpenShiftBuild(input), ...pushes }
+    : { kind: 'pod', object: renderKanikoPod(input, settings.buildImage), ...pushes };
 }
 
 async function renderSign(
@@ -233,7 +235,7 @@ async function renderSign(
     },
     settings.signImage,
   );
-  return { kind: 'pod', object: pod };
+  return { kind: 'pod', object: pod, ...(ctx.push ? { pushes: entry.image } : {}) };
 }
 
 /** The object for one MBSC entry, or the problem that prevents it. */

@@ -17,6 +17,11 @@ async function readSecretFile(path: string, what: string): Promise<Buffer> {
   }
 }
 
+/** The credentials come from --registry-auth, which the signing pod fills from imageRepoSecret. */
+const SIGN_IMAGE_CREDENTIALS = {
+  credentials: 'the credentials of --registry-auth (the Module’s imageRepoSecret)',
+};
+
 export const signImageCommand: Command = {
   name: 'sign-image',
   summary: 'sign the kernel modules inside an image and push the signed image',
@@ -91,10 +96,20 @@ export const signImageCommand: Command = {
         pullTLS: {
           insecure: flags['insecure-pull'] === true,
           insecureSkipTLSVerify: flags['skip-tls-verify-pull'] === true,
+          settings: {
+            ...SIGN_IMAGE_CREDENTIALS,
+            insecure: '--insecure-pull',
+            skipVerify: '--skip-tls-verify-pull',
+          },
         },
         pushTLS: {
           insecure: flags.insecure === true,
           insecureSkipTLSVerify: flags['skip-tls-verify'] === true,
+          settings: {
+            ...SIGN_IMAGE_CREDENTIALS,
+            insecure: '--insecure',
+            skipVerify: '--skip-tls-verify',
+          },
         },
         push: flags['no-push'] !== true,
       });

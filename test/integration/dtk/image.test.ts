@@ -149,6 +149,15 @@ describe('hwe dtk image --release', () => {
     );
   });
 
+  it('names its own --insecure flag when the registry speaks plain HTTP', async () => {
+    await pushRelease(client, 'ocp/release', 'plain', imageReferencesYaml);
+    const r = await runHwe(['dtk', 'image', '--release', `${reg.host}/ocp/release:plain`]);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /TLS with registry https:\/\/.* failed/);
+    assert.match(r.stderr, /set --insecure-skip-tls-verify \(or --insecure for plain HTTP\)/);
+    assert.doesNotMatch(r.stderr, /registryTLS/);
+  });
+
   it('exits 1 with a clear message for broken image-references', async () => {
     await pushRelease(client, 'ocp/release', 'broken', 'kind: ConfigMap\n');
     const r = await runHwe([
@@ -193,6 +202,9 @@ describe('hwe dtk image --release', () => {
     );
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /refused the credentials of user "release"/);
+    // The hint names this command's flag, not a Module field.
+    assert.match(bad.stderr, /check the credentials of --registry-config/);
+    assert.doesNotMatch(bad.stderr, /imageRepoSecret/);
     const none = await runHwe(['dtk', 'image', '--release', ref, '--insecure'], { env });
     assert.equal(none.code, 1);
     assert.match(none.stderr, /requires credentials and none were given/);

@@ -105,6 +105,7 @@ const dockerConfig = JSON.stringify({
   },
 });
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
+const reEscape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 await secrets.create({
   metadata: { name: 'signing-key', namespace: ns },
   data: { key: b64(readFileSync(keys.key)) },
@@ -342,11 +343,7 @@ describe('ModuleImagesConfig with sign.unsignedImage', () => {
     });
     const mbsc = await mbscs.get(name, ns);
     assert.deepEqual(mbsc.status?.images, [{ image, action: 'SignImage', status: 'Success' }]);
-    await waitEvent(
-      name,
-      'SignSucceeded',
-      new RegExp(`signing of ${image.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
-    );
+    await waitEvent(name, 'SignSucceeded', new RegExp(`signing of ${reEscape(image)}`));
     const all = await events.list({ namespace: ns });
     assert.ok(!JSON.stringify(all.items).includes(keyBody), 'no key in any event');
     // job.gcDelay 0: the finished pod is collected.
@@ -595,6 +592,74 @@ describe('ModuleImagesConfig with build', () => {
   });
 });
 
+describe('a build or sign pod that succeeded without pushing', () => {
+  it('is a BuildFailed naming the missing image, and no rebuild starts', async () => {
+    const name = uniqueName('nopush');
+    const image = `${reg.host}/kmm/${name}:${KERNEL}`;
+    await configMaps.create({
+      metadata: { name: `${name}-dockerfile`, namespace: ns },
+      data: { dockerfile: 'FROM scratch\n' },
+    } as KubeObject);
+    await moduleWithImages(name, [
+      {
+        image,
+        kernelVersion: KERNEL,
+        build: { dockerfileConfigMap: { name: `${name}-dockerfile` } },
+        registryTLS: { insecure: true },
+      },
+    ]);
+    const build = await onePod(name, 'build');
+    // The pod says it succeeded, but nothing reached --destination.
+    await finishPod(build, true);
+    const ev = await waitEvent(
+      name,
+      'BuildFailed',
+      new RegExp(
+        `pod ${build.metadata.name} succeeded but the registry has no image at ${reEscape(image)}`,
+      ),
+    );
+    assert.equal(ev.type, 'Warning');
+    await waitState(name, image, 'DoesNotExist');
+    const mbsc = await mbscs.get(name, ns);
+    assert.deepEqual(mbsc.status?.images, [{ image, action: 'BuildImage', status: 'Failure' }]);
+    assert.ok(
+      !(await eventsOf(name)).some((e) => e.reason === 'BuildSucceeded'),
+      'no BuildSucceeded event',
+    );
+    // The pod is kept as the diagnosis (gcDelay 0 would have collected a real success), and no
+    // second build starts by itself.
+    const left = await podsOf(name, 'build');
+    assert.deepEqual(
+      left.map((p) => p.metadata.uid),
+      [build.metadata.uid],
+    );
+  });
+
+  it('is a SignFailed when the signing pod pushed nothing', async () => {
+    const name = uniqueName('nosign');
+    const image = `${reg.host}/kmm/${name}:${KERNEL}`;
+    await moduleWithImages(name, [
+      {
+        image,
+        kernelVersion: KERNEL,
+        sign: signSpec(`${reg.host}/vendor/kmm-ci:unsigned`),
+        registryTLS: { insecure: true },
+      },
+    ]);
+    const sign = await onePod(name, 'sign');
+    await finishPod(sign, true);
+    await waitEvent(
+      name,
+      'SignFailed',
+      new RegExp(`pod ${sign.metadata.name} succeeded but the registry has no image at`),
+    );
+    await waitState(name, image, 'DoesNotExist');
+    assert.deepEqual((await mbscs.get(name, ns)).status?.images, [
+      { image, action: 'SignImage', status: 'Failure' },
+    ]);
+  });
+});
+
 describe('OpenShift builds', () => {
   it('discovers build.openshift.io and creates a Build; Complete makes the image Exist', async () => {
     const ns2 = await testNamespace(client, 'kmm-ocp');
@@ -646,6 +711,9 @@ describe('OpenShift builds', () => {
       b.spec.strategy.dockerStrategy.buildArgs?.map((a) => a.name),
       ['KERNEL_VERSION', 'KERNEL_FULL_VERSION', 'MOD_NAME', 'MOD_NAMESPACE'],
     );
+    // The Build's part: the image appears in the registry, then the Build completes.
+    const pushed = parseReference(image);
+    await pushModuleImage(pushed.repository, pushed.tag!);
     await builds.patchStatus(
       b.metadata.name!,
       { status: { phase: 'Complete' } },
