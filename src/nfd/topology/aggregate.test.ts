@@ -6,6 +6,7 @@ import {
   aggregateZones,
   allocatableFromConfig,
   countedPods,
+  decimalSI,
   hasExclusiveCPUs,
   podQOS,
   type PodShape,
@@ -47,6 +48,19 @@ describe('parseCpuList', () => {
   ];
   for (const [text, want] of cases)
     it(JSON.stringify(text), () => assert.deepEqual(parseCpuList(text), want));
+});
+
+describe('decimalSI', () => {
+  const cases: [number, string][] = [
+    [0, '0'],
+    [16, '16'],
+    [1000, '1k'],
+    [1500, '1500'],
+    [2_000_000, '2M'],
+    [17179869184, '17179869184'],
+    [1073741824000, '1073741824k'],
+  ];
+  for (const [n, want] of cases) it(String(n), () => assert.equal(decimalSI(n), want));
 });
 
 describe('readNumaTopology', () => {

@@ -170,6 +170,19 @@ export function allocatableFromConfig(
   return { devices: [], cpu_ids, memory };
 }
 
+const SI = ['', 'k', 'M', 'G', 'T', 'P', 'E'];
+
+/** A count as Kubernetes writes a decimal quantity: `16`, `1k` for 1000, `2M`, `17179869184`. */
+export function decimalSI(n: number): string {
+  let v = n;
+  let i = 0;
+  while (v !== 0 && v % 1000 === 0 && i < SI.length - 1) {
+    v /= 1000;
+    i++;
+  }
+  return `${v}${SI[i]}`;
+}
+
 interface Amounts {
   capacity: number;
   allocatable: number;
@@ -282,9 +295,9 @@ export function aggregateZones(a: {
         .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
         .map(([name, v]) => ({
           name,
-          capacity: String(v.capacity),
-          allocatable: String(v.allocatable),
-          available: String(v.available),
+          capacity: decimalSI(v.capacity),
+          allocatable: decimalSI(v.allocatable),
+          available: decimalSI(v.available),
         })),
     }));
 }

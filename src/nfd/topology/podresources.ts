@@ -82,16 +82,26 @@ export interface PodResourcesClient {
 /** gRPC status code UNIMPLEMENTED. */
 const UNIMPLEMENTED = 12;
 
+type ListerClient = new (...a: ConstructorParameters<typeof Client>) => Client;
+interface Loaded {
+  grpc: typeof import('@grpc/grpc-js');
+  pkg: { v1: { PodResourcesLister: ListerClient } };
+}
+let loaded: Promise<Loaded> | undefined;
+
+/** The gRPC library and the service, loaded once per process. */
+async function load(): Promise<Loaded> {
+  const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
+  const def = await loader.load(PODRESOURCES_PROTO, PROTO_LOADER_OPTIONS);
+  return { grpc, pkg: grpc.loadPackageDefinition(def) as unknown as Loaded['pkg'] };
+}
+
 /** Connects (lazily, on the first call) to the kubelet's pod-resources socket. */
 export async function podResourcesClient(
   socket: string,
   timeoutMs = 10_000,
 ): Promise<PodResourcesClient> {
-  const [grpc, loader] = await Promise.all([import('@grpc/grpc-js'), import('@grpc/proto-loader')]);
-  const def = await loader.load(PODRESOURCES_PROTO, PROTO_LOADER_OPTIONS);
-  const pkg = grpc.loadPackageDefinition(def) as unknown as {
-    v1: { PodResourcesLister: new (...a: ConstructorParameters<typeof Client>) => Client };
-  };
+  const { grpc, pkg } = await (loaded ??= load());
   const client = new pkg.v1.PodResourcesLister(
     `unix:${socket}`,
     grpc.credentials.createInsecure(),

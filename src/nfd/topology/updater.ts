@@ -134,6 +134,12 @@ export async function runTopologyUpdater(o: UpdaterOptions): Promise<number> {
       } catch (e) {
         failed = true;
         const err = e instanceof Error ? e : new Error(String(e));
+        // A new channel next time: gRPC's own reconnection backs off up to two minutes, far
+        // longer than a kubelet restart takes.
+        if (err instanceof PodResourcesError) {
+          client?.close();
+          client = undefined;
+        }
         o.log.error(
           o.oneshot ? err.message : `${err.message}; retrying in ${Math.round(retry / 1000)}s`,
         );
