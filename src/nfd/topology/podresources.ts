@@ -6,9 +6,10 @@
  * Messages keep the proto's field names (`cpu_ids`, `pod_resources`, …); int64 and uint64 values
  * are JavaScript numbers (CPU ids and byte counts stay far below 2^53).
  */
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Client, ServiceError } from '@grpc/grpc-js';
 import type { Options } from '@grpc/proto-loader';
+import { PACKAGE_ROOT } from '../../version.js';
 
 export interface NUMANode {
   ID: number;
@@ -47,9 +48,7 @@ export interface AllocatableResourcesResponse {
 }
 
 /** The proto tree: `k8s.io/kubelet/...` and the gogo options file it imports. */
-export const PROTO_ROOT = fileURLToPath(
-  new URL('../../../../src/nfd/topology/proto', import.meta.url),
-);
+export const PROTO_ROOT = join(PACKAGE_ROOT, 'src/nfd/topology/proto');
 export const PODRESOURCES_PROTO = 'k8s.io/kubelet/pkg/apis/podresources/v1/api.proto';
 
 /** Options for @grpc/proto-loader shared by the client and the tests' kubelet stand-in. */
