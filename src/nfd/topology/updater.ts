@@ -124,15 +124,23 @@ export async function runTopologyUpdater(o: UpdaterOptions): Promise<number> {
   const baseRetry = o.retryDelayMs ?? 1000;
   const maxRetry = o.sleepIntervalMs > 0 ? o.sleepIntervalMs : MAX_RETRY_DELAY_MS;
   let retry = baseRetry;
+  // Successes are logged at start and after failures only, not on every interval.
+  let quiet = false;
   try {
     for (;;) {
       let failed = false;
       try {
         const nrt = await pass();
         o.onPass?.(nrt);
+        if (!quiet)
+          o.log.info(
+            `${o.publish ? 'published' : 'computed'} NodeResourceTopology ${o.nodeName}: ${nrt.zones.length} zones`,
+          );
+        quiet = true;
         retry = baseRetry;
       } catch (e) {
         failed = true;
+        quiet = false;
         const err = e instanceof Error ? e : new Error(String(e));
         // A new channel next time: gRPC's own reconnection backs off up to two minutes, far
         // longer than a kubelet restart takes.
