@@ -25,4 +25,9 @@ export const nfdCommands: Command[] = [
     'nfd-gc: delete NodeFeature and NodeResourceTopology objects of deleted nodes',
     async () => (await import('./gc/cli.js')).gcCommand,
   ),
+  lazyCommand(
+    'topology-updater',
+    'nfd-topology-updater: publish per-NUMA-zone resources as a NodeResourceTopology',
+    async () => (await import('./topology/cli.js')).topologyUpdaterCommand,
+  ),
 ];

@@ -1,6 +1,7 @@
 /**
  * Wakes the worker when its inputs change: the config file (ConfigMap mounts replace it through
- * a `..data` symlink swap, so its directory is watched), `features.d` and `custom.d`.
+ * a `..data` symlink swap, so its directory is watched), `features.d` and `custom.d`. The
+ * topology updater uses it for its config file and the kubelet's state files.
  */
 import { existsSync, type FSWatcher, watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
@@ -26,8 +27,19 @@ export class ChangeWatcher {
   private pending = new Set<ChangeKind>();
   private wake: (() => void) | undefined;
 
-  constructor(a: { configFile?: string; dirs: string[] }) {
+  /**
+   * `dirs` are watched with everything below them; `files` (e.g. the kubelet's checkpoint files)
+   * through their directories, counting only events for those names.
+   */
+  constructor(a: { configFile?: string; dirs: string[]; files?: string[] }) {
     this.targets = a.dirs.map((path) => ({ path, kind: 'files' as const, recursive: true }));
+    const byDir = new Map<string, Set<string>>();
+    for (const f of a.files ?? []) {
+      const names = byDir.get(dirname(f)) ?? new Set<string>();
+      byDir.set(dirname(f), names.add(basename(f)));
+    }
+    for (const [path, names] of byDir)
+      this.targets.push({ path, kind: 'files', names, recursive: false });
     if (a.configFile) {
       this.targets.push({
         path: dirname(a.configFile),
