@@ -45,6 +45,7 @@ import {
   resourcePath,
   type KubeClient,
   type KubeObject,
+  type ListOptions,
   type ResourceType,
 } from '../runtime/index.js';
 
@@ -230,17 +231,12 @@ export class MustGather {
     const api = new ResourceClient(this.o.client, t);
     let n = 0;
     try {
-      let cont: string | undefined;
-      do {
-        const page = await api.list({ ...where, limit: this.o.pageSize, continue: cont });
-        for (const obj of page.items) {
-          if (!keep(obj)) continue;
-          seen?.(obj);
-          await this.write(t, cleaned(obj));
-          n++;
-        }
-        cont = page.metadata.continue || undefined;
-      } while (cont);
+      for await (const obj of paged(api, where, this.o.pageSize)) {
+        if (!keep(obj)) continue;
+        seen?.(obj);
+        await this.write(t, cleaned(obj));
+        n++;
+      }
     } catch (e) {
       if (isKubeError(e, 'NotFound')) return; // not served here
       if (isKubeError(e, 'Forbidden')) {
@@ -262,31 +258,26 @@ export class MustGather {
   private async gatherNodes(): Promise<void> {
     const api = new ResourceClient(this.o.client, Nodes);
     let n = 0;
-    let cont: string | undefined;
-    do {
-      const page = await api.list({ limit: this.o.pageSize, continue: cont });
-      for (const node of page.items as NodeLike[]) {
-        const annotations = Object.fromEntries(
-          Object.entries(node.metadata.annotations ?? {}).filter(([k]) => OWNED_LABEL.test(k)),
-        );
-        await this.write(Nodes, {
-          apiVersion: 'v1',
-          kind: 'Node',
-          metadata: {
-            name: node.metadata.name,
-            labels: node.metadata.labels ?? {},
-            annotations,
-          },
-          spec: { taints: node.spec?.taints ?? [] },
-          status: {
-            capacity: node.status?.capacity ?? {},
-            nodeInfo: node.status?.nodeInfo ?? {},
-          },
-        } as KubeObject);
-        n++;
-      }
-      cont = page.metadata.continue || undefined;
-    } while (cont);
+    for await (const node of paged(api, {}, this.o.pageSize) as AsyncGenerator<NodeLike>) {
+      const annotations = Object.fromEntries(
+        Object.entries(node.metadata.annotations ?? {}).filter(([k]) => OWNED_LABEL.test(k)),
+      );
+      await this.write(Nodes, {
+        apiVersion: 'v1',
+        kind: 'Node',
+        metadata: {
+          name: node.metadata.name,
+          labels: node.metadata.labels ?? {},
+          annotations,
+        },
+        spec: { taints: node.spec?.taints ?? [] },
+        status: {
+          capacity: node.status?.capacity ?? {},
+          nodeInfo: node.status?.nodeInfo ?? {},
+        },
+      } as KubeObject);
+      n++;
+    }
     this.count('Node', n);
     this.o.progress(`Node: ${n}`);
   }
@@ -296,12 +287,8 @@ export class MustGather {
     const api = new ResourceClient(this.o.client, Secrets);
     const names: string[] = [];
     try {
-      await api.listAll({
-        namespace: ns,
-        metadataOnly: true,
-        pageSize: this.o.pageSize,
-        onPage: (items) => names.push(...items.map((s) => s.metadata.name!)),
-      });
+      const list = paged(api, { namespace: ns, metadataOnly: true }, this.o.pageSize);
+      for await (const s of list) names.push(s.metadata.name!);
     } catch (e) {
       if (isKubeError(e, 'Forbidden')) return;
       throw e;
@@ -320,19 +307,18 @@ export class MustGather {
 
   private async gatherPods(ns: string, keep: (p: KubeObject) => boolean): Promise<void> {
     const api = new ResourceClient(this.o.client, Pods);
-    let cont: string | undefined;
     let n = 0;
-    do {
-      const page = await api.list({ namespace: ns, limit: this.o.pageSize, continue: cont });
-      for (const pod of page.items as PodLike[]) {
-        if (!keep(pod)) continue;
-        await this.write(Pods, cleaned(pod));
-        n++;
-        const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
-        for (const c of containers) await this.gatherLog(ns, pod.metadata.name!, c.name);
-      }
-      cont = page.metadata.continue || undefined;
-    } while (cont);
+    for await (const pod of paged(
+      api,
+      { namespace: ns },
+      this.o.pageSize,
+    ) as AsyncGenerator<PodLike>) {
+      if (!keep(pod)) continue;
+      await this.write(Pods, cleaned(pod));
+      n++;
+      const containers = [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])];
+      for (const c of containers) await this.gatherLog(ns, pod.metadata.name!, c.name);
+    }
     if (n) {
       this.count('Pod', n);
       this.o.progress(`Pod in ${ns}: ${n}`);
@@ -383,25 +369,24 @@ export class MustGather {
     const file = join(this.o.destDir, 'namespaces', safe(ns), 'core', 'events.yaml');
     let n = 0;
     let out: ReturnType<typeof createWriteStream> | undefined;
-    let cont: string | undefined;
-    do {
-      const page = await api.list({ namespace: ns, limit: this.o.pageSize, continue: cont });
-      for (const ev of page.items as EventLike[]) {
-        const at = Date.parse(
-          ev.lastTimestamp ?? ev.eventTime ?? ev.metadata.creationTimestamp ?? '',
-        );
-        if (cutoff !== undefined && !Number.isNaN(at) && at < cutoff) continue;
-        if (!out) {
-          await mkdir(join(file, '..'), { recursive: true });
-          out = createWriteStream(file);
-          out.write('apiVersion: v1\nkind: EventList\nitems:\n');
-        }
-        const doc = stringify([cleaned(ev)]);
-        out.write(doc);
-        n++;
+    for await (const ev of paged(
+      api,
+      { namespace: ns },
+      this.o.pageSize,
+    ) as AsyncGenerator<EventLike>) {
+      const at = Date.parse(
+        ev.lastTimestamp ?? ev.eventTime ?? ev.metadata.creationTimestamp ?? '',
+      );
+      if (cutoff !== undefined && !Number.isNaN(at) && at < cutoff) continue;
+      if (!out) {
+        await mkdir(join(file, '..'), { recursive: true });
+        out = createWriteStream(file);
+        out.write('apiVersion: v1\nkind: EventList\nitems:\n');
       }
-      cont = page.metadata.continue || undefined;
-    } while (cont);
+      const doc = stringify([cleaned(ev)]);
+      out.write(doc);
+      n++;
+    }
     if (out) {
       const stream = out;
       await new Promise<void>((resolve, reject) => {
@@ -411,6 +396,21 @@ export class MustGather {
       this.count('Event', n);
     }
   }
+}
+
+/** Every object of a list, asked for a page at a time. */
+async function* paged<T extends KubeObject>(
+  api: ResourceClient<T>,
+  o: ListOptions,
+  pageSize: number,
+): AsyncGenerator<T> {
+  let cont: string | undefined;
+  do {
+    const page = await api.list({ ...o, limit: pageSize, continue: cont });
+    // An empty list may come as "items": null.
+    yield* page.items ?? [];
+    cont = page.metadata.continue || undefined;
+  } while (cont);
 }
 
 function isOwned(obj: KubeObject): boolean {

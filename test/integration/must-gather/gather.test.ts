@@ -15,13 +15,14 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import {
   Modules,
   NodeFeatureDiscoveries,
   NodeFeatureRules,
   NodeFeatures,
+  installCrds,
   type Module,
   type NodeFeature,
   type NodeFeatureRule,
@@ -36,11 +37,12 @@ import {
   type ResourceType,
 } from '../../../src/runtime/index.js';
 import { readLayer } from '../../../src/oci/index.js';
-import { runHwe } from '../../support/cli.js';
+import { type CliResult, runHwe } from '../../support/cli.js';
 import { testCluster, testNamespace, testNodes, uniqueName } from '../../support/cluster.js';
 
 const cluster = await testCluster();
 const client = cluster.client;
+await installCrds(client);
 const api = <T extends KubeObject>(t: ResourceType<T>) => new ResourceClient<T>(client, t, 'test');
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -156,17 +158,20 @@ async function tarEntries(file: string): Promise<Map<string, Buffer>> {
 
 describe('hwe must-gather', () => {
   const dest = join(work, 'bundle');
+  let run: CliResult;
   let files: string[] = [];
+  before(async () => {
+    run = await runHwe(['must-gather', '--dest-dir', dest, '--namespace', opNs], { env });
+    if (run.code === 0) files = walk(dest).map((f) => relative(dest, f));
+  });
 
   it('writes the bundle and its archive, with progress on stderr', async () => {
-    const r = await runHwe(['must-gather', '--dest-dir', dest, '--namespace', opNs], { env });
-    assert.equal(r.code, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as { archive: string; objects: Record<string, number> };
+    assert.equal(run.code, 0, run.stderr);
+    const summary = JSON.parse(run.stdout) as { archive: string; objects: Record<string, number> };
     assert.equal(summary.archive, `${dest}.tar.gz`);
-    assert.ok(summary.objects.Module! >= 1 && summary.objects.Node! >= 1, r.stdout);
-    assert.match(r.stderr, /must-gather: Module: \d+/);
-    assert.match(r.stderr, /must-gather: wrote .*bundle\.tar\.gz/);
-    files = walk(dest).map((f) => relative(dest, f));
+    assert.ok(summary.objects.Module! >= 1 && summary.objects.Node! >= 1, run.stdout);
+    assert.match(run.stderr, /must-gather: Module: \d+/);
+    assert.match(run.stderr, /must-gather: wrote .*bundle\.tar\.gz/);
     const tarred = await tarEntries(`${dest}.tar.gz`);
     assert.deepEqual([...tarred.keys()].sort(), files.map((f) => `bundle/${f}`).sort());
   });
