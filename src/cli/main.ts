@@ -38,6 +38,11 @@ export const rootCommand: Command = {
       'Driver Toolkit: find the driver-toolkit image for a release or node',
       dtkCommands,
     ),
+    lazyCommand(
+      'must-gather',
+      'collect KMM and NFD objects, logs and events into a support bundle',
+      async () => (await import('../mustgather/command.js')).mustGatherCommand,
+    ),
     versionCommand,
   ],
 };
@@ -52,6 +57,8 @@ const PROGRAM_ALIASES: Record<string, string[]> = {
   'nfd-gc': ['nfd', 'gc'],
   'nfd-topology-updater': ['nfd', 'topology-updater'],
   'kmm-worker': ['kmm', 'worker'],
+  // `oc adm must-gather --image=…` runs `gather` and copies /must-gather back.
+  gather: ['must-gather', '--dest-dir', '/must-gather'],
 };
 
 async function main(): Promise<void> {
