@@ -173,6 +173,25 @@ async function moduleWithImages(name: string, images: ModuleImageSpec[], pullSec
   return { mod, mic };
 }
 
+/** A Module whose one image is built from a Dockerfile ConfigMap of its own. */
+async function moduleWithBuild(prefix: string, dockerfile: string) {
+  const name = uniqueName(prefix);
+  const image = `${reg.host}/kmm/${name}:${KERNEL}`;
+  await configMaps.create({
+    metadata: { name: `${name}-dockerfile`, namespace: ns },
+    data: { dockerfile },
+  } as KubeObject);
+  await moduleWithImages(name, [
+    {
+      image,
+      kernelVersion: KERNEL,
+      build: { dockerfileConfigMap: { name: `${name}-dockerfile` } },
+      registryTLS: { insecure: true },
+    },
+  ]);
+  return { name, image };
+}
+
 const stateOf = async (name: string, image: string) =>
   (await mics.get(name, ns)).status?.imagesStates?.find((s) => s.image === image)?.status;
 
@@ -542,20 +561,7 @@ describe('ModuleImagesConfig with build', () => {
   });
 
   it('reports a broken Dockerfile by ConfigMap with the build log, without rebuilding; the trigger retries', async () => {
-    const name = uniqueName('broken');
-    const image = `${reg.host}/kmm/${name}:${KERNEL}`;
-    await configMaps.create({
-      metadata: { name: `${name}-dockerfile`, namespace: ns },
-      data: { dockerfile: 'FORM scratch\n' },
-    } as KubeObject);
-    await moduleWithImages(name, [
-      {
-        image,
-        kernelVersion: KERNEL,
-        build: { dockerfileConfigMap: { name: `${name}-dockerfile` } },
-        registryTLS: { insecure: true },
-      },
-    ]);
+    const { name, image } = await moduleWithBuild('broken', 'FORM scratch\n');
     const build = await onePod(name, 'build');
     await finishPod(
       build,
@@ -594,20 +600,7 @@ describe('ModuleImagesConfig with build', () => {
 
 describe('a build or sign pod that succeeded without pushing', () => {
   it('is a BuildFailed naming the missing image, and no rebuild starts', async () => {
-    const name = uniqueName('nopush');
-    const image = `${reg.host}/kmm/${name}:${KERNEL}`;
-    await configMaps.create({
-      metadata: { name: `${name}-dockerfile`, namespace: ns },
-      data: { dockerfile: 'FROM scratch\n' },
-    } as KubeObject);
-    await moduleWithImages(name, [
-      {
-        image,
-        kernelVersion: KERNEL,
-        build: { dockerfileConfigMap: { name: `${name}-dockerfile` } },
-        registryTLS: { insecure: true },
-      },
-    ]);
+    const { name, image } = await moduleWithBuild('nopush', 'FROM scratch\n');
     const build = await onePod(name, 'build');
     // The pod says it succeeded, but nothing reached --destination.
     await finishPod(build, true);
