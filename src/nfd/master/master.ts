@@ -194,6 +194,7 @@ export class NfdMaster {
   /** Refusals already traced to their source (kind, name, reason), since the rules last changed. */
   private readonly tracedRejections = new Set<string>();
   private readonly compiledGroups = new WeakMap<object, CompiledGroup>();
+  private readonly groupErrorsLogged = new WeakMap<object, Set<string>>();
   /**
    * The last writes per node and the cached resourceVersion they were computed from. A node
    * requeued before the watch has delivered our own write would otherwise be written again.
@@ -556,7 +557,12 @@ export class NfdMaster {
       for (const e of m.errors) errors.add(e.message);
       if (m.matched) members.push(node);
     }
+    // Each failure once per version of the group (the cached object changes with it).
+    let logged = this.groupErrorsLogged.get(group);
+    if (!logged) this.groupErrorsLogged.set(group, (logged = new Set()));
     for (const e of errors) {
+      if (logged.has(e)) continue;
+      logged.add(e);
       this.log.warn('NodeFeatureGroup rule failed', { namespace, name, error: e });
     }
     members.sort();

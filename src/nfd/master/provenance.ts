@@ -80,6 +80,10 @@ export function sourceOfRejection(
   features: Partial<Features>,
   rejected: Rejection,
 ): RuleSource | undefined {
+  // Most refusals of a busy cluster are NodeFeature labels: one evaluation says so.
+  if (outputOf(processRules(set, features), rejected.kind, rejected.name) === undefined) {
+    return undefined;
+  }
   let found: RuleSource | undefined;
   let before: string | undefined;
   const prefix: CompiledRuleSet['objects'][number][] = [];
