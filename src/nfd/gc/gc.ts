@@ -3,7 +3,6 @@ import {
   isKubeError,
   Manager,
   Nodes,
-  type Controller,
   type KubeClient,
   type KubeObject,
   type Logger,
@@ -89,7 +88,6 @@ export class NfdGc {
     const grace = this.opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
     const now = this.opts.now ?? Date.now;
     const nodes = mgr.informers.informer(Nodes, { metadataOnly: true });
-    const controllers: Controller[] = [];
 
     const collector = (
       type: ResourceType,
@@ -149,31 +147,26 @@ export class NfdGc {
             });
           }
         });
-      controllers.push(c);
-      return objects;
+      return { objects, nodeOf, controller: c };
     };
-    const features = collector(NodeFeatures, nodeOfFeature, 'nodeFeaturesDeleted');
-    const all = [features];
-    const nodeOfs = [nodeOfFeature];
+    const all = [collector(NodeFeatures, nodeOfFeature, 'nodeFeaturesDeleted')];
     if (await apiServes(this.opts.client, NodeResourceTopologies)) {
       // NodeResourceTopology objects are named after their node.
-      const nodeOfTopology = (o: KubeObject) => o.metadata.name!;
-      all.push(collector(NodeResourceTopologies, nodeOfTopology, 'topologiesDeleted'));
-      nodeOfs.push(nodeOfTopology);
+      all.push(collector(NodeResourceTopologies, (o) => o.metadata.name!, 'topologiesDeleted'));
     }
 
     const sweep = () => {
       this.stats.sweeps++;
       const t = now();
       let candidates = 0;
-      all.forEach((inf, i) => {
-        for (const o of inf.list()) {
+      for (const { objects, nodeOf, controller } of all) {
+        for (const o of objects.list()) {
           // Objects whose node is cached, or still in their grace period, need no look.
-          if (nodes.getByName(nodeOfs[i]!(o)) || graceLeft(o, grace, t) > 0) continue;
+          if (nodes.getByName(nodeOf(o)) || graceLeft(o, grace, t) > 0) continue;
           candidates++;
-          controllers[i]!.enqueue({ namespace: o.metadata.namespace, name: o.metadata.name! });
+          controller.enqueue({ namespace: o.metadata.namespace, name: o.metadata.name! });
         }
-      });
+      }
       mgr.log.info('sweep: checked every object', { orphans: candidates });
     };
     const interval = this.opts.intervalMs ?? 3_600_000;
