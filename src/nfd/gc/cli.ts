@@ -10,7 +10,8 @@ export const gcCommand: Command = {
   description:
     'Deletes the NodeFeature and NodeResourceTopology objects of nodes that no longer exist:\n' +
     'at once when a Node is deleted, and by a sweep of every object at start and every\n' +
-    '--gc-interval.',
+    '--gc-interval. Sweeps leave objects younger than --gc-grace-period alone (they may be\n' +
+    'created before their Node registers).',
   flags: [
     { name: 'kubeconfig', type: 'string', placeholder: 'FILE', help: 'kubeconfig file' },
     {
@@ -18,7 +19,14 @@ export const gcCommand: Command = {
       type: 'string',
       placeholder: 'DURATION',
       default: '1h',
-      help: 'time between sweeps (0 disables the sweep)',
+      help: 'time between sweeps (0: only the sweep at start)',
+    },
+    {
+      name: 'gc-grace-period',
+      type: 'string',
+      placeholder: 'DURATION',
+      default: '10m',
+      help: 'sweeps leave objects younger than this alone (node deletions act at once)',
     },
     {
       name: 'port',
@@ -34,6 +42,14 @@ export const gcCommand: Command = {
     const intervalMs = parseGoDuration(text.trim());
     if (intervalMs === undefined || intervalMs < 0) {
       throw new UsageError(`flag --gc-interval: "${text}" is not a duration; e.g. 1h, 10m`);
+    }
+    const graceText =
+      typeof flags['gc-grace-period'] === 'string' ? flags['gc-grace-period'] : '10m';
+    const gracePeriodMs = parseGoDuration(graceText.trim());
+    if (gracePeriodMs === undefined || gracePeriodMs < 0) {
+      throw new UsageError(
+        `flag --gc-grace-period: "${graceText}" is not a duration; e.g. 10m, 30s`,
+      );
     }
     const port = typeof flags['port'] === 'number' ? flags['port'] : 8080;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
@@ -52,7 +68,13 @@ export const gcCommand: Command = {
     const kubeconfig = typeof flags['kubeconfig'] === 'string' ? flags['kubeconfig'] : undefined;
     const client = new KubeClient(resolveAccess({ kubeconfig, env }));
     try {
-      const gc = new NfdGc({ client, intervalMs, healthProbeAddress: `:${port}`, log });
+      const gc = new NfdGc({
+        client,
+        intervalMs,
+        gracePeriodMs,
+        healthProbeAddress: `:${port}`,
+        log,
+      });
       gc.mgr.stopOnSignals();
       await gc.start();
       await gc.wait();

@@ -1,8 +1,8 @@
 import { NodeFeatures, NodeResourceTopologies } from '../../api/index.js';
 import {
+  isKubeError,
   Manager,
   Nodes,
-  type Controller,
   type KubeClient,
   type KubeObject,
   type Logger,
@@ -18,6 +18,13 @@ export interface GcOptions {
   /** -gc-interval: time between sweeps of every object (node deletions act at once). */
   intervalMs?: number;
   /**
+   * -gc-grace-period: a sweep leaves objects younger than this alone, so that objects created
+   * just before their Node registers survive. Default 10 minutes.
+   */
+  gracePeriodMs?: number;
+  /** The current time in ms (tests move it forward). */
+  now?: () => number;
+  /**
    * Consider only objects with these labels (a label selector). For sharing a cluster with
    * other NFD deployments or tests; upstream nfd-gc considers every object.
    */
@@ -30,6 +37,16 @@ export interface GcOptions {
 export interface GcStats {
   nodeFeaturesDeleted: number;
   topologiesDeleted: number;
+  sweeps: number;
+}
+
+export const DEFAULT_GRACE_PERIOD_MS = 10 * 60_000;
+
+/** How long `obj` must still wait before it may be deleted (0: now). */
+export function graceLeft(obj: KubeObject, gracePeriodMs: number, now: number): number {
+  const created = Date.parse(obj.metadata.creationTimestamp ?? '');
+  if (Number.isNaN(created)) return 0;
+  return Math.max(0, created + gracePeriodMs - now);
 }
 
 /** Which node a NodeFeature is for: its node-name label, else its name (as the master reads it). */
@@ -39,15 +56,17 @@ function nodeOfFeature(o: KubeObject): string {
 
 /**
  * nfd-gc: deletes the NodeFeature and NodeResourceTopology objects of nodes that no longer
- * exist — when a Node is deleted, and by a sweep every interval (which also catches objects
- * created for a node that never existed or was deleted while gc was down). Everything is
+ * exist — when a Node is deleted, and by a sweep at start and every interval (which also
+ * catches objects created for a node that never existed or was deleted while gc was down), as
+ * upstream does. An object's own creation triggers nothing, and a sweep leaves objects younger
+ * than the grace period alone: objects may be created before their Node registers. Everything is
  * cached metadata-only. Before deleting, the Node is looked up live, so a cache that lags
  * behind a re-created Node never costs its objects; deletes carry the object's uid, so a
  * re-created object survives.
  */
 export class NfdGc {
   readonly mgr: Manager;
-  readonly stats: GcStats = { nodeFeaturesDeleted: 0, topologiesDeleted: 0 };
+  readonly stats: GcStats = { nodeFeaturesDeleted: 0, topologiesDeleted: 0, sweeps: 0 };
   private readonly opts: GcOptions;
 
   constructor(opts: GcOptions) {
@@ -66,13 +85,14 @@ export class NfdGc {
 
   async start(): Promise<void> {
     const { mgr } = this;
+    const grace = this.opts.gracePeriodMs ?? DEFAULT_GRACE_PERIOD_MS;
+    const now = this.opts.now ?? Date.now;
     const nodes = mgr.informers.informer(Nodes, { metadataOnly: true });
-    const controllers: Controller[] = [];
 
     const collector = (
       type: ResourceType,
       nodeOf: (o: KubeObject) => string,
-      counter: keyof GcStats,
+      counter: 'nodeFeaturesDeleted' | 'topologiesDeleted',
     ) => {
       const objects = mgr.informers.informer(type, {
         metadataOnly: true,
@@ -84,7 +104,8 @@ export class NfdGc {
         .controller(`nfd-gc-${type.plural}`)
         .for(type, {
           informer: { metadataOnly: true, labelSelector: this.opts.labelSelector },
-          predicates: [{ update: () => false }],
+          // Only Node deletions and sweeps look at an object, never its own events.
+          predicates: [{ create: () => false, update: () => false, delete: () => false }],
         })
         .watches(
           Nodes,
@@ -106,10 +127,18 @@ export class NfdGc {
           if (nodes.getByName(node)) return;
           // The cache says the node is gone; make sure before deleting anything.
           if (await mgr.api(Nodes).find(node)) return;
-          const deleted = await api.deleteIfExists(req.name, {
-            namespace: req.namespace,
-            preconditions: { uid: obj.metadata.uid },
-          });
+          let deleted: boolean;
+          try {
+            deleted = await api.deleteIfExists(req.name, {
+              namespace: req.namespace,
+              preconditions: { uid: obj.metadata.uid },
+            });
+          } catch (e) {
+            // The object was deleted and created again meanwhile: the new one is not ours to judge yet.
+            if (!isKubeError(e, 'Conflict')) throw e;
+            log.debug('object was re-created; left alone', { kind: type.kind, node });
+            return;
+          }
           if (deleted) {
             this.stats[counter]++;
             log.info('deleted object of a node that no longer exists', {
@@ -118,30 +147,32 @@ export class NfdGc {
             });
           }
         });
-      controllers.push(c);
-      return objects;
+      return { objects, nodeOf, controller: c };
     };
-    const features = collector(NodeFeatures, nodeOfFeature, 'nodeFeaturesDeleted');
-    const all = [features];
+    const all = [collector(NodeFeatures, nodeOfFeature, 'nodeFeaturesDeleted')];
     if (await apiServes(this.opts.client, NodeResourceTopologies)) {
       // NodeResourceTopology objects are named after their node.
       all.push(collector(NodeResourceTopologies, (o) => o.metadata.name!, 'topologiesDeleted'));
     }
 
+    const sweep = () => {
+      this.stats.sweeps++;
+      const t = now();
+      let candidates = 0;
+      for (const { objects, nodeOf, controller } of all) {
+        for (const o of objects.list()) {
+          // Objects whose node is cached, or still in their grace period, need no look.
+          if (nodes.getByName(nodeOf(o)) || graceLeft(o, grace, t) > 0) continue;
+          candidates++;
+          controller.enqueue({ namespace: o.metadata.namespace, name: o.metadata.name! });
+        }
+      }
+      mgr.log.info('sweep: checked every object', { orphans: candidates });
+    };
     const interval = this.opts.intervalMs ?? 3_600_000;
-    if (interval > 0) {
-      mgr.add(
-        periodic('sweep', interval, () => {
-          mgr.log.info('sweep: checking every object');
-          all.forEach((inf, i) => {
-            for (const o of inf.list()) {
-              controllers[i]!.enqueue({ namespace: o.metadata.namespace, name: o.metadata.name! });
-            }
-          });
-        }),
-      );
-    }
+    if (interval > 0) mgr.add(periodic('sweep', interval, sweep));
     await mgr.start();
+    sweep();
   }
 
   wait(): Promise<void> {

@@ -89,6 +89,7 @@ describe('nfd-master and nfd-gc flags', () => {
     [['master', '-label-whitelist', '(unclosed'], '--label-whitelist'],
     [['master', '-port', '70000'], '--port'],
     [['gc', '-gc-interval', 'often'], '--gc-interval'],
+    [['gc', '-gc-grace-period', 'a while'], '--gc-grace-period'],
     [['master', 'extra'], 'unexpected argument'],
   ];
   for (const [args, names] of cases) {

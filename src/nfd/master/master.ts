@@ -11,6 +11,7 @@ import {
 } from '../../api/index.js';
 import {
   deepEqual,
+  EventRecorder,
   generationChanged,
   isKubeError,
   Manager,
@@ -22,6 +23,7 @@ import {
   type Predicate,
   type Request,
   type ResourceClient,
+  type Result,
   type ResourceType,
 } from '../../runtime/index.js';
 import {
@@ -31,6 +33,7 @@ import {
   readNodeFeature,
   type LabelPolicy,
   type NodeFeatureObject,
+  type Rejection,
 } from '../eval/index.js';
 import {
   addDefaultNamespace,
@@ -44,6 +47,8 @@ import {
 import { apiServes, periodic } from './runnables.js';
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
 import { computeNodeUpdate, type DesiredNodeState, type NodeTaintLike } from './node-update.js';
+import { ProblemReporter } from './problems.js';
+import { ruleFailureField, sourceOfRejection } from './provenance.js';
 
 /** The Lease upstream nfd-master campaigns on, so that mixed deployments still elect one leader. */
 export const LEADER_LEASE_NAME = 'nfd-master.nfd.kubernetes.io';
@@ -185,7 +190,11 @@ export class NfdMaster {
   private ruleInformers: Informer<NodeFeatureRule>[] = [];
   private groups!: Informer<NodeFeatureGroup>;
   private compiled: CompiledRuleSet | undefined;
+  readonly problems: ProblemReporter;
+  /** Refusals already traced to their source (kind, name, reason), since the rules last changed. */
+  private readonly tracedRejections = new Set<string>();
   private readonly compiledGroups = new WeakMap<object, CompiledGroup>();
+  private readonly groupErrorsLogged = new WeakMap<object, Set<string>>();
   /**
    * The last writes per node and the cached resourceVersion they were computed from. A node
    * requeued before the watch has delivered our own write would otherwise be written again.
@@ -196,6 +205,7 @@ export class NfdMaster {
     failures: Counter;
     rejected: Counter;
     ruleErrors: Counter;
+    conflicts: Counter;
   };
 
   constructor(opts: MasterOptions) {
@@ -239,7 +249,21 @@ export class NfdMaster {
         help: 'Rules that failed on a node',
         registers,
       }),
+      conflicts: new Counter({
+        name: 'nfd_node_update_conflicts_total',
+        help: 'Node writes refused with Conflict because the Node changed meanwhile (retried)',
+        registers,
+      }),
     };
+    const events = new EventRecorder(opts.client, { component: 'nfd-master' }, this.log);
+    this.problems = new ProblemReporter({
+      log: this.log,
+      lookup: (name) => this.ruleObject(name),
+      event: opts.noPublish
+        ? undefined
+        : (o, type, reason, msg) => events.event(o, type, reason, msg),
+      registry: this.mgr.metrics.registry,
+    });
   }
 
   /** Starts watching; resolves once caches are synced (controllers run while this replica leads). */
@@ -351,10 +375,44 @@ export class NfdMaster {
 
   private rules(): CompiledRuleSet {
     if (!this.compiled) {
-      const objects = this.ruleInformers.flatMap((i) => i.list()) as unknown as EngineRule[];
-      this.compiled = compileRules(objects);
+      const objects = this.ruleInformers.flatMap((i) => i.list());
+      this.compiled = compileRules(objects as unknown as EngineRule[]);
+      this.problems.retain(objects);
+      this.tracedRejections.clear();
     }
     return this.compiled;
+  }
+
+  private ruleObject(name: string): NodeFeatureRule | undefined {
+    for (const inf of this.ruleInformers) {
+      const o = inf.getByName(name);
+      if (o) return o;
+    }
+    return undefined;
+  }
+
+  /**
+   * Says once which rule produced an output the policy refused (an Event on that rule), or, for
+   * labels of the NodeFeature objects themselves, which node's.
+   */
+  private reportRejection(r: Rejection, node: string, features: Features): void {
+    const key = `${r.kind}\0${r.name}\0${r.reason}`;
+    if (this.tracedRejections.has(key)) return;
+    if (this.tracedRejections.size >= 10_000) this.tracedRejections.clear();
+    this.tracedRejections.add(key);
+    const what = `${r.kind} "${r.name}"${r.kind === 'taint' ? '' : `="${r.value}"`}`;
+    const source = sourceOfRejection(this.rules(), features, r);
+    if (!source) {
+      this.log.warn('NodeFeature output refused', { node, refused: what, reason: r.reason });
+      return;
+    }
+    this.problems.report({
+      rule: source.object,
+      severity: 'error',
+      field: source.field,
+      message: `rule "${source.rule}": ${what} refused: ${r.reason}`,
+      node,
+    });
   }
 
   /** The node's NodeFeature objects merged as upstream merges them; undefined if it has none. */
@@ -382,15 +440,17 @@ export class NfdMaster {
   /** What the master wants on the node: rules over merged features, then the label policy. */
   desiredFor(node: string): DesiredNodeState {
     const merged = this.mergedFeatures(node) ?? { features: emptyFeatures(), labels: {} };
-    const processed = processRules(this.rules(), merged.features);
+    const rules = this.rules();
+    const processed = processRules(rules, merged.features);
     if (processed.errors.length) {
       this.metrics.ruleErrors.inc(processed.errors.length);
       for (const f of processed.errors) {
-        this.log.debug('rule failed', {
+        this.problems.report({
+          rule: f.object,
+          severity: 'error',
+          field: ruleFailureField(rules, f),
+          message: `rule "${f.rule}": ${f.error.detail}`,
           node,
-          nodefeaturerule: f.object,
-          rule: f.rule,
-          error: f.error,
         });
       }
     }
@@ -404,11 +464,14 @@ export class NfdMaster {
       processed.features,
       this.opts.policy,
     );
-    for (const r of applied.rejected) this.metrics.rejected.inc({ kind: r.kind });
+    for (const r of applied.rejected) {
+      this.metrics.rejected.inc({ kind: r.kind });
+      this.reportRejection(r, node, merged.features);
+    }
     return applied;
   }
 
-  private async reconcileNode(name: string): Promise<void> {
+  private async reconcileNode(name: string): Promise<Result | void> {
     const node = this.nodes.getByName(name);
     if (!node || node.metadata.deletionTimestamp) {
       this.sent.delete(name);
@@ -464,6 +527,13 @@ export class NfdMaster {
       this.metrics.updates.inc();
       this.log.info('node updated', { node: name });
     } catch (e) {
+      if (isKubeError(e, 'Conflict')) {
+        // Someone changed the Node since our cache saw it: expected, and the retry (from the
+        // updated cache, after backoff) resolves it.
+        this.metrics.conflicts.inc();
+        this.log.debug('node changed meanwhile; retrying', { node: name });
+        return { requeue: true };
+      }
       this.metrics.failures.inc();
       if (isKubeError(e, 'NotFound')) return;
       throw e;
@@ -487,7 +557,12 @@ export class NfdMaster {
       for (const e of m.errors) errors.add(e.message);
       if (m.matched) members.push(node);
     }
+    // Each failure once per version of the group (the cached object changes with it).
+    let logged = this.groupErrorsLogged.get(group);
+    if (!logged) this.groupErrorsLogged.set(group, (logged = new Set()));
     for (const e of errors) {
+      if (logged.has(e)) continue;
+      logged.add(e);
       this.log.warn('NodeFeatureGroup rule failed', { namespace, name, error: e });
     }
     members.sort();

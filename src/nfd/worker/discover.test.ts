@@ -472,6 +472,24 @@ describe('inputs that change or are missing', () => {
     assert.equal(after.labels['custom-intel.nic.e1000e'], undefined);
   });
 
+  it('skips executables in features.d (hooks) with a warning', async () => {
+    const root = tempDir();
+    cpSync(hostFixture('intel-rhcos'), root, { recursive: true, verbatimSymlinks: true });
+    const fd = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
+    writeFileSync(join(fd, 'hook'), '#!/bin/sh\necho hook.example.com/ran\n', { mode: 0o755 });
+    writeFileSync(join(fd, 'plain'), 'plain.example.com/read=yes\n', { mode: 0o644 });
+    const r = await run('intel-rhcos', '', root);
+    assert.equal(r.labels['plain.example.com/read'], 'yes');
+    assert.deepEqual(
+      Object.keys(r.labels).filter((k) => k.includes('hook')),
+      [],
+      'nothing from the executable',
+    );
+    assert.ok(
+      r.warnings.some((w) => w.source === 'local' && /hook: executable, skipped/.test(w.message)),
+    );
+  });
+
   it('skips a broken custom.d file and reports it', async () => {
     const root = tempDir();
     cpSync(hostFixture('intel-rhcos'), root, { recursive: true, verbatimSymlinks: true });

@@ -193,6 +193,27 @@ describe('the worker loop', () => {
     assert.ok(seen, h.logText());
   });
 
+  it('logs each discovery warning once while it lasts, at the default level', async () => {
+    const { root } = tempHost();
+    const fd = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
+    writeFileSync(join(fd, 'bad'), 'bad.example.com/x=ends-\n');
+    const h = harness({ paths: resolveHostPaths(root), flags: { sleepInterval: 20 } });
+    const done = runWorker(h.opts);
+    for (let i = 0; i < 3; i++) await h.nextPass();
+    const count = () => h.logText().match(/^W.*bad\.example\.com\/x=ends- left out/gm)?.length ?? 0;
+    assert.equal(count(), 1, h.logText());
+    // Gone, then back: logged again.
+    writeFileSync(join(fd, 'bad'), 'bad.example.com/x=fine\n');
+    await h.nextPass();
+    await h.nextPass();
+    writeFileSync(join(fd, 'bad'), 'bad.example.com/x=ends-\n');
+    await h.nextPass();
+    await h.nextPass();
+    h.stop();
+    assert.equal(await done, 0);
+    assert.equal(count(), 2, h.logText());
+  });
+
   it('runs again every sleepInterval', async () => {
     const { root } = tempHost();
     const h = harness({ paths: resolveHostPaths(root), flags: { sleepInterval: 20 } });

@@ -183,11 +183,15 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       });
   const firstRetryDelay = o.retryDelayMs ?? 1000;
   let retryDelay = firstRetryDelay;
+  let warned = new Set<string>();
   try {
     while (true) {
       const { config, labelFilter } = loaded;
       const result = await discover({ paths: o.paths, config, nodeName: o.nodeName, labelFilter });
-      for (const w of result.warnings) log.debug(1, `${w.source}: ${w.message}`);
+      // Each warning once while it lasts: a pass every minute must not repeat them all.
+      const warnings = new Set(result.warnings.map((w) => `${w.source}: ${w.message}`));
+      for (const w of warnings) if (!warned.has(w)) log.warn(w);
+      warned = warnings;
       const nf = buildNodeFeature({
         nodeName: o.nodeName,
         namespace: o.namespace,

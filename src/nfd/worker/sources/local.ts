@@ -4,7 +4,9 @@
  *   `# +expiry-time=<RFC3339>`  the following lines are ignored once that time has passed;
  *   `# +no-label`               the next line is a feature only, not a label;
  *   `# +no-feature`             the next line is a label only, not a feature.
- * Labels are published as written (the master prefixes unprefixed names).
+ * Labels are published as written (the master prefixes unprefixed names). Executable files are
+ * skipped with a warning: they were hooks once, and upstream no longer runs hooks; reading a
+ * script as a feature file would publish its commands as feature names.
  */
 import { statSync } from 'node:fs';
 import { join, listDir, readText } from '../hostfs.js';
@@ -80,6 +82,13 @@ export function discoverLocal(ctx: DiscoverContext): SourceFeatures {
     try {
       const st = statSync(path);
       if (!st.isFile()) continue;
+      if (st.mode & 0o111) {
+        ctx.warn(
+          `${path}: executable, skipped; hooks are not run (as upstream dropped them): ` +
+            'write the features into the file and remove its execute permission',
+        );
+        continue;
+      }
       size = st.size;
     } catch {
       continue;

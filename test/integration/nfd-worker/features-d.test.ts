@@ -1,0 +1,122 @@
+/**
+ * `features.d` in a running nfd-worker against a real apiserver: a line past its expiry time
+ * leaves the published NodeFeature without a restart; an executable (a hook) is skipped, and its
+ * warning, like every warning, shows at the default verbosity once, not on every pass.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { installCrds } from '../../../src/api/index.js';
+import type { KubeClient } from '../../../src/runtime/client.js';
+import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
+import { hostFixture } from '../../fixtures/hosts/index.js';
+import { HWE_MAIN } from '../../support/cli.js';
+import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
+
+const NO_POD = { POD_NAME: '', POD_UID: '', POD_NAMESPACE: '', NODE_NAME: '', KUBECONFIG: '' };
+
+describe('nfd-worker features.d', { timeout: 240_000 }, () => {
+  let client: KubeClient;
+  let kubeconfig: string;
+  let ns: string;
+
+  before(async () => {
+    const cluster = await testCluster();
+    client = cluster.client;
+    kubeconfig = cluster.kubeconfig;
+    await installCrds(client);
+    ns = await testNamespace(client, 'nfd-fd');
+  });
+
+  it('drops expired lines while running, skips hooks, and warns once', async () => {
+    const node = uniqueName('nfd-node');
+    const dir = mkdtempSync(join(tmpdir(), 'nfd-fd-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const root = join(dir, 'host');
+    cpSync(hostFixture('amd-debian'), root, { recursive: true, verbatimSymlinks: true });
+    const fd = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
+    mkdirSync(fd, { recursive: true });
+    const expiry = Date.now() + 30_000;
+    const stamp = new Date(expiry).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    writeFileSync(
+      join(fd, 'leased'),
+      `keep.example.com/always=yes\n# +expiry-time=${stamp}\nlease.example.com/until=soon\n`,
+    );
+    writeFileSync(join(fd, 'hook'), '#!/bin/sh\necho hook.example.com/ran\n', { mode: 0o755 });
+
+    const child = spawn(
+      process.execPath,
+      [
+        HWE_MAIN,
+        'nfd',
+        'worker',
+        '-config',
+        '',
+        '-host-root',
+        root,
+        '-node-name',
+        node,
+        '-namespace',
+        ns,
+        '-kubeconfig',
+        kubeconfig,
+        '-sleep-interval',
+        '1s',
+        '-v',
+        '2',
+      ],
+      { env: { ...process.env, ...NO_POD }, stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code) => resolve(code)),
+    );
+    after(() => child.kill('SIGKILL'));
+
+    const get = () =>
+      client
+        .request<NodeFeatureObject>(
+          `/apis/nfd.k8s-sigs.io/v1alpha1/namespaces/${ns}/nodefeatures/${node}`,
+        )
+        .catch(() => undefined);
+    const first = await eventually(
+      'NodeFeature with the feature file',
+      async () => {
+        const nf = await get();
+        return nf?.spec.labels['keep.example.com/always'] === 'yes' ? nf : undefined;
+      },
+      60_000,
+    );
+    // Seen before the expiry time, the object came from a pass before it: the line was there.
+    if (Date.now() < expiry) assert.equal(first.spec.labels['lease.example.com/until'], 'soon');
+    await eventually(
+      'expired line gone from the NodeFeature',
+      async () => {
+        const nf = await get();
+        return nf !== undefined && nf.spec.labels['lease.example.com/until'] === undefined;
+      },
+      120_000,
+    );
+    const last = (await get())!;
+    assert.equal(last.spec.labels['keep.example.com/always'], 'yes');
+    assert.deepEqual(
+      Object.keys(last.spec.labels).filter((k) => k.includes('hook')),
+      [],
+      'nothing from the executable',
+    );
+    // Several passes later the hook's warning is still logged once, at warning level.
+    const passes = () => stderr.match(/NodeFeature .*: (unchanged|updated|created)/g)?.length ?? 0;
+    const seen = passes();
+    await eventually('three more passes', async () => passes() >= seen + 3, 60_000);
+    const warnings = stderr.split('\n').filter((l) => /hook: executable, skipped/.test(l));
+    assert.equal(warnings.length, 1, stderr.slice(-2000));
+    assert.match(warnings[0]!, /^W/);
+
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, stderr.slice(-2000));
+  });
+});
