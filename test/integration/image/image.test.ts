@@ -1,0 +1,255 @@
+/**
+ * The hwe image, as a cluster would run it: built by `npm run image` (scripts/image.ts), pushed
+ * to a local docker-registry, pulled back with hwe's OCI client, unpacked layer by layer, and
+ * its programs run with chroot under the image's environment, user and mounts. Needs root
+ * (chroot, bind mounts); the base and Node.js layers are cached, so only the first run on a
+ * machine downloads them.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
+import { release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import {
+  RegistryClient,
+  type ResolvedImage,
+  parseReference,
+  resolveImage,
+} from '../../../src/oci/index.js';
+import { type BuiltImage, IMAGE_PROGRAMS, IMAGE_USER, buildImage } from '../../../scripts/image.js';
+import { hostFixture } from '../../fixtures/hosts/index.js';
+import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
+import { runHwe } from '../../support/cli.js';
+import { type TestRegistry, testRegistry } from '../../support/registry.js';
+
+const COMMIT = 'c0ffee123456';
+const isRoot = process.getuid?.() === 0;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
+  });
+}
+
+let reg: TestRegistry;
+let built: BuiltImage;
+let image: ResolvedImage;
+let dir: string;
+let root: string;
+/** The image's environment (config.Env), as a container runtime sets it. */
+let imageEnv: NodeJS.ProcessEnv;
+
+/** What a container runtime provides in every container: the usual devices and /proc. */
+const RUNTIME_MOUNTS: [string, string][] = [
+  ...['null', 'zero', 'full', 'random', 'urandom'].map((d): [string, string] => [
+    `/dev/${d}`,
+    `/dev/${d}`,
+  ]),
+  ['/proc', '/proc'],
+];
+
+/**
+ * Runs ARGS in the unpacked image as `user` (default: the image's user), with the runtime's
+ * mounts and `mounts` (host directory → path in the image) bound in a private mount namespace,
+ * the latter read-only.
+ */
+function inImage(
+  args: string[],
+  opts: { user?: string; mounts?: [string, string][]; env?: NodeJS.ProcessEnv } = {},
+): Promise<Run> {
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const binds = [
+    ...RUNTIME_MOUNTS.map(([from, to]) => `mount --bind ${q(from)} ${q(join(root, to))}`),
+    ...(opts.mounts ?? []).map(
+      ([from, to]) =>
+        `mount --bind ${q(from)} ${q(join(root, to))} && mount -o remount,bind,ro ${q(join(root, to))}`,
+    ),
+  ];
+  const chroot = `exec chroot --userspec=${q(opts.user ?? IMAGE_USER)} ${q(root)} ${args.map(q).join(' ')}`;
+  return exec('unshare', ['--mount', '--', 'sh', '-c', [...binds, chroot].join(' && ')], {
+    ...imageEnv,
+    ...opts.env,
+  });
+}
+
+before(
+  async () => {
+    if (!isRoot) return;
+    dir = await mkdtemp(join(tmpdir(), 'hwe-image-'));
+    root = join(dir, 'root');
+    await mkdir(root);
+    reg = await testRegistry();
+    built = await buildImage({
+      push: `${reg.host}/hwe:test`,
+      platforms: ['linux/amd64'],
+      tls: reg.tls,
+      commit: COMMIT,
+      log: (l) => process.stderr.write(`# image: ${l}\n`),
+    });
+    const client = new RegistryClient({ registry: reg.host, tls: reg.tls });
+    try {
+      image = await resolveImage(client, parseReference(built.ref), {
+        platform: { os: 'linux', architecture: 'amd64' },
+      });
+      for (const layer of image.manifest.layers) {
+        const file = join(dir, `${layer.digest.slice(7)}.tar.gz`);
+        await writeFile(file, await client.getBlob(image.ref.repository, layer.digest, layer.size));
+        const r = await exec('tar', ['--numeric-owner', '-xpzf', file, '-C', root]);
+        assert.equal(r.code, 0, r.stderr);
+        await rm(file);
+      }
+    } finally {
+      client.close();
+    }
+    await mkdir(join(root, 'proc'), { recursive: true });
+    await mkdir(join(root, 'dev'), { recursive: true });
+    for (const [, to] of RUNTIME_MOUNTS)
+      if (to.startsWith('/dev/')) await writeFile(join(root, to), '');
+    const env = (image.config.config?.Env ?? []) as string[];
+    imageEnv = Object.fromEntries(
+      env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    );
+  },
+  { timeout: 900_000 },
+);
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mounts)' }, () => {
+  it('is one linux/amd64 image of four layers, run as a non-root user by default', () => {
+    assert.equal(built.images.length, 1);
+    assert.equal(image.config.architecture, 'amd64');
+    assert.equal(image.manifest.layers.length, 4);
+    const cfg = image.config.config as { User?: string; Labels?: Record<string, string> };
+    assert.equal(cfg.User, IMAGE_USER);
+    assert.equal(cfg.Labels?.['org.opencontainers.image.revision'], COMMIT);
+    assert.equal(imageEnv.HWE_COMMIT, COMMIT);
+  });
+
+  it('holds the runtime, the kmod tools and a link per program name', async () => {
+    for (const tool of ['modprobe', 'depmod', 'modinfo', 'insmod', 'rmmod']) {
+      assert.ok(existsSync(join(root, 'sbin', tool)), `${tool} in /sbin`);
+    }
+    for (const name of IMAGE_PROGRAMS) {
+      assert.equal(await readlink(join(root, 'usr/local/bin', name)), '/opt/hwe/bin/hwe', name);
+    }
+    assert.ok(existsSync(join(root, 'opt/hwe/node_modules/yaml')), 'production dependencies');
+    assert.ok(!existsSync(join(root, 'opt/hwe/node_modules/typescript')), 'no dev dependencies');
+    assert.ok(!existsSync(join(root, 'opt/hwe/dist/src/cli/command.test.js')), 'no tests');
+    const node = await inImage(['node', '--version']);
+    assert.match(node.stdout, /^v24\./, node.stderr);
+    assert.equal((await stat(join(root, 'tmp'))).mode & 0o7777, 0o1777);
+  });
+
+  it('hwe version prints the commit the image was built from', async () => {
+    const r = await inImage(['hwe', 'version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as { commit: string }).commit, COMMIT);
+  });
+
+  it('nfd-worker with a host mounted as in its pod gives the NodeFeature bin/hwe gives', async () => {
+    for (const host of ['intel-rhcos', 'amd-debian'] as const) {
+      const fixture = hostFixture(host);
+      const mounts: [string, string][] = [];
+      for (const d of ['sys', 'proc', 'etc', 'boot', 'lib', 'usr', 'var']) {
+        if (!existsSync(join(fixture, d))) continue;
+        await mkdir(join(root, `host-${d}`), { recursive: true });
+        mounts.push([join(fixture, d), `/host-${d}`]);
+      }
+      // upstream's DaemonSet mounts features.d and custom.d from the host at their own paths
+      const nfdDir = 'etc/kubernetes/node-feature-discovery';
+      if (existsSync(join(fixture, nfdDir))) {
+        await mkdir(join(root, nfdDir), { recursive: true });
+        mounts.push([join(fixture, nfdDir), `/${nfdDir}`]);
+      }
+      const env = { NODE_NAME: 'image-node' };
+      const inside = await inImage(['nfd-worker', '-oneshot', '-no-publish', '-o', 'json'], {
+        mounts,
+        env,
+      });
+      assert.equal(inside.code, 0, inside.stderr);
+      const outside = await runHwe(
+        ['nfd', 'worker', '--oneshot', '--no-publish', '--host-root', fixture, '-o', 'json'],
+        { env },
+      );
+      assert.equal(outside.code, 0, outside.stderr);
+      const nf = JSON.parse(inside.stdout) as { spec: { labels: Record<string, string> } };
+      assert.ok(Object.keys(nf.spec.labels).length > 5, `${host}: labels found`);
+      assert.deepEqual(nf, JSON.parse(outside.stdout), host);
+      for (const d of ['sys', 'proc', 'etc', 'boot', 'lib', 'usr', 'var']) {
+        await rm(join(root, `host-${d}`), { recursive: true, force: true });
+      }
+      await rm(join(root, nfdDir), { recursive: true, force: true });
+    }
+  });
+
+  it("kmm-worker runs the image's depmod and modprobe on a module tree (dry run)", async () => {
+    const kernel = release();
+    // the module image's files, where the worker pod unpacks them; built on this machine
+    await makeModuleTree(join(root, 'tmp'), '/opt', kernel, [
+      { name: 'hwei_dep', exports: ['hwei_dep_fn'] },
+      { name: 'hwei_main', uses: ['hwei_dep_fn'] },
+    ]);
+    const modules = join(root, 'tmp/opt/lib/modules', kernel);
+    await rm(join(modules, 'modules.dep'));
+    // the image's own depmod indexes the tree
+    const depmod = await inImage(['depmod', '-b', '/tmp/opt', kernel], { user: '0:0' });
+    assert.equal(depmod.code, 0, depmod.stderr);
+    assert.match(
+      await readFile(join(modules, 'modules.dep'), 'utf8'),
+      /^extra\/hwei_main\.ko: extra\/hwei_dep\.ko$/m,
+    );
+    // the host as the worker pod sees it: an empty /proc/modules and the firmware parameter
+    const host = join(root, 'tmp/host');
+    await mkdir(join(host, 'proc'), { recursive: true });
+    await writeFile(join(host, 'proc/modules'), '');
+    await mkdir(join(host, 'sys/module/firmware_class/parameters'), { recursive: true });
+    await writeFile(join(host, 'sys/module/firmware_class/parameters/path'), '\n');
+    await writeFile(join(root, 'tmp/modprobe-n'), '#!/bin/sh\nexec /sbin/modprobe -n "$@"\n');
+    await chmod(join(root, 'tmp/modprobe-n'), 0o755);
+    await writeFile(
+      join(root, 'tmp/config.yaml'),
+      'modprobe:\n  moduleName: hwei_main\n  dirName: /opt\n',
+    );
+    const r = await inImage(
+      [
+        'kmm-worker',
+        'kmod',
+        'load',
+        '/tmp/config.yaml',
+        '-root',
+        '/tmp/host',
+        '-image-dir',
+        '/tmp',
+        '-modprobe',
+        '/tmp/modprobe-n',
+      ],
+      { user: '0:0' },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const extra = `/tmp/opt/lib/modules/${kernel}/extra`;
+    assert.deepEqual(
+      r.stdout
+        .split('\n')
+        .map((l) => l.trimEnd())
+        .filter((l) => l !== ''),
+      [`insmod ${extra}/hwei_dep.ko`, `insmod ${extra}/hwei_main.ko`],
+    );
+  });
+});
