@@ -6,93 +6,35 @@
  * machine downloads them.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from 'node:fs/promises';
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  RegistryClient,
-  type ResolvedImage,
-  parseReference,
-  resolveImage,
-} from '../../../src/oci/index.js';
 import { type BuiltImage, IMAGE_PROGRAMS, IMAGE_USER, buildImage } from '../../../scripts/image.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
 import { runHwe } from '../../support/cli.js';
-import { type TestRegistry, testRegistry } from '../../support/registry.js';
+import { testRegistry } from '../../support/registry.js';
+import { type UnpackedImage, runInImage, unpackImage } from './unpacked.js';
 
 const COMMIT = 'c0ffee123456';
 const isRoot = process.getuid?.() === 0;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function exec(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
-
-let reg: TestRegistry;
 let built: BuiltImage;
-let image: ResolvedImage;
+let img: UnpackedImage;
 let dir: string;
 let root: string;
-/** The image's environment (config.Env), as a container runtime sets it. */
 let imageEnv: NodeJS.ProcessEnv;
 
-/** What a container runtime provides in every container: the usual devices and /proc. */
-const RUNTIME_MOUNTS: [string, string][] = [
-  ...['null', 'zero', 'full', 'random', 'urandom'].map((d): [string, string] => [
-    `/dev/${d}`,
-    `/dev/${d}`,
-  ]),
-  ['/proc', '/proc'],
-];
-
-/**
- * Runs ARGS in the unpacked image as `user` (default: the image's user), with the runtime's
- * mounts and `mounts` (host directory → path in the image) bound in a private mount namespace,
- * the latter read-only.
- */
-function inImage(
-  args: string[],
-  opts: { user?: string; mounts?: [string, string][]; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
-  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-  const binds = [
-    ...RUNTIME_MOUNTS.map(([from, to]) => `mount --bind ${q(from)} ${q(join(root, to))}`),
-    ...(opts.mounts ?? []).map(
-      ([from, to]) =>
-        `mount --bind ${q(from)} ${q(join(root, to))} && mount -o remount,bind,ro ${q(join(root, to))}`,
-    ),
-  ];
-  const chroot = `exec chroot --userspec=${q(opts.user ?? IMAGE_USER)} ${q(root)} ${args.map(q).join(' ')}`;
-  return exec('unshare', ['--mount', '--', 'sh', '-c', [...binds, chroot].join(' && ')], {
-    ...imageEnv,
-    ...opts.env,
-  });
-}
+const inImage = (args: string[], opts: Parameters<typeof runInImage>[2] = {}) =>
+  runInImage(img, args, opts);
 
 before(
   async () => {
     if (!isRoot) return;
     dir = await mkdtemp(join(tmpdir(), 'hwe-image-'));
-    root = join(dir, 'root');
-    await mkdir(root);
-    reg = await testRegistry();
+    const reg = await testRegistry();
     built = await buildImage({
       push: `${reg.host}/hwe:test`,
       platforms: ['linux/amd64'],
@@ -100,29 +42,14 @@ before(
       commit: COMMIT,
       log: (l) => process.stderr.write(`# image: ${l}\n`),
     });
-    const client = new RegistryClient({ registry: reg.host, tls: reg.tls });
-    try {
-      image = await resolveImage(client, parseReference(built.ref), {
-        platform: { os: 'linux', architecture: 'amd64' },
-      });
-      for (const layer of image.manifest.layers) {
-        const file = join(dir, `${layer.digest.slice(7)}.tar.gz`);
-        await writeFile(file, await client.getBlob(image.ref.repository, layer.digest, layer.size));
-        const r = await exec('tar', ['--numeric-owner', '-xpzf', file, '-C', root]);
-        assert.equal(r.code, 0, r.stderr);
-        await rm(file);
-      }
-    } finally {
-      client.close();
-    }
-    await mkdir(join(root, 'proc'), { recursive: true });
-    await mkdir(join(root, 'dev'), { recursive: true });
-    for (const [, to] of RUNTIME_MOUNTS)
-      if (to.startsWith('/dev/')) await writeFile(join(root, to), '');
-    const env = (image.config.config?.Env ?? []) as string[];
-    imageEnv = Object.fromEntries(
-      env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]),
+    img = await unpackImage(
+      built.ref,
+      reg.tls,
+      { os: 'linux', architecture: 'amd64' },
+      join(dir, 'root'),
     );
+    root = img.root;
+    imageEnv = img.env;
   },
   { timeout: 900_000 },
 );
@@ -134,9 +61,9 @@ after(async () => {
 describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mounts)' }, () => {
   it('is one linux/amd64 image of four layers, run as a non-root user by default', () => {
     assert.equal(built.images.length, 1);
-    assert.equal(image.config.architecture, 'amd64');
-    assert.equal(image.manifest.layers.length, 4);
-    const cfg = image.config.config as { User?: string; Labels?: Record<string, string> };
+    assert.equal(img.image.config.architecture, 'amd64');
+    assert.equal(img.image.manifest.layers.length, 4);
+    const cfg = img.image.config.config as { User?: string; Labels?: Record<string, string> };
     assert.equal(cfg.User, IMAGE_USER);
     assert.equal(cfg.Labels?.['org.opencontainers.image.revision'], COMMIT);
     assert.equal(imageEnv.HWE_COMMIT, COMMIT);
