@@ -205,7 +205,7 @@ function tarOf(dir: string, paths: string[]): NodeJS.ReadableStream {
 }
 
 async function baseLayer(arch: string, log: (l: string) => void): Promise<BuiltLayer> {
-  log(`base (${arch}): Debian packages through mmdebstrap, cached`);
+  log(`base (${arch}): Debian packages through mmdebstrap (cached after the first build)`);
   const tar = await run('bash', [join(PACKAGE_ROOT, 'tools/image/base.sh'), DEBIAN_ARCH[arch]!]);
   const out = tar.replace(/\.tar$/, '.tar.gz');
   return (
@@ -307,6 +307,15 @@ async function appLayer(
   return gzipLayer('app', tarOf(stage, ['etc', 'opt', 'usr']), join(stage, 'app.tar.gz'), log);
 }
 
+/** HEAD of the checkout (git knows worktrees and packed refs), else what hwe itself reports. */
+async function checkoutCommit(): Promise<string> {
+  try {
+    return await run('git', ['-C', PACKAGE_ROOT, 'rev-parse', '--short=12', 'HEAD']);
+  } catch {
+    return COMMIT;
+  }
+}
+
 function hostArch(): string {
   return process.arch === 'x64' ? 'amd64' : process.arch;
 }
@@ -355,7 +364,7 @@ async function pushBlob(
 /** Builds the image for each platform and pushes it as one index under `opts.push`. */
 export async function buildImage(opts: ImageBuildOptions): Promise<BuiltImage> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`image: ${l}\n`));
-  const commit = opts.commit ?? COMMIT;
+  const commit = opts.commit ?? (await checkoutCommit());
   const ref = parseReference(opts.push);
   const repo = ref.repository;
   const tag = ref.tag ?? VERSION;
@@ -458,7 +467,10 @@ async function main(argv: string[]): Promise<number> {
     } else throw new Error(`unknown argument "${a}"\n${USAGE}`);
   }
   const built = await buildImage(opts);
-  process.stdout.write(JSON.stringify(built, null, 2) + '\n');
+  // the blobs' paths are of this run's work files, not worth printing
+  process.stdout.write(
+    JSON.stringify(built, (k, v: unknown) => (k === 'file' ? undefined : v), 2) + '\n',
+  );
   return 0;
 }
 
