@@ -17,6 +17,7 @@ import {
   createReadStream,
   createWriteStream,
   existsSync,
+  statSync,
   mkdirSync,
   readFileSync,
   renameSync,
@@ -208,14 +209,14 @@ async function baseLayer(arch: string, log: (l: string) => void): Promise<BuiltL
   log(`base (${arch}): Debian packages through mmdebstrap (cached after the first build)`);
   const tar = await run('bash', [join(PACKAGE_ROOT, 'tools/image/base.sh'), DEBIAN_ARCH[arch]!]);
   const out = tar.replace(/\.tar$/, '.tar.gz');
-  return (
-    cachedLayer(out) ?? gzipLayer('base', createReadStream(tar), out, log, readFileSync(tar).length)
-  );
+  return cachedLayer(out) ?? gzipLayer('base', createReadStream(tar), out, log, statSync(tar).size);
 }
 
 async function nodeLayer(arch: string, log: (l: string) => void): Promise<BuiltLayer> {
   const nodeDir = await run('bash', [join(PACKAGE_ROOT, 'tools/image/node.sh'), arch]);
-  const out = join(cacheDir(), `node-${basename(nodeDir)}.tar.gz`);
+  // The release binary carries its debug symbols (about 18 MB); a runtime image needs none.
+  const strip = [STRIP[arch]!, ...(arch === hostArch() ? ['strip'] : [])].find(hasProgram);
+  const out = join(cacheDir(), `node-${basename(nodeDir)}${strip ? '-stripped' : ''}.tar.gz`);
   const cached = cachedLayer(out);
   if (cached) return cached;
   const stage = await mkdtemp(join(tmpdir(), 'hwe-image-node-'));
@@ -225,8 +226,6 @@ async function nodeLayer(arch: string, log: (l: string) => void): Promise<BuiltL
     await cp(join(nodeDir, 'bin', 'node'), join(bin, 'node'));
     await mkdir(join(stage, 'usr/share/doc/nodejs'), { recursive: true });
     await cp(join(nodeDir, 'LICENSE'), join(stage, 'usr/share/doc/nodejs/LICENSE'));
-    // The release binary carries its debug symbols (about 18 MB); a runtime image needs none.
-    const strip = [STRIP[arch]!, ...(arch === hostArch() ? ['strip'] : [])].find(hasProgram);
     if (strip) await run(strip, [join(bin, 'node')]);
     else log(`node (${arch}): no strip for ${arch} here; the binary keeps its debug symbols`);
     return await gzipLayer('node', tarOf(stage, ['usr']), out, log, 125e6);
