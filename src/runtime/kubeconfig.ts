@@ -113,17 +113,19 @@ export function loadKubeconfig(files: string[], contextName?: string): ClusterAc
     throw new KubeconfigError(`kubeconfig ${cfile}: cluster "${clusterName}" has no server`);
   if (u?.['auth-provider']) {
     throw new KubeconfigError(
-      `kubeconfig ${ufile}: user "${userName}" uses an auth-provider plugin, which kubectl no longer ` +
-        "runs either; use the provider's exec plugin (users[].user.exec) or a token",
+      `kubeconfig ${ufile}: user "${userName}" uses an auth-provider plugin, which hwe does not run ` +
+        "(kubectl dropped its gcp and azure ones); use the provider's exec plugin (user.exec) or a token",
     );
   }
+  const ca =
+    fromB64(str(c, 'certificate-authority-data')) ??
+    readRel(cfile, str(c, 'certificate-authority'));
   let exec: ExecConfig | undefined;
   if (u?.exec !== undefined) {
-    const caData = str(c, 'certificate-authority-data');
     try {
       exec = parseExecConfig(u.exec, `kubeconfig ${ufile} user "${userName}"`, dirname(ufile), {
         server,
-        ...(caData ? { 'certificate-authority-data': caData } : {}),
+        ...(ca ? { 'certificate-authority-data': Buffer.from(ca).toString('base64') } : {}),
         ...(c['insecure-skip-tls-verify'] === true ? { 'insecure-skip-tls-verify': true } : {}),
       });
     } catch (e) {
@@ -134,9 +136,7 @@ export function loadKubeconfig(files: string[], contextName?: string): ClusterAc
   return {
     ...(exec ? { exec } : {}),
     server: server.replace(/\/+$/, ''),
-    ca:
-      fromB64(str(c, 'certificate-authority-data')) ??
-      readRel(cfile, str(c, 'certificate-authority')),
+    ca,
     insecureSkipTLSVerify: c['insecure-skip-tls-verify'] === true,
     token: str(u, 'token'),
     tokenFile: str(u, 'tokenFile') ? resolve(dirname(ufile), str(u, 'tokenFile')!) : undefined,
