@@ -8,12 +8,17 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { spawnSync } from 'node:child_process';
+import { dirname } from 'node:path';
+import type { LocalCluster } from '../../../src/cluster/local.js';
 import { KubeClient, isKubeError, loadKubeconfig } from '../../../src/runtime/index.js';
+import { PACKAGE_ROOT } from '../../../src/version.js';
 import { eventually, testCluster, testNamespace } from '../../support/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exec-plugin-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
+let cluster: LocalCluster;
 let server: string;
 let caData: string;
 let token: string;
@@ -90,7 +95,7 @@ async function whoAmI(client: KubeClient): Promise<string> {
 const calls = (state: string) => Number(readFileSync(join(state, 'calls'), 'utf8'));
 
 before(async () => {
-  const cluster = await testCluster();
+  cluster = await testCluster();
   const admin = cluster.client;
   server = admin.access.server;
   caData = Buffer.from(admin.access.ca ?? '').toString('base64');
@@ -231,5 +236,22 @@ describe('tokenFile against the apiserver', () => {
     } finally {
       client.close();
     }
+  });
+});
+
+describe('kubectl hwe', () => {
+  it('kubectl finds bin/kubectl-hwe on PATH and runs hwe with the arguments', () => {
+    const env = {
+      ...process.env,
+      PATH: `${join(PACKAGE_ROOT, 'bin')}:${dirname(process.execPath)}:${process.env.PATH ?? ''}`,
+    };
+    const kubectl = cluster.bin('kubectl');
+    const list = spawnSync(kubectl, ['plugin', 'list'], { env, encoding: 'utf8' });
+    assert.match(list.stdout, /bin\/kubectl-hwe$/m, list.stderr);
+    const version = spawnSync(kubectl, ['hwe', 'version'], { env, encoding: 'utf8' });
+    assert.equal(version.status, 0, version.stderr);
+    assert.ok((JSON.parse(version.stdout) as { version?: string }).version);
+    const help = spawnSync(kubectl, ['hwe', 'nfd', 'worker', '--help'], { env, encoding: 'utf8' });
+    assert.match(help.stdout, /Usage: hwe nfd worker/);
   });
 });
