@@ -12,6 +12,7 @@ import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BuiltImage, IMAGE_PROGRAMS, IMAGE_USER, buildImage } from '../../../scripts/image.js';
+import { PROGRAM_ALIASES } from '../../../src/cli/programs.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
 import { runHwe } from '../../support/cli.js';
@@ -82,6 +83,17 @@ describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mou
     const node = await inImage(['node', '--version']);
     assert.match(node.stdout, /^v24\./, node.stderr);
     assert.equal((await stat(join(root, 'tmp'))).mode & 0o7777, 0o1777);
+  });
+
+  it('each program name runs the command of that name, as bin/hwe does', async () => {
+    for (const name of IMAGE_PROGRAMS) {
+      const inside = await inImage([name, '--help']);
+      const outside = await runHwe([...(PROGRAM_ALIASES[name] ?? []), '--help']);
+      assert.equal(inside.code, outside.code, `${name}: ${inside.stderr}`);
+      assert.equal(inside.stdout, outside.stdout, name);
+      assert.equal(inside.stderr, outside.stderr, name);
+      assert.match(inside.stdout + inside.stderr, /^Usage: hwe/m, name);
+    }
   });
 
   it('hwe version prints the commit the image was built from', async () => {
