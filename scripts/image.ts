@@ -373,6 +373,16 @@ export async function buildImage(opts: ImageBuildOptions): Promise<BuiltImage> {
     tls: opts.tls ?? { insecure: true },
     timeoutMs: 120_000,
   });
+  try {
+    // fail before the long steps when there is nowhere to push
+    await client.ping();
+  } catch (e) {
+    client.close();
+    throw new Error(
+      `cannot push to ${ref.registry}: ${(e as Error).message}; start a registry there ` +
+        "(Debian's docker-registry serves 127.0.0.1:5000) or name another with --push",
+    );
+  }
   const stage = await mkdtemp(join(tmpdir(), 'hwe-image-app-'));
   try {
     const deps = await depsLayer(log);
