@@ -39,6 +39,7 @@ import {
   MediaType,
   type RegistryTLS,
   RegistryClient,
+  loadAuthFiles,
   formatPlatform,
   parsePlatform,
   parseReference,
@@ -61,6 +62,8 @@ export interface ImageBuildOptions {
   /** How to reach the registry (plain HTTP for a local docker-registry). */
   tls?: RegistryTLS;
   commit?: string;
+  /** Registry credentials file; default: docker's and podman's login files, when present. */
+  authfile?: string;
   /** Progress lines; stderr by default. */
   log?: (line: string) => void;
 }
@@ -371,6 +374,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<BuiltImage> {
   const client = new RegistryClient({
     registry: ref.registry,
     tls: opts.tls ?? { insecure: true },
+    dockerConfig: loadAuthFiles(opts.authfile, process.env),
     timeoutMs: 120_000,
   });
   try {
@@ -447,11 +451,12 @@ export async function buildImage(opts: ImageBuildOptions): Promise<BuiltImage> {
   }
 }
 
-const USAGE = `usage: npm run image -- [--push HOST[:PORT]/REPO[:TAG]] [--platform P[,P]] [--tls] [--commit SHA]
+const USAGE = `usage: npm run image -- [--push HOST[:PORT]/REPO[:TAG]] [--platform P[,P]] [--tls] [--commit SHA] [--authfile FILE]
   --push      where to push [127.0.0.1:5000/hwe:${VERSION}, a local docker-registry]
   --platform  linux/amd64, linux/arm64 or both, comma-separated [linux/amd64,linux/arm64]
   --tls       the registry speaks HTTPS (default: plain HTTP, as a local docker-registry does)
   --commit    the commit to stamp into the image [this checkout's HEAD]
+  --authfile  registry credentials [docker's and podman's login files, when present]
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -469,6 +474,7 @@ async function main(argv: string[]): Promise<number> {
     if (a === '--push') opts.push = value();
     else if (a === '--platform') opts.platforms = value().split(',').filter(Boolean);
     else if (a === '--commit') opts.commit = value();
+    else if (a === '--authfile') opts.authfile = value();
     else if (a === '--tls') opts.tls = {};
     else if (a === '--help' || a === '-h') {
       process.stdout.write(USAGE);
