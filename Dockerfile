@@ -16,7 +16,8 @@ COPY src src
 COPY test test
 COPY bench bench
 COPY scripts scripts
-RUN npx tsc -p tsconfig.json \
+RUN npm run build \
+    && rm -rf dist/test dist/bench dist/scripts dist/.tsbuildinfo \
     && find dist -name '*.test.js' -delete && find dist -name '*.map' -delete \
     && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && sed -i '1s|.*|#!/usr/local/bin/node|' bin/hwe
@@ -31,7 +32,7 @@ RUN apt-get update \
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 COPY --from=build /src/package.json /opt/hwe/package.json
 COPY --from=build /src/node_modules /opt/hwe/node_modules
-COPY --from=build /src/dist/src /opt/hwe/dist/src
+COPY --from=build /src/dist /opt/hwe/dist
 COPY --from=build /src/bin/hwe /opt/hwe/bin/hwe
 RUN for p in hwe nfd-worker nfd-master nfd-gc nfd-topology-updater kmm-worker kmm-operator \
       kmm-webhook kmm-sign-image kubectl-hwe; do ln -s /opt/hwe/bin/hwe /usr/local/bin/$p; done

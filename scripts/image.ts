@@ -7,7 +7,8 @@
  *   base   Debian packages unpacked by mmdebstrap (tools/image/base.sh): libc, libstdc++, kmod, dash
  *   node   Node.js from the npm registry (tools/image/node.sh), stripped of debug symbols
  *   deps   production node_modules (npm ci --omit=dev)
- *   app    dist/src, bin/hwe, package.json, one link per program name, /etc/passwd and /etc/group
+ *   app    dist (without tests, benchmarks, scripts), bin/hwe, package.json, one link per program
+ *          name, /etc/passwd and /etc/group
  * The first three are cached under ~/.cache/hwe/image keyed by their inputs; the app layer is
  * made from the checkout's build each time. Pushing uses hwe's own OCI client (src/oci).
  */
@@ -17,6 +18,7 @@ import {
   createReadStream,
   createWriteStream,
   existsSync,
+  readdirSync,
   statSync,
   mkdirSync,
   readFileSync,
@@ -269,6 +271,9 @@ async function depsLayer(log: (l: string) => void): Promise<BuiltLayer> {
   }
 }
 
+/** What of dist/ stays out of the image: compiled tests, benchmarks, build scripts. */
+const DIST_LEFT_OUT = new Set(['test', 'bench', 'scripts', '.tsbuildinfo']);
+
 /** The user table of the image: root, and the unprivileged user the programs run as. */
 const PASSWD =
   'root:x:0:0:root:/root:/bin/sh\n' +
@@ -282,15 +287,20 @@ async function appLayer(
   commit: string,
   log: (l: string) => void,
 ): Promise<BuiltLayer> {
-  const dist = join(PACKAGE_ROOT, 'dist', 'src');
-  if (!existsSync(join(dist, 'cli', 'main.js'))) {
+  const dist = join(PACKAGE_ROOT, 'dist');
+  if (!existsSync(join(dist, 'src', 'cli', 'main.js'))) {
     throw new Error('dist/src is missing: run "npm run build" first');
   }
   const app = join(stage, IMAGE_APP_DIR.slice(1));
-  await cp(dist, join(app, 'dist', 'src'), {
-    recursive: true,
-    filter: (p) => !/\.test\.js(\.map)?$|\.map$|\.tsbuildinfo$/.test(p),
-  });
+  // the build's output for programs (dist/src and any other program build), without the
+  // compiled tests, benchmarks and scripts
+  for (const entry of readdirSync(dist)) {
+    if (DIST_LEFT_OUT.has(entry)) continue;
+    await cp(join(dist, entry), join(app, 'dist', entry), {
+      recursive: true,
+      filter: (p) => !/\.test\.js$|\.map$/.test(p),
+    });
+  }
   await cp(join(PACKAGE_ROOT, 'package.json'), join(app, 'package.json'));
   // The launcher names the runtime's path: the image has no /usr/bin/env.
   const launcher = (await readFile(join(PACKAGE_ROOT, 'bin', 'hwe'), 'utf8')).replace(
