@@ -1,7 +1,7 @@
 /**
  * Builds the `hwe` container image without a container engine and pushes it to a registry.
  *
- *   npm run image -- [--push REF] [--platform linux/amd64,linux/arm64] [--plain-http] [--commit SHA]
+ *   npm run image -- [--push REF] [--platform linux/amd64,linux/arm64] [--tls] [--authfile FILE]
  *
  * Layers, bottom to top (tools/image/README.md explains the choice):
  *   base   Debian packages unpacked by mmdebstrap (tools/image/base.sh): libc, libstdc++, kmod, dash
