@@ -34,8 +34,10 @@ COPY --from=build /src/package.json /opt/hwe/package.json
 COPY --from=build /src/node_modules /opt/hwe/node_modules
 COPY --from=build /src/dist /opt/hwe/dist
 COPY --from=build /src/bin/hwe /opt/hwe/bin/hwe
-RUN for p in hwe nfd-worker nfd-master nfd-gc nfd-topology-updater kmm-worker kmm-operator \
-      kmm-webhook kmm-sign-image kubectl-hwe; do ln -s /opt/hwe/bin/hwe /usr/local/bin/$p; done
+# one link per program name of src/cli/programs.ts
+RUN names=$(node --input-type=module -e "const m = await import('/opt/hwe/dist/src/cli/programs.js'); \
+      console.log(Object.keys(m.PROGRAM_ALIASES).join(' '))") \
+    && for p in hwe $names; do ln -s /opt/hwe/bin/hwe /usr/local/bin/$p; done
 ENV HWE_COMMIT=${HWE_COMMIT} NODE_ENV=production
 LABEL org.opencontainers.image.title=hwe org.opencontainers.image.revision=${HWE_COMMIT} \
       org.opencontainers.image.licenses=Apache-2.0

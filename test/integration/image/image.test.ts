@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type BuiltImage, IMAGE_PROGRAMS, IMAGE_USER, buildImage } from '../../../scripts/image.js';
 import { PROGRAM_ALIASES } from '../../../src/cli/programs.js';
-import { hostFixture } from '../../fixtures/hosts/index.js';
+import { hostFixture, repoRoot } from '../../fixtures/hosts/index.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
 import { runHwe } from '../../support/cli.js';
 import { testRegistry } from '../../support/registry.js';
@@ -191,5 +191,16 @@ describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mou
         .filter((l) => l !== ''),
       [`insmod ${extra}/hwei_dep.ko`, `insmod ${extra}/hwei_main.ko`],
     );
+  });
+});
+
+describe('the Dockerfile', () => {
+  it('uses the Node.js release npm run image uses', async () => {
+    const repo = repoRoot();
+    const env = await readFile(join(repo, 'tools/image/versions.env'), 'utf8');
+    const dockerfile = await readFile(join(repo, 'Dockerfile'), 'utf8');
+    const want = /^NODE_VERSION=(\S+)/m.exec(env)?.[1];
+    assert.ok(want);
+    assert.equal(/^ARG NODE_VERSION=(\S+)$/m.exec(dockerfile)?.[1], want);
   });
 });
