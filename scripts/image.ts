@@ -233,7 +233,13 @@ async function nodeLayer(arch: string, log: (l: string) => void): Promise<BuiltL
     await cp(join(nodeDir, 'LICENSE'), join(stage, 'usr/share/doc/nodejs/LICENSE'));
     if (strip) await run(strip, [join(bin, 'node')]);
     else log(`node (${arch}): no strip for ${arch} here; the binary keeps its debug symbols`);
-    return await gzipLayer('node', tarOf(stage, ['usr']), out, log, 125e6);
+    return await gzipLayer(
+      'node',
+      tarOf(stage, ['usr']),
+      out,
+      log,
+      statSync(join(bin, 'node')).size,
+    );
   } finally {
     await rm(stage, { recursive: true, force: true });
   }
