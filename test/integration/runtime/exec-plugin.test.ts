@@ -27,13 +27,15 @@ let username: string;
 /*
  * The plugin: counts its runs, records its arguments and KUBERNETES_EXEC_INFO, and prints the
  * token in $STATE/token as an ExecCredential of $API_VERSION. A token in $STATE/once is printed
- * instead, once. $STATE/expires, if present, is the expirationTimestamp to print.
+ * instead, once. $STATE/expires, if present, is the expirationTimestamp to print. A whole
+ * ExecCredential in $STATE/cred.json is printed as it is.
  */
 const PLUGIN = `#!/bin/sh
 set -e
 n=$(( $(cat "$STATE/calls" 2>/dev/null || echo 0) + 1 )); echo $n > "$STATE/calls"
 printf '%s' "$*" > "$STATE/args"
 printf '%s' "$KUBERNETES_EXEC_INFO" > "$STATE/info"
+if [ -f "$STATE/cred.json" ]; then cat "$STATE/cred.json"; exit 0; fi
 if [ -f "$STATE/once" ]; then tok=$(cat "$STATE/once"); rm "$STATE/once"; else tok=$(cat "$STATE/token"); fi
 exp=""
 [ -f "$STATE/expires" ] && exp=",\\"expirationTimestamp\\":\\"$(cat "$STATE/expires")\\""
@@ -165,6 +167,72 @@ describe('exec credential plugins against the apiserver', () => {
       await whoAmI(client);
       await whoAmI(client);
       assert.equal(calls(state), 3, 'a valid one is kept');
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a client certificate from the plugin is presented to the apiserver', async () => {
+    const state = writeState(join(dir, 'cert'));
+    const pki = join(cluster.dir, 'pki');
+    const key = join(state, 'client.key');
+    const csr = join(state, 'client.csr');
+    const crt = join(state, 'client.crt');
+    const openssl = (args: string[]) => {
+      const r = spawnSync('openssl', args, { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+    };
+    openssl([
+      'req',
+      '-new',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-subj',
+      '/CN=exec-cert-user',
+      '-out',
+      csr,
+    ]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      csr,
+      '-CA',
+      join(pki, 'ca.crt'),
+      '-CAkey',
+      join(pki, 'ca.key'),
+      '-set_serial',
+      '7',
+      '-days',
+      '1',
+      '-out',
+      crt,
+    ]);
+    writeFileSync(
+      join(state, 'cred.json'),
+      JSON.stringify({
+        apiVersion: 'client.authentication.k8s.io/v1',
+        kind: 'ExecCredential',
+        status: {
+          clientCertificateData: readFileSync(crt, 'utf8'),
+          clientKeyData: readFileSync(key, 'utf8'),
+        },
+      }),
+    );
+    const client = new KubeClient(
+      loadKubeconfig([
+        kubeconfig(
+          'cert',
+          pluginUser(state, 'client.authentication.k8s.io/v1', { interactiveMode: 'Never' }),
+        ),
+      ]),
+    );
+    try {
+      assert.equal(await whoAmI(client), 'exec-cert-user');
+      assert.equal(calls(state), 1);
     } finally {
       client.close();
     }
