@@ -4,6 +4,7 @@ import { kmmCommands } from '../kmm/cli.js';
 import { nfdCommands } from '../nfd/cli.js';
 import { COMMIT, VERSION } from '../version.js';
 import { type Command, lazyCommand, runCommand } from './command.js';
+import { PROGRAM_ALIASES } from './programs.js';
 
 const versionCommand: Command = {
   name: 'version',
@@ -45,20 +46,6 @@ export const rootCommand: Command = {
     ),
     versionCommand,
   ],
-};
-
-/**
- * Upstream program names: a link named `nfd-worker` to bin/hwe runs `hwe nfd worker`, so the
- * commands in existing manifests work as written.
- */
-const PROGRAM_ALIASES: Record<string, string[]> = {
-  'nfd-worker': ['nfd', 'worker'],
-  'nfd-master': ['nfd', 'master'],
-  'nfd-gc': ['nfd', 'gc'],
-  'nfd-topology-updater': ['nfd', 'topology-updater'],
-  'kmm-worker': ['kmm', 'worker'],
-  // `oc adm must-gather --image=…` runs `gather` and copies /must-gather back.
-  gather: ['must-gather', '--dest-dir', '/must-gather'],
 };
 
 async function main(): Promise<void> {

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import {
+  type ExecCredential,
+  ExecCredentialError,
+  ExecCredentialSource,
+} from './exec-credential.js';
 import type { ClusterAccess } from './kubeconfig.js';
 
 /** What went wrong, in the terms a caller branches on (metav1.StatusReason, simplified). */
@@ -140,40 +145,93 @@ const TOKEN_FILE_REFRESH_MS = 60_000;
  */
 export class KubeClient {
   readonly access: ClusterAccess;
-  private readonly agent: Agent;
+  private agent: Agent;
+  private readonly maxSockets: number;
   private token: string | undefined;
   private tokenReadAt = 0;
   private readonly url: URL;
+  private readonly exec: ExecCredentialSource | undefined;
+  /** The client certificate the agent presents when an exec plugin gave one. */
+  private agentCert: string | undefined;
+  private readonly retiredAgents: Agent[] = [];
 
   constructor(access: ClusterAccess, opts: { maxSockets?: number } = {}) {
     this.access = access;
     this.url = new URL(access.server);
-    this.agent = new Agent({
-      keepAlive: true,
-      maxSockets: opts.maxSockets ?? 64,
-      ca: access.ca,
-      cert: access.cert,
-      key: access.key,
-      rejectUnauthorized: !access.insecureSkipTLSVerify,
-    });
+    this.maxSockets = opts.maxSockets ?? 64;
+    this.agent = this.newAgent(access.cert, access.key);
     this.token = access.token;
+    this.exec = access.exec ? new ExecCredentialSource(access.exec) : undefined;
   }
 
-  private bearer(): string | undefined {
+  private newAgent(cert: string | undefined, key: string | undefined): Agent {
+    return new Agent({
+      keepAlive: true,
+      maxSockets: this.maxSockets,
+      ca: this.access.ca,
+      cert,
+      key,
+      rejectUnauthorized: !this.access.insecureSkipTLSVerify,
+    });
+  }
+
+  /** The bearer token: the exec plugin's, else the token file's (re-read every minute), else the token. */
+  private async credential(): Promise<{ token: string | undefined; exec?: ExecCredential }> {
+    if (this.exec) {
+      let cred: ExecCredential;
+      try {
+        cred = await this.exec.get();
+      } catch (e) {
+        if (!(e instanceof ExecCredentialError)) throw e;
+        throw new KubeError('Unauthorized', 0, e.message);
+      }
+      if (cred.cert && cred.key && cred.cert !== this.agentCert) {
+        // requests in flight finish on the old connections; close() ends those
+        this.retiredAgents.push(this.agent);
+        this.agent = this.newAgent(cred.cert, cred.key);
+        this.agentCert = cred.cert;
+      }
+      return { token: cred.token ?? this.token, exec: cred };
+    }
     if (this.access.tokenFile && Date.now() - this.tokenReadAt > TOKEN_FILE_REFRESH_MS) {
-      this.token = readFileSync(this.access.tokenFile, 'utf8').trim();
+      try {
+        this.token = readFileSync(this.access.tokenFile, 'utf8').trim();
+      } catch (e) {
+        throw new KubeError(
+          'Unauthorized',
+          0,
+          `${this.access.source}: cannot read the token file ${this.access.tokenFile}: ${(e as Error).message}`,
+        );
+      }
       this.tokenReadAt = Date.now();
     }
-    return this.token;
+    return { token: this.token };
   }
 
-  private options(path: string, init: RequestInit, accept: string): RequestOptions {
+  /** After a 401: whether a fresh credential may help, having dropped the refused one. */
+  private refreshAfterUnauthorized(used: { exec?: ExecCredential }): boolean {
+    if (used.exec && this.exec) {
+      this.exec.invalidate(used.exec);
+      return true;
+    }
+    if (this.access.tokenFile) {
+      this.tokenReadAt = 0;
+      return true;
+    }
+    return false;
+  }
+
+  private options(
+    path: string,
+    init: RequestInit,
+    accept: string,
+    token: string | undefined,
+  ): RequestOptions {
     const qs = new URLSearchParams();
     for (const [k, v] of Object.entries(init.query ?? {}))
       if (v !== undefined) qs.set(k, String(v));
     const q = qs.toString();
     const headers: Record<string, string> = { Accept: accept, 'User-Agent': 'hwe' };
-    const token = this.bearer();
     if (token) headers.Authorization = `Bearer ${token}`;
     if (init.body !== undefined) headers['Content-Type'] = init.contentType ?? 'application/json';
     return {
@@ -187,13 +245,30 @@ export class KubeClient {
     };
   }
 
-  private send(path: string, init: RequestInit, accept: string): Promise<IncomingMessage> {
+  /**
+   * Sends a request with the current credential. A 401 to a credential that can be renewed (an
+   * exec plugin's, a token file's) renews it and sends the request once more.
+   */
+  private async send(path: string, init: RequestInit, accept: string): Promise<IncomingMessage> {
+    const cred = await this.credential();
+    const res = await this.sendOnce(path, init, accept, cred.token);
+    if (res.statusCode !== 401 || !this.refreshAfterUnauthorized(cred)) return res;
+    res.resume();
+    return this.sendOnce(path, init, accept, (await this.credential()).token);
+  }
+
+  private sendOnce(
+    path: string,
+    init: RequestInit,
+    accept: string,
+    token: string | undefined,
+  ): Promise<IncomingMessage> {
     const payload =
       init.body === undefined
         ? undefined
         : Buffer.from(typeof init.body === 'string' ? init.body : JSON.stringify(init.body));
     return new Promise((resolve, reject) => {
-      const opts = this.options(path, init, accept);
+      const opts = this.options(path, init, accept, token);
       // Node sends DELETE bodies neither chunked nor with a length unless told: the server would
       // then read the body as the next request on the kept-alive connection.
       if (payload)
@@ -270,6 +345,7 @@ export class KubeClient {
 
   /** Closes idle keep-alive connections so the process can exit. */
   close(): void {
+    for (const a of this.retiredAgents.splice(0)) a.destroy();
     this.agent.destroy();
   }
 }

@@ -38,6 +38,10 @@ users:
   user: {client-certificate-data: ${b64('CERT')}, client-key: key.pem}
 - name: sso
   user: {exec: {command: aws}}
+- name: legacy
+  user: {auth-provider: {name: oidc}}
+- name: eks
+  user: {exec: {apiVersion: client.authentication.k8s.io/v1beta1, command: ./aws, args: [eks, get-token], env: [{name: AWS_PROFILE, value: dev}]}}
 contexts:
 - name: dev
   context: {cluster: dev, user: tok, namespace: team-a}
@@ -47,6 +51,10 @@ contexts:
   context: {cluster: nowhere, user: tok}
 - name: plugin
   context: {cluster: dev, user: sso}
+- name: legacy
+  context: {cluster: dev, user: legacy}
+- name: eks
+  context: {cluster: dev, user: eks}
 `,
   );
   write('ca.pem', 'CA-FROM-FILE');
@@ -72,8 +80,20 @@ contexts:
       () => loadKubeconfig([main], 'broken'),
       /cluster "nowhere" of context "broken" not found/,
     );
-    assert.throws(() => loadKubeconfig([main], 'plugin'), /exec or auth-provider plugin/);
+    assert.throws(
+      () => loadKubeconfig([main], 'plugin'),
+      /user "sso": exec\.apiVersion must be one of/,
+    );
+    assert.throws(() => loadKubeconfig([main], 'legacy'), /user "legacy" uses an auth-provider/);
     assert.throws(() => loadKubeconfig([write('bad.yaml', 'a: [')]), KubeconfigError);
+  });
+  it('reads exec plugins: command relative to the kubeconfig, args, env, cluster', () => {
+    const a = loadKubeconfig([main], 'eks');
+    assert.equal(a.exec?.command, join(dir, 'aws'));
+    assert.deepEqual(a.exec?.args, ['eks', 'get-token']);
+    assert.deepEqual(a.exec?.env, [{ name: 'AWS_PROFILE', value: 'dev' }]);
+    assert.equal(a.exec?.interactiveMode, 'IfAvailable');
+    assert.equal(a.token, undefined);
   });
   it('merges KUBECONFIG files, the first definition winning', () => {
     const second = write(

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { parse } from 'yaml';
+import { type ExecConfig, ExecCredentialError, parseExecConfig } from './exec-credential.js';
 
 /** Everything needed to reach one apiserver as one identity. */
 export interface ClusterAccess {
@@ -14,6 +15,8 @@ export interface ClusterAccess {
   tokenFile?: string;
   cert?: string;
   key?: string;
+  /** A credential plugin that prints a token or client certificate (kubectl's `exec`). */
+  exec?: ExecConfig;
   /** Where this came from, for messages. */
   source: string;
   /** Namespace of the context (or of the service account in a pod). */
@@ -108,17 +111,32 @@ export function loadKubeconfig(files: string[], contextName?: string): ClusterAc
   const server = str(c, 'server');
   if (!server)
     throw new KubeconfigError(`kubeconfig ${cfile}: cluster "${clusterName}" has no server`);
-  if (u?.exec || u?.['auth-provider']) {
+  if (u?.['auth-provider']) {
     throw new KubeconfigError(
-      `kubeconfig ${ufile}: user "${userName}" uses an exec or auth-provider plugin, which hwe does not run; ` +
-        'use a token or client certificate',
+      `kubeconfig ${ufile}: user "${userName}" uses an auth-provider plugin, which hwe does not run ` +
+        "(kubectl dropped its gcp and azure ones); use the provider's exec plugin (user.exec) or a token",
     );
   }
+  const ca =
+    fromB64(str(c, 'certificate-authority-data')) ??
+    readRel(cfile, str(c, 'certificate-authority'));
+  let exec: ExecConfig | undefined;
+  if (u?.exec !== undefined) {
+    try {
+      exec = parseExecConfig(u.exec, `kubeconfig ${ufile} user "${userName}"`, dirname(ufile), {
+        server,
+        ...(ca ? { 'certificate-authority-data': Buffer.from(ca).toString('base64') } : {}),
+        ...(c['insecure-skip-tls-verify'] === true ? { 'insecure-skip-tls-verify': true } : {}),
+      });
+    } catch (e) {
+      if (e instanceof ExecCredentialError) throw new KubeconfigError(e.message);
+      throw e;
+    }
+  }
   return {
+    ...(exec ? { exec } : {}),
     server: server.replace(/\/+$/, ''),
-    ca:
-      fromB64(str(c, 'certificate-authority-data')) ??
-      readRel(cfile, str(c, 'certificate-authority')),
+    ca,
     insecureSkipTLSVerify: c['insecure-skip-tls-verify'] === true,
     token: str(u, 'token'),
     tokenFile: str(u, 'tokenFile') ? resolve(dirname(ufile), str(u, 'tokenFile')!) : undefined,
