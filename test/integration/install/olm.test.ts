@@ -118,7 +118,10 @@ describe('OLM bundles', () => {
       const out = run(
         cluster.bin('kubectl'),
         ['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'],
-        { input: examples, env: { KUBECONFIG: cluster.kubeconfig } },
+        {
+          input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: JSON.parse(examples) }),
+          env: { KUBECONFIG: cluster.kubeconfig },
+        },
       );
       assert.equal(out.trim().split('\n').length, (JSON.parse(examples) as unknown[]).length, out);
     }
