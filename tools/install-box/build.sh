@@ -35,7 +35,7 @@ rm -rf "$out.tmp"
 mkdir -p "$out.tmp"
 # Progress: one line per package compiled, on stderr.
 GOBIN="$out.tmp" CGO_ENABLED=0 GOFLAGS=-buildvcs=false go install -v -trimpath -ldflags "$ldflags" "$pkg" 2>&1 \
-  | awk '{ n++; if (n % 50 == 0) printf "install-box: %s: %d packages compiled\n", tool, n > "/dev/stderr"; else if ($0 !~ /^[a-z0-9._\/-]+$/) print > "/dev/stderr" }' tool="$tool"
+  | awk '{ n++; if (n % 50 == 0) printf "install-box: %s: %d packages compiled\n", tool, n > "/dev/stderr"; else if ($0 !~ /^[A-Za-z0-9._~+\/-]+$/) print > "/dev/stderr" }' tool="$tool"
 [ -x "$out.tmp/$tool" ] || { echo "install-box: $tool was not built" >&2; exit 1; }
 touch "$out.tmp/.complete"
 rm -rf "$out"
