@@ -154,6 +154,19 @@ describe('the manifests', () => {
     assert.equal(env.RELATED_IMAGE_WORKER, 'quay.io/hwe/hwe:0.1.0');
   });
 
+  it('install NFD or KMM alone through their overlays', () => {
+    const deployments = (overlay: string) =>
+      parseManifests(run(kubectl, ['kustomize', join(CONFIG_DIR, 'overlays', overlay)]))
+        .filter((m) => m.kind === 'Deployment')
+        .map((m) => `${m.metadata.namespace}/${m.metadata.name}`)
+        .sort();
+    assert.deepEqual(deployments('nfd'), ['openshift-nfd/nfd-controller-manager']);
+    assert.deepEqual(deployments('kmm'), [
+      'openshift-kmm/kmm-operator-controller-manager',
+      'openshift-kmm/kmm-operator-webhook-server',
+    ]);
+  });
+
   it('grant each ServiceAccount exactly the rows of docs/permissions.md, and no wildcard', () => {
     assert.deepEqual(forbiddenRules(rendered), []);
     const granted = grantedRights(rendered);
