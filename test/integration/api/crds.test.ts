@@ -120,7 +120,9 @@ after(() =>
 
 describe('seed examples apply cleanly', () => {
   const root = join(PACKAGE_ROOT, 'examples');
-  const files = exampleFiles(root);
+  // examples/olm holds OLM's kinds, which a plain apiserver does not serve; olm.test.ts in
+  // test/integration/install checks them against the bundles.
+  const files = exampleFiles(root).filter((f) => !relative(root, f).startsWith('olm/'));
   it('there is an example for every YAML example of the seed', () => {
     const have = new Set(files.map((f) => relative(root, f)));
     for (const f of SEED_EXAMPLES) assert.ok(have.has(f), `examples/${f} is missing`);
