@@ -26,7 +26,10 @@ export type { Static, TSchema };
 /** A CEL validation rule (x-kubernetes-validations). */
 export interface CelRule {
   rule: string;
+  /** Said when the rule fails (and when messageExpression cannot be evaluated). */
   message: string;
+  /** A CEL string expression said instead of message, e.g. to name the offending value. */
+  messageExpression?: string;
   /** JSONPath (from the node holding the rule) of the field the error is reported on. */
   fieldPath?: string;
   reason?:
