@@ -322,7 +322,10 @@ const ROWS: Row[] = [
     ready: ['False', 'Loading'],
     progressing: ['True', 'Loading'],
     degraded: ['False', 'AsExpected'],
-    says: { Progressing: /loading on a$/ },
+    says: {
+      Progressing:
+        /loading on a; 1 node \(b\) keep an older version until labelled \S+version-module\.ns\.drv=v2$/,
+    },
   },
   {
     name: 'mid-upgrade: the new image awaited, the old version still loaded on both nodes',

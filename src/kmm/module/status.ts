@@ -184,9 +184,15 @@ export function decideStatus(f: StatusFacts): StatusDecision {
 
   const counts = `loaded on ${loaded.length} of ${desired.size} node(s)`;
   const label = `${versionModuleLabel(ns, name)}=${version ?? ''}`;
-  const unlabelledNote = unlabelled.length
-    ? `; ${plural(unlabelled.length, 'selected node')} (${listNames(unlabelled)}) not labelled ${label} get nothing until labelled`
-    : '';
+  // Ordered upgrade: nodes configured with an older version keep it until labelled.
+  const older = [...plan.keep].filter(configured);
+  const unlabelledNote =
+    (older.length
+      ? `; ${plural(older.length, 'node')} (${listNames(older)}) keep an older version until labelled ${label}`
+      : '') +
+    (unlabelled.length
+      ? `; ${plural(unlabelled.length, 'selected node')} (${listNames(unlabelled)}) not labelled ${label} get nothing until labelled`
+      : '');
   const pending = plan.waiting.filter((w) => w.state !== 'DoesNotExist');
   const allLoaded = loaded.length === desired.size && desired.size > 0;
   // What keeps the Module from being loaded everywhere when nothing is in flight.
