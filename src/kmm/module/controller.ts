@@ -61,6 +61,7 @@ const KmmEvents = Events as ResourceType<EventObject>;
 const STATUS_INTERVAL_MS = 1000;
 /** How soon to look again for the event that explains a failed build or sign. */
 const FAILURE_EVENT_RETRY_MS = 5000;
+const FAILURE_EVENT_TRIES = 6;
 const MODULE_API_VERSION = `${Modules.group}/${Modules.version}`;
 
 function moduleOwner(m: Module, controller: boolean): OwnerReference {
@@ -197,6 +198,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
           await writeStatus(cached, unloadingConditions(loadedOn.map((c) => c.metadata.name!)));
           return;
         }
+        unexplainedTries.delete(`${ns}/${name}`);
         await removeFinalizer(modulesApi, cached, MODULE_FINALIZER);
         return;
       }
@@ -270,9 +272,15 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
         devicePlugin: decision.devicePlugin,
       });
       if (errors.length) throw errors[0];
+      // A failure whose event is not there yet is looked at again a few times (events can
+      // also have expired: then the condition keeps pointing at the events and the MBSC).
+      const key = `${ns}/${name}`;
+      const tries = failed.unexplained ? (unexplainedTries.get(key) ?? 0) + 1 : 0;
+      if (tries) unexplainedTries.set(key, tries);
+      else unexplainedTries.delete(key);
       const again = Math.min(
         wait || Infinity,
-        failed.unexplained ? FAILURE_EVENT_RETRY_MS : Infinity,
+        tries && tries <= FAILURE_EVENT_TRIES ? FAILURE_EVENT_RETRY_MS : Infinity,
       );
       if (again !== Infinity) return { requeueAfter: again };
     });
@@ -479,6 +487,9 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       { namespace },
     );
   }
+
+  /** Per Module: how often a failed build or sign was looked at without finding its event. */
+  const unexplainedTries = new Map<string, number>();
 
   /** When each Module's status was last written. */
   const lastStatusWrite = new Map<string, number>();
