@@ -81,6 +81,7 @@ export const Toleration = obj(
           'operator must be Exists when key is empty (an empty key with Exists tolerates every ' +
           'taint); set key, or operator: Exists',
         fieldPath: '.operator',
+        reason: 'FieldValueForbidden',
       },
       {
         rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
@@ -88,6 +89,7 @@ export const Toleration = obj(
           'tolerationSeconds is only allowed with effect NoExecute (how long a pod stays bound ' +
           'after such a taint appears); set effect: NoExecute, or remove tolerationSeconds',
         fieldPath: '.tolerationSeconds',
+        reason: 'FieldValueForbidden',
       },
     ],
   },

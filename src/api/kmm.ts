@@ -139,6 +139,7 @@ const inTreeExclusive: CelRule = {
     'set inTreeModulesToRemove or the deprecated inTreeModuleToRemove, not both: move the ' +
     'module named in inTreeModuleToRemove into the inTreeModulesToRemove list',
   fieldPath: '.inTreeModuleToRemove',
+  reason: 'FieldValueForbidden',
 };
 
 export const KernelMapping = obj(
@@ -163,12 +164,16 @@ export const KernelMapping = obj(
     description: 'Which image to use for the kernels that match; the first matching mapping wins.',
     validations: [
       {
-        rule: `${set('literal')} != ${set('regexp')}`,
-        message: 'a kernel mapping needs exactly one of literal and regexp',
-        messageExpression:
-          `${set('literal')} ? 'has both literal and regexp; keep exactly one of them' : ` +
-          "'needs exactly one of literal (a kernel release exactly as uname -r prints it) or " +
-          "regexp (an RE2 pattern matched against it)'",
+        rule: `!(${set('literal')} && ${set('regexp')})`,
+        message: 'has both literal and regexp; keep exactly one of them',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: `${set('literal')} || ${set('regexp')}`,
+        message:
+          'needs exactly one of literal (a kernel release exactly as uname -r prints it) or ' +
+          'regexp (an RE2 pattern matched against it)',
+        reason: 'FieldValueRequired',
       },
       inTreeExclusive,
     ],
@@ -244,9 +249,10 @@ export const ModprobeSpec = obj(
         message: 'modulesLoadingOrder must start with moduleName',
         messageExpression:
           `${set('moduleName')} ? 'must start with moduleName ("' + self.moduleName + '"): the ` +
-          "module loaded on request first, then the module it needs, and so on' : 'needs " +
-          "moduleName, the module the list starts with'",
+          "module loaded on request first, then the module it needs, and so on' : 'is only " +
+          "allowed with moduleName, the module the list starts with'",
         fieldPath: '.modulesLoadingOrder',
+        reason: 'FieldValueForbidden',
       },
     ],
   },
@@ -697,6 +703,9 @@ export const kernelVersionField = (description: string) =>
           `'"' + self + '" is not a kernel release: it needs at least three fields X.Y.Z ` +
           'separated by ".", "," or "-", as uname -r prints it, e.g. ' +
           "5.14.0-284.30.1.el9_2.x86_64'",
+        // Forbidden, not Invalid: the apiserver would print the schema type ("string") as the
+        // invalid value before the message; the message quotes the real one.
+        reason: 'FieldValueForbidden',
       },
     ],
   });

@@ -32,6 +32,11 @@ export interface CelRule {
   messageExpression?: string;
   /** JSONPath (from the node holding the rule) of the field the error is reported on. */
   fieldPath?: string;
+  /**
+   * How the apiserver words it. FieldValueInvalid (the default) prints the schema type
+   * (`Invalid value: "object"`) before the message, so rules whose message says it all use
+   * FieldValueForbidden or FieldValueRequired.
+   */
   reason?:
     'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }
