@@ -150,7 +150,7 @@ export function decideStatus(f: StatusFacts): StatusDecision {
       : `the ${x.action === 'BuildImage' ? 'build' : 'signing'} of image ${x.image} for kernel ${x.kernel} failed (ModuleBuildSignConfig ${x.object}); the ${events} events of this Module say why`;
     problems.push([
       x.action === 'BuildImage' ? REASONS.buildFailed : REASONS.signFailed,
-      `${what}; fix the cause: a failed pod runs again once deleted, or when spec.imageRebuildTriggerGeneration changes`,
+      `${what}; fix the cause: a Secret or ConfigMap that was missing is picked up by itself, a failed pod runs again once deleted or when spec.imageRebuildTriggerGeneration changes`,
     ]);
   }
   const failures = [...desired]
