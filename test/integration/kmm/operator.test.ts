@@ -619,3 +619,34 @@ test('without moduleLoader (in-tree driver) only the device plugin runs, on ever
   await modules.delete(name, { namespace: opNs });
   await eventually('the in-tree Module gone', async () => !(await modules.find(name, opNs)));
 });
+
+test('a device plugin whose pods cannot be created keeps the in-tree Module at DevicePluginStarting', async () => {
+  const name = uniqueName('nosa');
+  await modules.create({
+    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
+    kind: 'Module',
+    metadata: { name, namespace: opNs },
+    spec: {
+      selector: { [sel]: 'yes', 'kubernetes.io/hostname': n(1) },
+      // The ServiceAccount does not exist: admission refuses every pod of the DaemonSet.
+      devicePlugin: {
+        container: { image: 'registry.example/intree-plugin:1' },
+        serviceAccountName: 'no-such-account',
+      },
+    },
+  } as Module);
+  const c = await eventually('Ready=DevicePluginStarting with the DaemonSet counted', async () => {
+    const m = await modules.get(name, opNs);
+    const ready = (m.status?.conditions as Condition[] | undefined)?.find(
+      (x) => x.type === 'Ready',
+    );
+    return ready?.reason === 'DevicePluginStarting' && m.status?.devicePlugin?.desiredNumber === 1
+      ? { ready, m }
+      : undefined;
+  });
+  assert.equal(c.ready.status, 'False');
+  assert.match(c.ready.message, /device plugin available on 0 of 1 node\(s\)/);
+  assert.equal((await condition(opNs, name, 'Progressing'))?.reason, 'DevicePluginStarting');
+  await modules.delete(name, { namespace: opNs });
+  await eventually('the Module gone', async () => !(await modules.find(name, opNs)));
+});
