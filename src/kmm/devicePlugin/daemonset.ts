@@ -70,8 +70,8 @@ export interface DevicePluginPlan {
  * Decides the device-plugin DaemonSets of a Module, as upstream: one per module version; the
  * current version's is created or updated; an older one stays untouched (its pods keep the
  * plugin of that version on the nodes not yet moved) until no node runs that version.
- * `existing` are the DaemonSets the Module owns; `versionsInUse` the versions nodes report
- * loaded (NMC status).
+ * `existing` are the DaemonSets the Module owns; `versionsInUse` the versions nodes have loaded
+ * or are to load (NMC status and spec).
  */
 export function planDevicePlugins(
   module: Module,

@@ -425,8 +425,8 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
 
   /**
    * Keeps the Module's device-plugin DaemonSets (see planDevicePlugins): the current version's
-   * created or updated, older versions left alone while a node still runs them, the rest
-   * deleted. Returns the DaemonSets that stay, for the status counts.
+   * created or updated, older versions left alone while a node still runs or is to run them
+   * (its NMC status or spec), the rest deleted. Returns the DaemonSets that stay, for the status counts.
    */
   async function syncDevicePlugins(
     module: Module,
@@ -446,7 +446,8 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     const inUse = new Set<string>();
     for (const c of nmcs) {
       if (!nodeViews.has(c.metadata.name!)) continue;
-      for (const e of c.status?.modules ?? []) {
+      // Loaded, or still to be loaded (a node kept at an older version that has not loaded it yet).
+      for (const e of [...(c.status?.modules ?? []), ...(c.spec.modules ?? [])]) {
         if (e.namespace === ns && e.name === name) inUse.add(e.version ?? '');
       }
     }
