@@ -77,7 +77,8 @@ describe('generated CRDs', () => {
     const crd = customResourceDefinition(HWE_RESOURCES.find((d) => d.kind === 'Module')!);
     const text = JSON.stringify(crd);
     assert.match(text, /"default":"\/opt"/);
-    assert.match(text, /exactly one of literal and regexp/);
+    assert.match(text, /has both literal and regexp; keep exactly one of them/);
+    assert.match(text, /needs exactly one of literal \(a kernel release/);
   });
 });
 

@@ -77,13 +77,19 @@ export const Toleration = obj(
     validations: [
       {
         rule: "(has(self.key) && size(self.key) > 0) || (has(self.operator) && self.operator == 'Exists')",
-        message: 'a toleration with an empty key must use operator Exists',
+        message:
+          'operator must be Exists when key is empty (an empty key with Exists tolerates every ' +
+          'taint); set key, or operator: Exists',
         fieldPath: '.operator',
+        reason: 'FieldValueForbidden',
       },
       {
         rule: "!has(self.tolerationSeconds) || (has(self.effect) && self.effect == 'NoExecute')",
-        message: 'tolerationSeconds is only allowed with effect NoExecute',
+        message:
+          'tolerationSeconds is only allowed with effect NoExecute (how long a pod stays bound ' +
+          'after such a taint appears); set effect: NoExecute, or remove tolerationSeconds',
         fieldPath: '.tolerationSeconds',
+        reason: 'FieldValueForbidden',
       },
     ],
   },

@@ -135,8 +135,11 @@ const inTreeFields = {
 
 const inTreeExclusive: CelRule = {
   rule: `!(${set('inTreeModuleToRemove')} && has(self.inTreeModulesToRemove))`,
-  message: 'set inTreeModulesToRemove or the deprecated inTreeModuleToRemove, not both',
+  message:
+    'set inTreeModulesToRemove or the deprecated inTreeModuleToRemove, not both: move the ' +
+    'module named in inTreeModuleToRemove into the inTreeModulesToRemove list',
   fieldPath: '.inTreeModuleToRemove',
+  reason: 'FieldValueForbidden',
 };
 
 export const KernelMapping = obj(
@@ -161,8 +164,16 @@ export const KernelMapping = obj(
     description: 'Which image to use for the kernels that match; the first matching mapping wins.',
     validations: [
       {
-        rule: `${set('literal')} != ${set('regexp')}`,
-        message: 'a kernel mapping needs exactly one of literal and regexp',
+        rule: `!(${set('literal')} && ${set('regexp')})`,
+        message: 'has both literal and regexp; keep exactly one of them',
+        reason: 'FieldValueForbidden',
+      },
+      {
+        rule: `${set('literal')} || ${set('regexp')}`,
+        message:
+          'needs exactly one of literal (a kernel release exactly as uname -r prints it) or ' +
+          'regexp (an RE2 pattern matched against it)',
+        reason: 'FieldValueRequired',
       },
       inTreeExclusive,
     ],
@@ -226,13 +237,22 @@ export const ModprobeSpec = obj(
       {
         rule: `${set('moduleName')} || (has(self.rawArgs) && has(self.rawArgs.load) && has(self.rawArgs.unload))`,
         message: 'set moduleName, or rawArgs with both load and unload',
+        messageExpression:
+          "has(self.rawArgs) ? 'rawArgs needs both load and unload (each the whole modprobe " +
+          "arguments), or set moduleName instead' : 'required: set moduleName (the module to " +
+          "load), or rawArgs with both load and unload'",
         fieldPath: '.moduleName',
         reason: 'FieldValueRequired',
       },
       {
         rule: `!has(self.modulesLoadingOrder) || (${set('moduleName')} && self.modulesLoadingOrder[0] == self.moduleName)`,
         message: 'modulesLoadingOrder must start with moduleName',
+        messageExpression:
+          `${set('moduleName')} ? 'must start with moduleName ("' + self.moduleName + '"): the ` +
+          "module loaded on request first, then the module it needs, and so on' : 'is only " +
+          "allowed with moduleName, the module the list starts with'",
         fieldPath: '.modulesLoadingOrder',
+        reason: 'FieldValueForbidden',
       },
     ],
   },
@@ -325,7 +345,9 @@ export const ModuleSpec = obj(
         // Since KMM 2.4 the loader may be left out (in-tree driver, device plugin only), but a
         // Module with neither would do nothing.
         rule: 'has(self.moduleLoader) || has(self.devicePlugin)',
-        message: 'set moduleLoader, devicePlugin or both',
+        message:
+          'set moduleLoader (to load an out-of-tree module), devicePlugin (to run a device ' +
+          'plugin beside the in-tree driver) or both: a Module with neither does nothing',
         fieldPath: '.moduleLoader',
         reason: 'FieldValueRequired',
       },
@@ -668,13 +690,22 @@ export const ModuleBuildSignConfigResource: ResourceDef = {
 export const kernelVersionField = (description: string) =>
   str({
     minLength: 1,
+    // `uname -r` has at most 64 characters; this also bounds the cost of the message below.
+    maxLength: 64,
     description,
     validations: [
       {
         rule: "self.matches('[.,-].*[.,-]')",
         message:
-          'must be a kernel version with at least three fields separated by ".", "," or "-", ' +
-          'such as 5.14.0-284.30.1.el9_2.x86_64',
+          'must be a kernel release with at least three fields X.Y.Z separated by ".", "," or ' +
+          '"-", as uname -r prints it, e.g. 5.14.0-284.30.1.el9_2.x86_64',
+        messageExpression:
+          `'"' + self + '" is not a kernel release: it needs at least three fields X.Y.Z ` +
+          'separated by ".", "," or "-", as uname -r prints it, e.g. ' +
+          "5.14.0-284.30.1.el9_2.x86_64'",
+        // Forbidden, not Invalid: the apiserver would print the schema type ("string") as the
+        // invalid value before the message; the message quotes the real one.
+        reason: 'FieldValueForbidden',
       },
     ],
   });

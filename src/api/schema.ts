@@ -26,9 +26,17 @@ export type { Static, TSchema };
 /** A CEL validation rule (x-kubernetes-validations). */
 export interface CelRule {
   rule: string;
+  /** Said when the rule fails (and when messageExpression cannot be evaluated). */
   message: string;
+  /** A CEL string expression said instead of message, e.g. to name the offending value. */
+  messageExpression?: string;
   /** JSONPath (from the node holding the rule) of the field the error is reported on. */
   fieldPath?: string;
+  /**
+   * How the apiserver words it. FieldValueInvalid (the default) prints the schema type
+   * (`Invalid value: "object"`) before the message, so rules whose message says it all use
+   * FieldValueForbidden or FieldValueRequired.
+   */
   reason?:
     'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
 }

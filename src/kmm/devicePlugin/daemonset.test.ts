@@ -1,8 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Module } from '../../api/index.js';
-import { readyLabel, versionReadyLabel } from '../module/labels.js';
-import { devicePluginDaemonSet, devicePluginServiceAccount } from './daemonset.js';
+import { devicePluginVersionLabel, readyLabel, versionReadyLabel } from '../module/labels.js';
+import {
+  devicePluginDaemonSet,
+  devicePluginName,
+  devicePluginServiceAccount,
+  planDevicePlugins,
+  type DaemonSetObject,
+} from './daemonset.js';
 
 interface PodSpec {
   nodeSelector: Record<string, string>;
@@ -79,4 +85,72 @@ test('service account: the Module’s, else the trusted one in the operator name
   const own = base();
   own.spec.devicePlugin!.serviceAccountName = 'mine';
   assert.equal(devicePluginServiceAccount(own, sec), 'mine');
+});
+
+const versioned = (v: string): Module => {
+  const m = base();
+  m.spec.moduleLoader!.container.version = v;
+  return m;
+};
+const ds = (m: Module) => devicePluginDaemonSet(m, owner, 'sa')!;
+const names = (l: readonly DaemonSetObject[]) => l.map((d) => d.metadata.name).sort();
+
+test('one DaemonSet per version: named, labelled and selecting its pods by version', () => {
+  const d = ds(versioned('v2'));
+  const vl = devicePluginVersionLabel('ns', 'm');
+  assert.equal(d.metadata.name, 'm-device-plugin-v2');
+  assert.equal(d.metadata.labels?.[vl], 'v2');
+  assert.deepEqual((d.spec.selector as { matchLabels: Record<string, string> }).matchLabels, {
+    'kmm.node.kubernetes.io/device-plugin': 'm',
+    [vl]: 'v2',
+  });
+  assert.equal(ds(base()).metadata.name, 'm-device-plugin', 'no version, no suffix');
+  // Versions that are not name parts get a hash, so that they never collide.
+  const a = devicePluginName(versioned('1.0_RC'));
+  const b = devicePluginName(versioned('1.0-rc'));
+  assert.match(a, /^m-device-plugin-1-0-rc-[0-9a-f]{10}$/);
+  assert.notEqual(a, b);
+});
+
+test('an older version keeps its DaemonSet while a node runs it, then it goes', () => {
+  const v1 = ds(versioned('v1'));
+  const v2 = ds(versioned('v2'));
+  const m = versioned('v2');
+  const mid = planDevicePlugins(m, [v1], new Set(['v1', 'v2']), owner, 'sa');
+  assert.equal(mid.want?.metadata.name, 'm-device-plugin-v2');
+  assert.equal(mid.have, undefined, 'the v2 DaemonSet is created beside');
+  assert.deepEqual(names(mid.keep), ['m-device-plugin-v1']);
+  assert.deepEqual(mid.remove, []);
+  const both = planDevicePlugins(m, [v1, v2], new Set(['v1']), owner, 'sa');
+  assert.equal(both.have, v2, 'the current one is updated in place');
+  assert.deepEqual(names(both.keep), ['m-device-plugin-v1'], 'untouched: its nodes keep v1');
+  const done = planDevicePlugins(m, [v1, v2], new Set(['v2']), owner, 'sa');
+  assert.deepEqual(names(done.remove), ['m-device-plugin-v1']);
+  assert.deepEqual(done.keep, []);
+});
+
+test('a DaemonSet made before the version label is replaced; no devicePlugin removes all', () => {
+  const legacy = ds(base());
+  (legacy.spec.template as { spec: PodSpec }).spec.nodeSelector = {
+    gpu: 'yes',
+    [versionReadyLabel('ns', 'm')]: 'v1',
+  };
+  const p = planDevicePlugins(versioned('v1'), [legacy], new Set(['v1']), owner, 'sa');
+  assert.equal(p.have, undefined);
+  assert.deepEqual(names(p.remove), ['m-device-plugin']);
+  const older = planDevicePlugins(versioned('v2'), [legacy], new Set(['v1']), owner, 'sa');
+  assert.deepEqual(names(older.keep), ['m-device-plugin'], 'read as the v1 DaemonSet');
+  const gone = versioned('v2');
+  delete gone.spec.devicePlugin;
+  const none = planDevicePlugins(gone, [ds(versioned('v1'))], new Set(['v1']), owner, 'sa');
+  assert.equal(none.want, undefined);
+  assert.deepEqual(names(none.remove), ['m-device-plugin-v1']);
+});
+
+test('without moduleLoader the single DaemonSet is kept and updated', () => {
+  const m = base();
+  delete m.spec.moduleLoader;
+  const p = planDevicePlugins(m, [ds(m)], new Set(), owner, 'sa');
+  assert.equal(p.have?.metadata.name, 'm-device-plugin');
+  assert.deepEqual(p.remove, []);
 });

@@ -1,8 +1,13 @@
 import type { Module } from '../../api/index.js';
-import type { KubeObject, OwnerReference } from '../../runtime/index.js';
-import { DEVICE_PLUGIN_LABEL, readyLabel, versionReadyLabel } from '../module/labels.js';
+import { deepEqual, type KubeObject, type OwnerReference } from '../../runtime/index.js';
+import {
+  DEVICE_PLUGIN_LABEL,
+  devicePluginVersionLabel,
+  readyLabel,
+  versionReadyLabel,
+} from '../module/labels.js';
 import type { SecurityOptions } from '../module/desired.js';
-import { labelValue } from '../nmc/pod.js';
+import { labelValue, shortHash } from '../nmc/pod.js';
 
 export interface DaemonSetObject extends KubeObject {
   spec: Record<string, unknown>;
@@ -12,8 +17,83 @@ export interface DaemonSetObject extends KubeObject {
 /** Where kubelet's device plugin sockets live. */
 const KUBELET_PLUGINS = '/var/lib/kubelet/device-plugins';
 
+/**
+ * `<module>-device-plugin`, and `-<version>` after it for a versioned Module: one DaemonSet per
+ * version, so nodes still on an older version keep their plugin during an ordered upgrade. A
+ * version that is not a valid name part is lowered and gets a hash, so two versions never
+ * share a name.
+ */
 export function devicePluginName(module: Module): string {
-  return `${module.metadata.name}-device-plugin`;
+  const base = `${module.metadata.name}-device-plugin`;
+  const version = moduleVersion(module);
+  if (!version) return base;
+  const safe = version
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  const suffix =
+    safe === version && safe.length <= 63 ? safe : `${safe.slice(0, 52)}-${shortHash(version)}`;
+  return `${base}-${suffix}`;
+}
+
+/** The Module's `moduleLoader.container.version`, '' when it has none. */
+export function moduleVersion(module: Module): string {
+  return module.spec.moduleLoader?.container.version ?? '';
+}
+
+/**
+ * The module version a device-plugin DaemonSet serves: its version label, or for one made
+ * before the label existed the `.version.ready` value of its node selector; '' without version.
+ */
+export function daemonSetVersion(ds: DaemonSetObject, module: Module): string {
+  const ns = module.metadata.namespace ?? '';
+  const name = module.metadata.name ?? '';
+  const label = ds.metadata.labels?.[devicePluginVersionLabel(ns, name)];
+  if (label !== undefined) return label;
+  const spec = ds.spec as { template?: { spec?: { nodeSelector?: Record<string, string> } } };
+  return spec.template?.spec?.nodeSelector?.[versionReadyLabel(ns, name)] ?? '';
+}
+
+/** What to do with a Module's device-plugin DaemonSets. */
+export interface DevicePluginPlan {
+  /** The DaemonSet of the Module's current version, as it should be. */
+  want?: DaemonSetObject;
+  /** The existing DaemonSet of that version, if any (whatever its name). */
+  have?: DaemonSetObject;
+  /** DaemonSets to delete: older versions no node runs any more, or every one without devicePlugin. */
+  remove: DaemonSetObject[];
+  /** DaemonSets kept as they are: older versions some node still runs. */
+  keep: DaemonSetObject[];
+}
+
+/**
+ * Decides the device-plugin DaemonSets of a Module, as upstream: one per module version; the
+ * current version's is created or updated; an older one stays untouched (its pods keep the
+ * plugin of that version on the nodes not yet moved) until no node runs that version.
+ * `existing` are the DaemonSets the Module owns; `versionsInUse` the versions nodes have loaded
+ * or are to load (NMC status and spec).
+ */
+export function planDevicePlugins(
+  module: Module,
+  existing: readonly DaemonSetObject[],
+  versionsInUse: ReadonlySet<string>,
+  owner: OwnerReference,
+  serviceAccountName: string,
+): DevicePluginPlan {
+  const want = devicePluginDaemonSet(module, owner, serviceAccountName);
+  const plan: DevicePluginPlan = { remove: [], keep: [] };
+  if (!want) return { ...plan, remove: [...existing] };
+  plan.want = want;
+  const current = moduleVersion(module);
+  for (const ds of existing) {
+    const v = daemonSetVersion(ds, module);
+    // The selector of a DaemonSet cannot change: one made before the version label is replaced.
+    const sameSelector = deepEqual(ds.spec.selector, want.spec.selector);
+    if (v === current && !plan.have && sameSelector) plan.have = ds;
+    else if (v !== current && versionsInUse.has(v) && module.spec.moduleLoader) plan.keep.push(ds);
+    else plan.remove.push(ds);
+  }
+  return plan;
 }
 
 /** The device plugin service account: the Module's, else the trusted namespace's, else default. */
@@ -49,7 +129,10 @@ export function devicePluginDaemonSet(
     if (version) nodeSelector[versionReadyLabel(ns, name)] = version;
     else nodeSelector[readyLabel(ns, name)] = '';
   }
-  const podLabels = { [DEVICE_PLUGIN_LABEL]: labelValue(name) };
+  const podLabels: Record<string, string> = { [DEVICE_PLUGIN_LABEL]: labelValue(name) };
+  if (loader?.container.version) {
+    podLabels[devicePluginVersionLabel(ns, name)] = loader.container.version;
+  }
   const container = (c: NonNullable<typeof dp.initContainer>, cname: string, mounts: boolean) => {
     const out: Record<string, unknown> = {
       name: cname,

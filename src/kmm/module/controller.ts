@@ -1,4 +1,5 @@
 import {
+  ModuleBuildSignConfigs,
   ModuleImagesConfigs,
   Modules,
   NodeModulesConfigs,
@@ -10,6 +11,7 @@ import {
 } from '../../api/index.js';
 import {
   DaemonSets,
+  Events,
   addFinalizer,
   deepEqual,
   isKubeError,
@@ -20,20 +22,23 @@ import {
   type ConditionInput,
   type Manager,
   type OwnerReference,
+  type KubeObject,
   type Request,
   type ResourceType,
   type Result,
 } from '../../runtime/index.js';
 import {
-  devicePluginDaemonSet,
   devicePluginServiceAccount,
+  planDevicePlugins,
   type DaemonSetObject,
 } from '../devicePlugin/daemonset.js';
 import { kmmInformers, KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.js';
 import { isLoaded, moduleKey, type NodeView } from '../nmc/plan.js';
+import { labelValue } from '../nmc/pod.js';
 import { trimNode, isNodeReady, matchesSelector, type KmmNode } from './nodes.js';
-import { planModule, listNames, type ModulePlan, type SecurityOptions } from './desired.js';
-import { CONDITIONS, lastErrorAnnotation, MODULE_FINALIZER, REASONS } from './labels.js';
+import { planModule, type ModulePlan, type SecurityOptions } from './desired.js';
+import { DEVICE_PLUGIN_LABEL, lastErrorAnnotation, MODULE_FINALIZER, REASONS } from './labels.js';
+import { decideStatus, unloadingConditions, type ImageFailure, type NodeFacts } from './status.js';
 
 export interface ModuleControllerOptions extends SecurityOptions {
   /** Service account of device plugins in the operator's namespace. */
@@ -46,7 +51,17 @@ export interface ModuleControllerOptions extends SecurityOptions {
 }
 
 const KmmDaemonSets = DaemonSets as ResourceType<DaemonSetObject>;
+interface EventObject extends KubeObject {
+  reason?: string;
+  message?: string;
+  lastTimestamp?: string;
+  eventTime?: string;
+}
+const KmmEvents = Events as ResourceType<EventObject>;
 const STATUS_INTERVAL_MS = 1000;
+/** How soon to look again for the event that explains a failed build or sign. */
+const FAILURE_EVENT_RETRY_MS = 5000;
+const FAILURE_EVENT_TRIES = 6;
 const MODULE_API_VERSION = `${Modules.group}/${Modules.version}`;
 
 function moduleOwner(m: Module, controller: boolean): OwnerReference {
@@ -108,6 +123,8 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
   const nmcApi = mgr.api(NodeModulesConfigs);
   const micApi = mgr.api(ModuleImagesConfigs);
   const dsApi = mgr.api(KmmDaemonSets);
+  const mbscApi = mgr.api(ModuleBuildSignConfigs);
+  const eventsApi = mgr.api(KmmEvents);
   const concurrency = opts.writeConcurrency ?? 32;
 
   const modulesForNode = (n: KmmNode): Request[] =>
@@ -178,16 +195,10 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
             c.status?.modules?.some((e) => e.namespace === ns && e.name === name),
         );
         if (loadedOn.length) {
-          await writeStatus(cached, [
-            {
-              type: CONDITIONS.progressing,
-              status: 'True',
-              reason: REASONS.unloading,
-              message: `unloading from ${loadedOn.length} node(s): ${listNames(loadedOn.map((c) => c.metadata.name!))}`,
-            },
-          ]);
+          await writeStatus(cached, unloadingConditions(loadedOn.map((c) => c.metadata.name!)));
           return;
         }
+        unexplainedTries.delete(`${ns}/${name}`);
         await removeFinalizer(modulesApi, cached, MODULE_FINALIZER);
         return;
       }
@@ -230,42 +241,102 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       );
 
       log.debug('nmc writes', { writes: writes.length, errors: errors.length });
-      const ds = await syncDevicePlugin(module);
+      const devicePlugins = await syncDevicePlugins(module, nmcs, nodeViews);
       log.debug('device plugin synced');
 
-      // Status: counts and conditions.
-      let available = 0;
-      const failures: string[] = [];
+      // Status: facts from the caches, decided by decideStatus.
+      const facts = new Map<string, NodeFacts>();
       for (const c of nmcs) {
         const node = c.metadata.name!;
-        const want = c.spec.modules?.find((e) => e.namespace === ns && e.name === name);
-        const have = c.status?.modules?.find((e) => e.namespace === ns && e.name === name);
         const view = nodeViews.get(node);
-        if (want && view && isLoaded(want, have, view)) available++;
-        const err = c.metadata.annotations?.[lastErrorAnnotation(ns, name)];
-        if (err && (plan.entries.has(node) || plan.keep.has(node)))
-          failures.push(`${node}: ${err}`);
+        const cachedWant = c.spec.modules?.find((e) => e.namespace === ns && e.name === name);
+        const want = plan.entries.get(node) ?? cachedWant;
+        const have = c.status?.modules?.find((e) => e.namespace === ns && e.name === name);
+        const error = c.metadata.annotations?.[lastErrorAnnotation(ns, name)];
+        facts.set(node, {
+          configured: !!want,
+          loaded: !!want && !!view && isLoaded(want, have, view),
+          ...(error ? { error } : {}),
+        });
       }
-      const desired = module.spec.moduleLoader ? plan.targets.length : 0;
-      const wait = await writeStatus(module, conditionsFor(module, plan, available, failures), {
-        moduleLoader: module.spec.moduleLoader
-          ? {
-              nodesMatchingSelectorNumber: plan.matching.length,
-              desiredNumber: desired,
-              availableNumber: available,
-            }
-          : undefined,
-        devicePlugin: module.spec.devicePlugin
-          ? {
-              nodesMatchingSelectorNumber: plan.matching.length,
-              desiredNumber: ds?.status?.desiredNumberScheduled ?? 0,
-              availableNumber: ds?.status?.numberAvailable ?? 0,
-            }
-          : undefined,
+      const failed = await imageFailures(module, mic, plan);
+      const decision = decideStatus({
+        module,
+        plan,
+        nodes: facts,
+        imageFailures: failed.failures,
+        devicePlugins: devicePlugins.map((d) => d.status ?? {}),
+      });
+      const wait = await writeStatus(module, decision.conditions, {
+        moduleLoader: decision.moduleLoader,
+        devicePlugin: decision.devicePlugin,
       });
       if (errors.length) throw errors[0];
-      if (wait) return { requeueAfter: wait };
+      // A failure whose event is not there yet is looked at again a few times (events can
+      // also have expired: then the condition keeps pointing at the events and the MBSC).
+      const key = `${ns}/${name}`;
+      const tries = failed.unexplained ? (unexplainedTries.get(key) ?? 0) + 1 : 0;
+      if (tries) unexplainedTries.set(key, tries);
+      else unexplainedTries.delete(key);
+      const again = Math.min(
+        wait || Infinity,
+        tries && tries <= FAILURE_EVENT_TRIES ? FAILURE_EVENT_RETRY_MS : Infinity,
+      );
+      if (again !== Infinity) return { requeueAfter: again };
     });
+
+  /**
+   * Builds and signs that failed for the Module's images: which one (the MBSC's results) and
+   * why (the newest BuildFailed/SignFailed event the image controllers wrote on the Module that
+   * names the image). Read from the API only when an image with build or sign is DoesNotExist,
+   * which happens only after such a failure. `unexplained`: a failure whose event was not found
+   * yet (events are written a moment after the result).
+   */
+  async function imageFailures(
+    module: Module,
+    mic: ModuleImagesConfig | undefined,
+    plan: ModulePlan,
+  ): Promise<{ failures: ImageFailure[]; unexplained: boolean }> {
+    const specs = new Map((mic?.spec.images ?? []).map((i) => [i.image, i]));
+    const failed = plan.waiting.filter((w) => {
+      const spec = specs.get(w.image);
+      return w.state === 'DoesNotExist' && (spec?.build || spec?.sign);
+    });
+    if (!failed.length) return { failures: [], unexplained: false };
+    const ns = module.metadata.namespace!;
+    const name = module.metadata.name!;
+    const [mbsc, events] = await Promise.all([
+      mbscApi.find(name, ns),
+      eventsApi.list({
+        namespace: ns,
+        fieldSelector: `involvedObject.uid=${module.metadata.uid},type=Warning`,
+      }),
+    ]);
+    const when = (e: EventObject) =>
+      e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
+    const newestFirst = events.items
+      .filter((e) => e.reason === REASONS.buildFailed || e.reason === REASONS.signFailed)
+      .sort((a, b) => when(b).localeCompare(when(a)));
+    let unexplained = false;
+    const failures: ImageFailure[] = [];
+    for (const w of failed) {
+      const result = (mbsc?.status?.images ?? [])
+        .filter((r) => r.image === w.image && r.status === 'Failure')
+        .pop();
+      if (!result) continue;
+      const reason = result.action === 'BuildImage' ? REASONS.buildFailed : REASONS.signFailed;
+      const event = newestFirst.find((e) => e.reason === reason && e.message?.includes(w.image));
+      if (!event) unexplained = true;
+      failures.push({
+        image: w.image,
+        kernel: w.kernel,
+        action: result.action,
+        object: mbsc!.metadata.name!,
+        ...(event?.message ? { reason: event.message } : {}),
+      });
+    }
+    return { failures, unexplained };
+  }
 
   /**
    * Sets (or with `entry` null removes) the Module's entry in a node's NMC. The list is written
@@ -352,19 +423,52 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     );
   }
 
-  async function syncDevicePlugin(module: Module): Promise<DaemonSetObject | undefined> {
-    const name = `${module.metadata.name}-device-plugin`;
-    const namespace = module.metadata.namespace!;
-    const have = dss.getByName(name, namespace);
-    const want = devicePluginDaemonSet(
+  /**
+   * Keeps the Module's device-plugin DaemonSets (see planDevicePlugins): the current version's
+   * created or updated, older versions left alone while a node still runs or is to run them
+   * (its NMC status or spec), the rest deleted. Returns the DaemonSets that stay, for the status counts.
+   */
+  async function syncDevicePlugins(
+    module: Module,
+    nmcs: readonly NodeModulesConfig[],
+    nodeViews: ReadonlyMap<string, NodeView>,
+  ): Promise<DaemonSetObject[]> {
+    const ns = module.metadata.namespace!;
+    const name = module.metadata.name!;
+    const existing = dss
+      .list()
+      .filter(
+        (d) =>
+          d.metadata.namespace === ns &&
+          d.metadata.labels?.[DEVICE_PLUGIN_LABEL] === labelValue(name) &&
+          d.metadata.ownerReferences?.some((o) => o.uid === module.metadata.uid),
+      );
+    const inUse = new Set<string>();
+    for (const c of nmcs) {
+      if (!nodeViews.has(c.metadata.name!)) continue;
+      // Loaded, or still to be loaded (a node kept at an older version that has not loaded it yet).
+      for (const e of [...(c.status?.modules ?? []), ...(c.spec.modules ?? [])]) {
+        if (e.namespace === ns && e.name === name) inUse.add(e.version ?? '');
+      }
+    }
+    const plan = planDevicePlugins(
       module,
+      existing,
+      inUse,
       moduleOwner(module, true),
       devicePluginServiceAccount(module, opts),
     );
-    if (!want) {
-      if (have) await dsApi.deleteIfExists(name, { namespace });
-      return undefined;
-    }
+    for (const d of plan.remove) await dsApi.deleteIfExists(d.metadata.name!, { namespace: ns });
+    if (!plan.want) return [];
+    const current = await applyDaemonSet(plan.want, plan.have);
+    return [...plan.keep, ...(current ? [current] : [])];
+  }
+
+  async function applyDaemonSet(
+    want: DaemonSetObject,
+    have: DaemonSetObject | undefined,
+  ): Promise<DaemonSetObject | undefined> {
+    const namespace = want.metadata.namespace!;
     if (!have) {
       return dsApi.create(want).catch((e) => {
         if (isKubeError(e, 'AlreadyExists')) return undefined;
@@ -376,7 +480,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     const patch = mergePatch(before, after) as { labels?: unknown; spec?: unknown } | undefined;
     if (!patch) return have;
     return dsApi.patch(
-      name,
+      have.metadata.name!,
       {
         metadata: { resourceVersion: have.metadata.resourceVersion, labels: patch.labels },
         spec: patch.spec,
@@ -384,6 +488,9 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       { namespace },
     );
   }
+
+  /** Per Module: how often a failed build or sign was looked at without finding its event. */
+  const unexplainedTries = new Map<string, number>();
 
   /** When each Module's status was last written. */
   const lastStatusWrite = new Map<string, number>();
@@ -449,100 +556,5 @@ function pick(have: unknown, want: unknown): unknown {
 function nulls(have: object, want: object): Record<string, null> {
   const out: Record<string, null> = {};
   for (const k of Object.keys(have)) if (!(k in want)) out[k] = null;
-  return out;
-}
-
-/**
- * Ready / Progressing / Degraded with reasons a user can act on: a pure function of the plan
- * and what the nodes report (setCondition later keeps lastTransitionTime when nothing changes).
- */
-export function conditionsFor(
-  module: Module,
-  plan: ModulePlan,
-  available: number,
-  failures: string[],
-): ConditionInput[] {
-  const out: ConditionInput[] = [];
-  const set = (type: string, status: 'True' | 'False', reason: string, message: string) =>
-    out.push({ type, status, reason, message });
-  if (!module.spec.moduleLoader) {
-    set(CONDITIONS.degraded, 'False', REASONS.asExpected, 'no module to load: device plugin only');
-    set(CONDITIONS.progressing, 'False', REASONS.devicePluginOnly, 'the in-tree driver is used');
-    set(
-      CONDITIONS.ready,
-      'True',
-      REASONS.devicePluginOnly,
-      `device plugin for ${plan.matching.length} matching node(s)`,
-    );
-    return out;
-  }
-  const problems: [string, string][] = [];
-  if (plan.invalid) {
-    problems.push([REASONS.invalidModule, `${plan.invalid}; fix the Module`]);
-  }
-  if (failures.length) {
-    problems.push([
-      REASONS.loadFailed,
-      `${failures.length} node(s) failed: ${failures.slice(0, 3).join('; ')}${failures.length > 3 ? '; …' : ''}`,
-    ]);
-  }
-  for (const [kernel, nodes] of plan.noMapping) {
-    problems.push([
-      REASONS.noKernelMapping,
-      `no kernel mapping matches kernel ${kernel} on node(s) ${listNames(nodes)}; add a literal or regexp entry for it to spec.moduleLoader.container.kernelMappings`,
-    ]);
-  }
-  const missing = plan.waiting.filter((w) => w.state === 'DoesNotExist');
-  for (const w of missing) {
-    problems.push([
-      REASONS.imageMissing,
-      `image ${w.image} for kernel ${w.kernel} does not exist (node(s) ${listNames(w.nodes)} wait for it); push it, or add build or sign to its kernel mapping`,
-    ]);
-  }
-  if (problems.length) {
-    set(CONDITIONS.degraded, 'True', problems[0]![0], problems.map((p) => p[1]).join('\n'));
-  } else {
-    set(CONDITIONS.degraded, 'False', REASONS.asExpected, 'no problem found');
-  }
-  const pending = plan.waiting.filter((w) => w.state !== 'DoesNotExist');
-  const desired = plan.entries.size;
-  if (pending.length) {
-    set(
-      CONDITIONS.progressing,
-      'True',
-      REASONS.imagePending,
-      pending
-        .map(
-          (w) =>
-            `image ${w.image} for kernel ${w.kernel}: ${w.state === 'Unknown' ? 'not checked yet' : w.state}`,
-        )
-        .join('\n'),
-    );
-  } else if (available < desired) {
-    set(
-      CONDITIONS.progressing,
-      'True',
-      REASONS.loading,
-      `loaded on ${available} of ${desired} node(s)`,
-    );
-  } else {
-    set(CONDITIONS.progressing, 'False', REASONS.allLoaded, `loaded on ${available} node(s)`);
-  }
-  if (!plan.targets.length) {
-    set(CONDITIONS.ready, 'False', REASONS.noNodes, 'no schedulable node matches spec.selector');
-  } else if (
-    available >= plan.targets.length - plan.keep.size &&
-    available > 0 &&
-    !problems.length
-  ) {
-    set(CONDITIONS.ready, 'True', REASONS.allLoaded, `loaded on all ${available} target node(s)`);
-  } else {
-    set(
-      CONDITIONS.ready,
-      'False',
-      problems.length ? problems[0]![0] : REASONS.loading,
-      `loaded on ${available} of ${plan.targets.length} target node(s)`,
-    );
-  }
   return out;
 }

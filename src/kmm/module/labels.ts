@@ -48,6 +48,14 @@ export const LAST_ERROR_PREFIX = `${PREFIX}/last-error.`;
 /** Labels on device-plugin DaemonSets and their pods. */
 export const DEVICE_PLUGIN_LABEL = `${PREFIX}/device-plugin`;
 
+/**
+ * `beta.kmm.node.kubernetes.io/version-device-plugin.<ns>.<name>=<version>`: on the device-plugin
+ * DaemonSet of one module version (ordered upgrade) and its pods, spelled as upstream.
+ */
+export function devicePluginVersionLabel(namespace: string, name: string): string {
+  return `beta.${PREFIX}/version-device-plugin.${namespace}.${name}`;
+}
+
 /** Event reasons. */
 export const EVENTS = {
   moduleLoaded: 'ModuleLoaded',
@@ -76,4 +84,10 @@ export const REASONS = {
   loadFailed: 'LoadFailed',
   asExpected: 'AsExpected',
   devicePluginOnly: 'DevicePluginOnly',
+  devicePluginStarting: 'DevicePluginStarting',
+  /** Ordered upgrade: selected nodes carry no version-module label for the Module's version. */
+  versionNotLabelled: 'VersionNotLabelled',
+  /** An image's in-cluster build failed (the event reason of the image controllers). */
+  buildFailed: 'BuildFailed',
+  signFailed: 'SignFailed',
 } as const;

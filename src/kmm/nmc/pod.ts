@@ -39,7 +39,8 @@ const IMAGE_DIR = '/tmp';
 const CONFIG_DIR = '/etc/kmm-worker';
 const CONFIG_FILE = 'config.yaml';
 
-function shortHash(s: string): string {
+/** Ten hex digits of the SHA-256 of `s`: stable names for long or unusual inputs. */
+export function shortHash(s: string): string {
   return createHash('sha256').update(s).digest('hex').slice(0, 10);
 }
 

@@ -17,6 +17,7 @@ import {
   NodeFeatureRules,
   NodeModulesConfigs,
   PreflightValidations,
+  PreflightValidationsOCP,
   apiVersionOf,
   installCrds,
   resourcePath,
@@ -242,13 +243,13 @@ const INVALID: InvalidCase[] = [
     'kernel mapping with literal and regexp',
     (o) => (mapping0(o).literal = '6.0.15'),
     `${C}.kernelMappings[0]`,
-    /exactly one of literal and regexp/,
+    /has both literal and regexp; keep exactly one of them/,
   ),
   moduleCase(
     'kernel mapping with neither literal nor regexp',
     (o) => delete mapping0(o).regexp,
     `${C}.kernelMappings[0]`,
-    /exactly one of literal and regexp/,
+    /needs exactly one of literal \(a kernel release exactly as uname -r prints it\) or regexp/,
   ),
   moduleCase(
     'no kernel mappings',
@@ -267,7 +268,7 @@ const INVALID: InvalidCase[] = [
     'neither moduleName nor rawArgs',
     (o) => delete modprobe(o).moduleName,
     `${C}.modprobe.moduleName`,
-    /moduleName, or rawArgs with both load and unload/,
+    /required: set moduleName \(the module to load\), or rawArgs with both load and unload/,
   ),
   moduleCase(
     'rawArgs without unload',
@@ -276,13 +277,23 @@ const INVALID: InvalidCase[] = [
       modprobe(o).rawArgs = { load: ['-v', 'a'] };
     },
     `${C}.modprobe.moduleName`,
-    /rawArgs with both load and unload/,
+    /rawArgs needs both load and unload \(each the whole modprobe arguments\), or set moduleName/,
   ),
   moduleCase(
     'modulesLoadingOrder not starting with moduleName',
     (o) => (modprobe(o).modulesLoadingOrder = ['b', 'kmm_ci_a']),
     `${C}.modprobe.modulesLoadingOrder`,
-    /must start with moduleName/,
+    /must start with moduleName \("kmm_ci_a"\): the module loaded on request first/,
+  ),
+  moduleCase(
+    'modulesLoadingOrder without moduleName',
+    (o) => {
+      delete modprobe(o).moduleName;
+      modprobe(o).rawArgs = { load: ['a'], unload: ['a'] };
+      modprobe(o).modulesLoadingOrder = ['a', 'b'];
+    },
+    `${C}.modprobe.modulesLoadingOrder`,
+    /is only allowed with moduleName, the module the list starts with/,
   ),
   moduleCase(
     'modulesLoadingOrder with a repeat',
@@ -321,7 +332,22 @@ const INVALID: InvalidCase[] = [
       mapping0(o).inTreeModulesToRemove = ['b'];
     },
     `${C}.kernelMappings[0].inTreeModuleToRemove`,
-    /not both/,
+    /not both: move the module named in inTreeModuleToRemove into the inTreeModulesToRemove list/,
+  ),
+  moduleCase(
+    'both in-tree fields on the container',
+    (o) => {
+      container(o).inTreeModuleToRemove = 'a';
+      container(o).inTreeModulesToRemove = ['b'];
+    },
+    `${C}.inTreeModuleToRemove`,
+    /not both: move the module/,
+  ),
+  moduleCase(
+    'neither moduleLoader nor devicePlugin',
+    (o) => delete o.spec.moduleLoader,
+    'spec.moduleLoader',
+    /set moduleLoader \(to load an out-of-tree module\), devicePlugin .* a Module with neither does nothing/,
   ),
   moduleCase(
     'tolerationSeconds without NoExecute',
@@ -330,13 +356,13 @@ const INVALID: InvalidCase[] = [
         { key: 'k', operator: 'Exists', effect: 'NoSchedule', tolerationSeconds: 5 },
       ]),
     'spec.tolerations[0].tolerationSeconds',
-    /only allowed with effect NoExecute/,
+    /only allowed with effect NoExecute .*; set effect: NoExecute, or remove tolerationSeconds/,
   ),
   moduleCase(
     'toleration with an empty key and Equal',
     (o) => (o.spec.tolerations = [{ operator: 'Equal', value: 'x' }]),
     'spec.tolerations[0].operator',
-    /empty key must use operator Exists/,
+    /operator must be Exists when key is empty .*; set key, or operator: Exists/,
   ),
   moduleCase(
     'device plugin without image',
@@ -401,7 +427,55 @@ const INVALID: InvalidCase[] = [
       spec: { kernelVersion: 'tesdt' },
     }),
     field: 'spec.kernelVersion',
-    message: /at least three fields/,
+    message:
+      /"tesdt" is not a kernel release: it needs at least three fields X\.Y\.Z separated by "\.", "," or "-", as uname -r prints it, e\.g\. 5\.14\.0-284/,
+  },
+  {
+    name: 'PreflightValidationOCP with kernel version "6.1"',
+    object: () => ({
+      apiVersion: apiVersionOf(PreflightValidationsOCP),
+      kind: 'PreflightValidationOCP',
+      metadata: { name: 'bad' },
+      spec: { kernelVersion: '6.1' },
+    }),
+    field: 'spec.kernelVersion',
+    message: /"6\.1" is not a kernel release/,
+  },
+  {
+    name: 'PreflightValidation with a kernel version longer than uname -r prints',
+    object: () => ({
+      apiVersion: apiVersionOf(PreflightValidations),
+      kind: 'PreflightValidation',
+      metadata: { name: 'bad' },
+      spec: { kernelVersion: `6.1.0-${'x'.repeat(60)}` },
+    }),
+    field: 'spec.kernelVersion',
+    message: /Too long: may not be (more than|longer than) 64/,
+  },
+  {
+    name: 'NodeModulesConfig entry whose modprobe has neither moduleName nor rawArgs',
+    object: () => ({
+      apiVersion: apiVersionOf(NodeModulesConfigs),
+      kind: 'NodeModulesConfig',
+      metadata: { name: 'bad' },
+      spec: {
+        modules: [
+          {
+            name: 'm',
+            namespace: 'n',
+            serviceAccountName: 'sa',
+            config: {
+              kernelVersion: '6.1.0-1',
+              containerImage: 'r/i:1',
+              insecurePull: false,
+              modprobe: { parameters: ['a=1'] },
+            },
+          },
+        ],
+      },
+    }),
+    field: 'spec.modules[0].config.modprobe.moduleName',
+    message: /required: set moduleName/,
   },
   {
     name: 'NodeModulesConfig listing one module twice',
@@ -480,7 +554,7 @@ const INVALID: InvalidCase[] = [
       spec: { moduleSpec: { selector: {} }, spokeNamespace: 'kmm', selector: {} },
     }),
     field: 'spec.moduleSpec.moduleLoader',
-    message: /set moduleLoader, devicePlugin or both/,
+    message: /set moduleLoader \(to load an out-of-tree module\), devicePlugin/,
   },
 ];
 
@@ -491,6 +565,10 @@ describe('invalid objects are rejected, naming the field', () => {
       const named = e.causes.some((x) => x.field === c.field) || e.message.includes(c.field);
       assert.ok(named, `field ${c.field} not named: ${e.message} ${JSON.stringify(e.causes)}`);
       assert.match(e.message, c.message);
+      // The schema type in place of the value says nothing; CEL rules word it themselves.
+      if (!/must be of type/.test(e.message)) {
+        assert.doesNotMatch(e.message, /Invalid value: "(string|object)"/);
+      }
     });
   }
 });

@@ -308,6 +308,7 @@ const CRD_REFUSES = new Set([
   'modulesLoadingOrder not starting with moduleName',
   'tolerationSeconds without NoExecute',
   'preflight kernel tesdt',
+  'preflight OCP kernel too long',
 ]);
 
 for (const [name, obj, field] of invalid) {

@@ -30,7 +30,12 @@ import {
   type KubeObject,
 } from '../../../src/runtime/index.js';
 import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
-import { readyLabel, WORKER_LABELS } from '../../../src/kmm/module/labels.js';
+import {
+  DEVICE_PLUGIN_LABEL,
+  devicePluginVersionLabel,
+  readyLabel,
+  WORKER_LABELS,
+} from '../../../src/kmm/module/labels.js';
 import { startWorkerDriver, type Outcome } from './worker-driver.js';
 import type { WorkerPod } from '../../../src/kmm/nmc/pod.js';
 
@@ -60,9 +65,13 @@ const events = new ResourceClient<
 
 /** Per module name: the termination message to fail its worker pods with. */
 const failWith = new Map<string, string>();
+/** Module names whose worker pods are held (neither succeed nor fail) while listed. */
+const holdFor = new Set<string>();
 const driver = await startWorkerDriver(client, (pod): Outcome => {
   if (!nodeNames.includes(pod.spec.nodeName)) return 'hold';
-  const msg = failWith.get(pod.metadata.labels?.[WORKER_LABELS.moduleName] ?? '');
+  const mod = pod.metadata.labels?.[WORKER_LABELS.moduleName] ?? '';
+  if (holdFor.has(mod)) return 'hold';
+  const msg = failWith.get(mod);
   return msg ? { fail: msg } : 'succeed';
 });
 onCleanup(() => driver.stop());
@@ -343,35 +352,94 @@ test('deleting the Module unloads it everywhere and removes its labels', async (
   });
 });
 
-test('ordered upgrade: a node moves to the new version only when labelled for it', async () => {
+/** Device-plugin pods of a Module by node, with the version each serves. */
+async function pluginPods(
+  ns: string,
+  name: string,
+): Promise<Map<string, { uid: string; version: string }[]>> {
+  const vl = devicePluginVersionLabel(ns, name);
+  const out = new Map<string, { uid: string; version: string }[]>();
+  const list = await podsApi.list({
+    namespace: ns,
+    labelSelector: `${DEVICE_PLUGIN_LABEL}=${name}`,
+  });
+  for (const p of list.items) {
+    if (!p.spec.nodeName) continue;
+    const l = out.get(p.spec.nodeName) ?? [];
+    l.push({ uid: p.metadata.uid!, version: p.metadata.labels?.[vl] ?? '' });
+    out.set(p.spec.nodeName, l);
+  }
+  return out;
+}
+
+test('ordered upgrade: a node moves to the new version only when labelled for it, and every node with the module keeps exactly one device plugin of its version', async () => {
   const name = uniqueName('ordered');
   const vLabel = `kmm.node.kubernetes.io/version-module.${opNs}.${name}`;
   const vReady = `kmm.node.kubernetes.io/${opNs}.${name}.version.ready`;
+  const nodes = [n(1), n(2)];
   const label = (node: string, v: string) =>
     nodesApi.patch(node, { metadata: { labels: { [`${sel}-ordered`]: 'yes', [vLabel]: v } } });
-  await label(n(1), 'v1');
-  await label(n(2), 'v1');
   const m = (version: string): Module => {
-    const x = module(name, opNs, { selector: { [`${sel}-ordered`]: 'yes' } });
+    const x = module(name, opNs, {
+      selector: { [`${sel}-ordered`]: 'yes' },
+      devicePlugin: { container: { image: `registry.example/ordered-plugin:${version}` } },
+    });
     x.spec.moduleLoader!.container.version = version;
     x.spec.moduleLoader!.container.kernelMappings = [
       { literal: K1, containerImage: `registry.example/ordered:${version}` },
     ];
     return x;
   };
+  /**
+   * Every node that has the module loaded (its version.ready label) has exactly one plugin pod,
+   * of the version it runs, and no other node has one; returns the pods by node.
+   */
+  const settled = (step: string) =>
+    eventually(
+      `${step}: one plugin pod of the loaded version on each node`,
+      async () => {
+        const pods = await pluginPods(opNs, name);
+        for (const node of nodes) {
+          const v = (await labelsOf(node))[vReady];
+          const here = pods.get(node) ?? [];
+          if (v === undefined ? here.length !== 0 : here.length !== 1 || here[0]!.version !== v)
+            return undefined;
+        }
+        return pods;
+      },
+      60_000,
+    );
+  const versions = async () =>
+    (await dsApi.list({ namespace: opNs, labelSelector: `${DEVICE_PLUGIN_LABEL}=${name}` })).items
+      .map((d) => d.metadata.name!)
+      .sort();
+
+  // Selected but not yet labelled for any version: nothing to load, and the status says why.
+  await nodesApi.patch(n(1), { metadata: { labels: { [`${sel}-ordered`]: 'yes' } } });
   await modules.create(m('v1'));
   await imagesExist(opNs, name);
+  const unlabelled = await eventually('Ready=VersionNotLabelled', async () => {
+    const c = await condition(opNs, name, 'Ready');
+    return c?.reason === 'VersionNotLabelled' ? c : undefined;
+  });
+  assert.match(unlabelled.message, new RegExp(`${vLabel.replace(/\./g, '\\.')}=v1: ${n(1)}`));
+  assert.equal((await modules.get(name, opNs)).status?.moduleLoader?.desiredNumber, 0);
+
+  await label(n(1), 'v1');
+  await label(n(2), 'v1');
   await eventually('v1 ready on n1 and n2', async () => {
     const [a, b] = [await labelsOf(n(1)), await labelsOf(n(2))];
     return a[vReady] === 'v1' && b[vReady] === 'v1';
   });
+  const onV1 = await settled('v1 everywhere');
+  assert.deepEqual(await versions(), [`${name}-device-plugin-v1`]);
 
   const cur = await modules.get(name, opNs);
   await modules.patch(
     name,
     {
       metadata: { resourceVersion: cur.metadata.resourceVersion },
-      spec: { moduleLoader: m('v2').spec.moduleLoader },
+      spec: { moduleLoader: m('v2').spec.moduleLoader, devicePlugin: m('v2').spec.devicePlugin },
     },
     { namespace: opNs },
   );
@@ -382,6 +450,21 @@ test('ordered upgrade: a node moves to the new version only when labelled for it
     return mic.spec.images?.some((i) => i.image.endsWith(':v2'));
   });
   await imagesExist(opNs, name);
+  await eventually(
+    'a v2 DaemonSet beside the v1 one',
+    async () =>
+      (await versions()).join() === [`${name}-device-plugin-v1`, `${name}-device-plugin-v2`].join(),
+  );
+  const kept = await settled('Module at v2, no node moved');
+  for (const node of nodes) {
+    assert.equal(kept.get(node)![0]!.uid, onV1.get(node)![0]!.uid, `${node} keeps its v1 plugin`);
+  }
+  const ready = await eventually('Ready says the nodes keep v1', async () => {
+    const c = await condition(opNs, name, 'Ready');
+    return c?.reason === 'ModuleLoaded' && /keep an older version/.test(c.message) ? c : undefined;
+  });
+  assert.match(ready.message, /loaded on all 2 node\(s\); 2 nodes/);
+
   const seenBefore = driver.seen.length;
   await label(n(1), 'v2');
   await eventually('n1 on v2', async () => (await labelsOf(n(1)))[vReady] === 'v2');
@@ -391,14 +474,117 @@ test('ordered upgrade: a node moves to the new version only when labelled for it
       moved.indexOf(`unload ${n(1)}/${name}`) < moved.indexOf(`load ${n(1)}/${name}`),
     `n1 unloads v1 before loading v2: ${moved.join(', ')}`,
   );
+  const mid = await settled('n1 on v2, n2 on v1');
+  assert.equal(mid.get(n(1))![0]!.version, 'v2');
+  assert.equal(mid.get(n(2))![0]!.uid, onV1.get(n(2))![0]!.uid, 'n2 keeps its v1 plugin');
   assert.equal((await labelsOf(n(2)))[vReady], 'v1', 'n2 stays on v1 until labelled');
   assert.ok(!driver.seen.slice(seenBefore).some((s) => s.includes(`${n(2)}/${name}`)));
+  assert.ok((await versions()).includes(`${name}-device-plugin-v1`), 'v1 kept while n2 runs it');
+
+  await label(n(2), 'v2');
+  await eventually('n2 on v2', async () => (await labelsOf(n(2)))[vReady] === 'v2');
+  const done = await settled('both on v2');
+  assert.deepEqual(
+    nodes.map((x) => done.get(x)![0]!.version),
+    ['v2', 'v2'],
+  );
+  await eventually(
+    'the v1 DaemonSet removed once no node runs v1',
+    async () => (await versions()).join() === `${name}-device-plugin-v2`,
+  );
   await modules.delete(name, { namespace: opNs });
   await eventually(
     'the ordered Module gone',
     async () => !(await modules.find(name, opNs)),
     60_000,
   );
+});
+
+test('the reasons a Module reports from no node to loading, loaded, unloading, and when invalid', async () => {
+  const name = uniqueName('reasons');
+  const conds = async () => {
+    const m = await modules.get(name, opNs);
+    const list = (m.status?.conditions ?? []) as Condition[];
+    const get = (t: string) => list.find((c) => c.type === t);
+    const l = m.status?.moduleLoader;
+    return {
+      ready: get('Ready'),
+      progressing: get('Progressing'),
+      degraded: get('Degraded'),
+      counts: [l?.nodesMatchingSelectorNumber, l?.desiredNumber, l?.availableNumber],
+    };
+  };
+  const until = (what: string, ok: (c: Awaited<ReturnType<typeof conds>>) => boolean) =>
+    eventually(
+      what,
+      async () => {
+        const c = await conds();
+        return ok(c) ? c : undefined;
+      },
+      60_000,
+    );
+
+  await modules.create(module(name, opNs, { selector: { [sel]: 'nobody' } }));
+  const none = await until('NoMatchingNodes', (c) => c.ready?.reason === 'NoMatchingNodes');
+  assert.equal(none.progressing?.reason, 'NoMatchingNodes');
+  assert.match(none.ready!.message, /no node matches spec\.selector/);
+  assert.deepEqual(none.counts, [0, 0, 0]);
+
+  holdFor.add(name);
+  const cur = await modules.get(name, opNs);
+  await modules.patch(
+    name,
+    {
+      metadata: { resourceVersion: cur.metadata.resourceVersion },
+      spec: { selector: { [sel]: 'yes', 'kubernetes.io/hostname': n(1) } },
+    },
+    { namespace: opNs },
+  );
+  await imagesExist(opNs, name);
+  const loading = await until('Progressing=Loading', (c) => c.progressing?.reason === 'Loading');
+  assert.equal(loading.progressing!.status, 'True');
+  assert.match(
+    loading.progressing!.message,
+    new RegExp(`loaded on 0 of 1 node\\(s\\); loading on ${n(1)}`),
+  );
+  assert.deepEqual([loading.ready?.status, loading.ready?.reason], ['False', 'Loading']);
+  assert.deepEqual(loading.counts, [1, 1, 0]);
+
+  holdFor.delete(name);
+  const loaded = await until('Ready=ModuleLoaded', (c) => c.ready?.reason === 'ModuleLoaded');
+  assert.equal(loaded.ready!.status, 'True');
+  assert.deepEqual(
+    [loaded.progressing?.status, loaded.progressing?.reason],
+    ['False', 'ModuleLoaded'],
+  );
+  assert.deepEqual([loaded.degraded?.status, loaded.degraded?.reason], ['False', 'AsExpected']);
+  assert.deepEqual(loaded.counts, [1, 1, 1]);
+
+  holdFor.add(name);
+  await modules.delete(name, { namespace: opNs });
+  const unloading = await until(
+    'Progressing=Unloading',
+    (c) => c.progressing?.reason === 'Unloading',
+  );
+  assert.match(unloading.progressing!.message, new RegExp(`unloading from 1 node\\(s\\): ${n(1)}`));
+  assert.deepEqual([unloading.ready?.status, unloading.ready?.reason], ['False', 'Unloading']);
+  holdFor.delete(name);
+  await eventually('the Module gone', async () => !(await modules.find(name, opNs)), 60_000);
+
+  const invalid = uniqueName('invalid');
+  const bad = module(invalid, opNs, { selector: { 'kubernetes.io/hostname': n(5) } });
+  bad.spec.moduleLoader!.container.kernelMappings = [
+    { regexp: '(', containerImage: 'r.example/i:1' },
+  ];
+  await modules.create(bad);
+  const c = await eventually('Degraded=InvalidModule', async () => {
+    const c = await condition(opNs, invalid, 'Degraded');
+    return c?.reason === 'InvalidModule' ? c : undefined;
+  });
+  assert.match(c.message, /fix the Module/);
+  assert.equal((await condition(opNs, invalid, 'Ready'))?.reason, 'InvalidModule');
+  await modules.delete(invalid, { namespace: opNs });
+  await eventually('the invalid Module gone', async () => !(await modules.find(invalid, opNs)));
 });
 
 test('without moduleLoader (in-tree driver) only the device plugin runs, on every selected schedulable node', async () => {
@@ -432,4 +618,35 @@ test('without moduleLoader (in-tree driver) only the device plugin runs, on ever
   assert.equal(await mics.find(name, opNs), undefined, 'no images to check');
   await modules.delete(name, { namespace: opNs });
   await eventually('the in-tree Module gone', async () => !(await modules.find(name, opNs)));
+});
+
+test('a device plugin whose pods cannot be created keeps the in-tree Module at DevicePluginStarting', async () => {
+  const name = uniqueName('nosa');
+  await modules.create({
+    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
+    kind: 'Module',
+    metadata: { name, namespace: opNs },
+    spec: {
+      selector: { [sel]: 'yes', 'kubernetes.io/hostname': n(1) },
+      // The ServiceAccount does not exist: admission refuses every pod of the DaemonSet.
+      devicePlugin: {
+        container: { image: 'registry.example/intree-plugin:1' },
+        serviceAccountName: 'no-such-account',
+      },
+    },
+  } as Module);
+  const c = await eventually('Ready=DevicePluginStarting with the DaemonSet counted', async () => {
+    const m = await modules.get(name, opNs);
+    const ready = (m.status?.conditions as Condition[] | undefined)?.find(
+      (x) => x.type === 'Ready',
+    );
+    return ready?.reason === 'DevicePluginStarting' && m.status?.devicePlugin?.desiredNumber === 1
+      ? { ready, m }
+      : undefined;
+  });
+  assert.equal(c.ready.status, 'False');
+  assert.match(c.ready.message, /device plugin available on 0 of 1 node\(s\)/);
+  assert.equal((await condition(opNs, name, 'Progressing'))?.reason, 'DevicePluginStarting');
+  await modules.delete(name, { namespace: opNs });
+  await eventually('the Module gone', async () => !(await modules.find(name, opNs)));
 });
