@@ -31,7 +31,7 @@ import {
 } from '../../../src/runtime/index.js';
 import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
 import { readyLabel, WORKER_LABELS } from '../../../src/kmm/module/labels.js';
-import { startWorkerDriver, type Outcome } from './worker-driver.js';
+import { startWorkerDriver, type Outcome } from '../../../src/cluster/kmm-workers.js';
 import type { WorkerPod } from '../../../src/kmm/nmc/pod.js';
 
 const cluster = await testCluster();
