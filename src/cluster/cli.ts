@@ -3,7 +3,13 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, UsageError } from '../cli/command.js';
 import { LocalCluster } from './local.js';
-import { createSimNodes, simNodeSpecs, upgradeKernel, waitForReadyNodes } from './nodes.js';
+import {
+  createSimNodes,
+  simNodeSpecs,
+  upgradeKernel,
+  waitForReadyNodes,
+  type NodeObject,
+} from './nodes.js';
 
 function defaultDir(env: NodeJS.ProcessEnv): string {
   return join(env.HWE_HOME ?? join(env.HOME ?? homedir(), '.hwe'), 'cluster');
@@ -230,7 +236,11 @@ const kmmWorkers: Command = {
       cluster.client,
       async (pod) => {
         if (complete) return 'succeed';
-        const r = await dryRunWorkerPod(pod, { workDir });
+        const node = await cluster.client.request<NodeObject>(
+          `/api/v1/nodes/${encodeURIComponent(pod.spec.nodeName)}`,
+        );
+        const kernel = node.status?.nodeInfo?.kernelVersion;
+        const r = await dryRunWorkerPod(pod, { workDir, ...(kernel ? { kernel } : {}) });
         outputs.set(pod.metadata.uid!, r.output);
         return r.outcome;
       },

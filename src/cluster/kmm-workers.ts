@@ -216,12 +216,17 @@ async function unpackImage(image: string, insecure: boolean, paths: string[], in
  * Runs a worker pod's steps in a dry run: pulls and unpacks its module image into a fresh
  * directory under `workDir`, then loads or unloads with `hwe kmm worker`'s code and the pod's
  * config and flags, against `workDir/nodes/<node>` as the host root and with
- * `modprobe -n -S <kernel of the config>` (which resolves the module and its dependencies in
+ * `modprobe -n -S <the node's kernel>` (which resolves the module and its dependencies in
  * the image for that kernel, and prints the insmod lines, without loading anything).
  */
 export async function dryRunWorkerPod(
   pod: WorkerPod,
-  opts: { workDir: string; modprobe?: string },
+  opts: {
+    workDir: string;
+    /** The kernel the node runs (what `uname -r` says there) [the config's kernelVersion]. */
+    kernel?: string;
+    modprobe?: string;
+  },
 ): Promise<DryRunResult> {
   const lines: string[] = [];
   const log = (m: string) => lines.push(`kmm-worker: ${m}`);
@@ -241,8 +246,9 @@ export async function dryRunWorkerPod(
   const imageDir = join(podDir, 'image');
   const root = join(opts.workDir, 'nodes', pod.spec.nodeName);
   // The output with the paths the pod would show (its --image-dir instead of ours).
-  const asInPod = () =>
-    lines.join('\n').replaceAll(imageDir, argValue(args, '--image-dir') ?? '/tmp');
+  const inPod = (text: string) =>
+    text.replaceAll(imageDir, argValue(args, '--image-dir') ?? '/tmp');
+  const asInPod = () => inPod(lines.join('\n'));
   try {
     const cfg = parseWorkerConfig(text);
     const raw = JSON.parse(text) as {
@@ -272,10 +278,8 @@ export async function dryRunWorkerPod(
     // modprobe with -n (nothing is inserted) and -S (the node's kernel, not this machine's).
     const wrapper = join(podDir, 'modprobe');
     const modprobe = opts.modprobe ?? '/usr/sbin/modprobe';
-    await writeFile(
-      wrapper,
-      `#!/bin/sh\nexec '${modprobe}' -n -S '${raw.kernelVersion.replace(/'/g, '')}' "$@"\n`,
-    );
+    const kernel = (opts.kernel ?? raw.kernelVersion).replace(/'/g, '');
+    await writeFile(wrapper, `#!/bin/sh\nexec '${modprobe}' -n -S '${kernel}' "$@"\n`);
     await chmod(wrapper, 0o755);
     const out = new Writable({
       write(chunk: Buffer, _enc, done) {
@@ -297,7 +301,7 @@ export async function dryRunWorkerPod(
     return { outcome: 'succeed', output: asInPod() };
   } catch (e) {
     if (!(e instanceof WorkerError)) throw e;
-    return { outcome: { fail: e.message }, output: asInPod() };
+    return { outcome: { fail: inPod(e.message) }, output: asInPod() };
   } finally {
     await rm(podDir, { recursive: true, force: true });
   }
