@@ -75,7 +75,8 @@ http: { addr: $registry }
 CFG
 docker-registry serve "$dir/registry/config.yml" >"$dir/logs/registry.log" 2>&1 &
 pids+=("$!")
-for _ in $(seq 1 100); do curl -fsS "http://$registry/v2/" >/dev/null 2>&1 && break; sleep 0.2; done
+registry_up() { node -e 'fetch(process.argv[1]).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))' "http://$registry/v2/"; }
+for _ in $(seq 1 100); do registry_up && break; sleep 0.2; done
 node dist/scripts/demo-kmm-images.js "$registry" demo/kmm-demo-rhcos "$rhcos_kernel" "$upgraded_kernel"
 node dist/scripts/demo-kmm-images.js "$registry" demo/kmm-demo-debian "$debian_kernel"
 
