@@ -127,7 +127,7 @@ wait_for() { # DESCRIPTION COMMAND...: retries for up to 3 minutes
 }
 ready_on_3() { [ "$("$kubectl" get nodes -l "$ready" -o name | wc -l)" = 3 ]; }
 wait_for "the module on 3 nodes" ready_on_3
-"$kubectl" get nodes -o custom-columns='NAME:.metadata.name,KERNEL:.status.nodeInfo.kernelVersion,SRIOV:.metadata.labels.feature\.node\.kubernetes\.io/network-sriov\.capable,MODULE-READY:.metadata.labels.kmm\.node\.kubernetes\.io/kmm-demo\.kmm-demo\.ready'
+"$kubectl" get nodes -o custom-columns='NAME:.metadata.name,KERNEL:.status.nodeInfo.kernelVersion,SRIOV:.metadata.labels.feature\.node\.kubernetes\.io/network-sriov\.capable'
 echo
 echo "Image loaded on each node (NodeModulesConfig status):"
 "$kubectl" get nodemodulesconfigs -o go-template='{{range .items}}{{$n := .metadata.name}}{{range .status.modules}}{{$n}}: {{.config.containerImage}}{{"\n"}}{{end}}{{end}}'

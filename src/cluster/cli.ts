@@ -2,6 +2,8 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, UsageError } from '../cli/command.js';
+import type { SecretLike } from '../oci/index.js';
+import { isKubeError } from '../runtime/client.js';
 import { LocalCluster } from './local.js';
 import {
   createSimNodes,
@@ -240,7 +242,21 @@ const kmmWorkers: Command = {
           `/api/v1/nodes/${encodeURIComponent(pod.spec.nodeName)}`,
         );
         const kernel = node.status?.nodeInfo?.kernelVersion;
-        const r = await dryRunWorkerPod(pod, { workDir, ...(kernel ? { kernel } : {}) });
+        const pullSecrets: SecretLike[] = [];
+        const refs = (pod.spec.imagePullSecrets ?? []) as { name: string }[];
+        for (const { name } of refs) {
+          const path = `/api/v1/namespaces/${pod.metadata.namespace}/secrets/${encodeURIComponent(name)}`;
+          try {
+            pullSecrets.push(await cluster.client.request<SecretLike>(path));
+          } catch (e) {
+            if (!isKubeError(e, 'NotFound')) throw e; // the kubelet pulls without it too
+          }
+        }
+        const r = await dryRunWorkerPod(pod, {
+          workDir,
+          pullSecrets,
+          ...(kernel ? { kernel } : {}),
+        });
         outputs.set(pod.metadata.uid!, r.output);
         return r.outcome;
       },

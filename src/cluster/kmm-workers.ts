@@ -33,7 +33,14 @@ import {
   unloadKmod,
   WorkerError,
 } from '../kmm/worker/index.js';
-import { cleanImagePath, extractFiles, openImage, resolveImage } from '../oci/index.js';
+import {
+  cleanImagePath,
+  extractFiles,
+  openImage,
+  resolveImage,
+  type ImageAccess,
+  type SecretLike,
+} from '../oci/index.js';
 
 export type Outcome = 'succeed' | 'hold' | { fail: string };
 
@@ -180,8 +187,13 @@ function argValue(args: readonly string[], flag: string): string | undefined {
 }
 
 /** The image's files under `paths`, written below `into` as the init container copies them. */
-async function unpackImage(image: string, insecure: boolean, paths: string[], into: string) {
-  const { ref, client } = openImage(image, insecure ? { tls: { insecure: true } } : {});
+async function unpackImage(
+  image: string,
+  access: ImageAccess,
+  paths: string[],
+  into: string,
+): Promise<number> {
+  const { ref, client } = openImage(image, access);
   try {
     const resolved = await resolveImage(client, ref, {
       platform: { os: 'linux', architecture: 'amd64' },
@@ -225,6 +237,8 @@ export async function dryRunWorkerPod(
     workDir: string;
     /** The kernel the node runs (what `uname -r` says there) [the config's kernelVersion]. */
     kernel?: string;
+    /** The pod's imagePullSecrets, as the kubelet uses them to pull the module image. */
+    pullSecrets?: SecretLike[];
     modprobe?: string;
   },
 ): Promise<DryRunResult> {
@@ -267,7 +281,11 @@ export async function dryRunWorkerPod(
     if (cfg.modprobe.firmwarePath) paths.push(cfg.modprobe.firmwarePath);
     await mkdir(imageDir, { recursive: true });
     try {
-      const n = await unpackImage(raw.containerImage, !!raw.insecurePull, paths, imageDir);
+      const access: ImageAccess = {
+        ...(raw.insecurePull ? { tls: { insecure: true } } : {}),
+        ...(opts.pullSecrets ? { pullSecrets: opts.pullSecrets } : {}),
+      };
+      const n = await unpackImage(raw.containerImage, access, paths, imageDir);
       log(`unpacked ${n} files of ${paths.join(', ')} from ${raw.containerImage}`);
     } catch (e) {
       return {

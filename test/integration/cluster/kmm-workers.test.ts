@@ -116,3 +116,30 @@ it('copies firmware under the node directory and sets firmware_class.path', asyn
   assert.equal(u.outcome, 'succeed', u.output);
   assert.throws(() => readFileSync(join(node, 'var/lib/firmware/hwet/fw.bin')));
 });
+
+it('pulls with the pod pull secrets from a registry that requires them', async () => {
+  const user = { username: 'puller', password: 'pull-pw' };
+  const priv = await testRegistry({ auth: 'htpasswd', users: [user] });
+  const push = new RegistryClient({ registry: priv.host, tls: priv.tls, auth: user });
+  const src = join(work, 'src');
+  await pushTestImage(push, 'vendor/hwet', K1, {
+    layers: [files(src).filter((f) => f.path.startsWith('opt/'))],
+  });
+  push.close();
+  const p = pod(K1, 'load', { containerImage: `${priv.host}/vendor/hwet:${K1}` });
+  const denied = await dryRunWorkerPod(p, { workDir: work });
+  assert.ok(typeof denied.outcome === 'object', denied.output);
+  assert.match(denied.outcome.fail, /^unpacking the module image failed: /);
+  const auth = Buffer.from(`${user.username}:${user.password}`).toString('base64');
+  const secret = {
+    metadata: { name: 'pull', namespace: 'ns' },
+    type: 'kubernetes.io/dockerconfigjson',
+    data: {
+      '.dockerconfigjson': Buffer.from(
+        JSON.stringify({ auths: { [priv.host]: { auth } } }),
+      ).toString('base64'),
+    },
+  };
+  const r = await dryRunWorkerPod(p, { workDir: work, pullSecrets: [secret] });
+  assert.equal(r.outcome, 'succeed', r.output);
+});
