@@ -22,7 +22,7 @@ import {
   ServiceAccounts,
 } from '../src/runtime/index.js';
 import { readyLabel } from '../src/kmm/module/labels.js';
-import { startWorkerDriver } from '../test/integration/kmm/worker-driver.js';
+import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
 
 function arg(args: string[], name: string, def: number): number {
   const i = args.indexOf(`--${name}`);

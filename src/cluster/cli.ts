@@ -2,8 +2,16 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { type Command, UsageError } from '../cli/command.js';
+import type { SecretLike } from '../oci/index.js';
+import { isKubeError } from '../runtime/client.js';
 import { LocalCluster } from './local.js';
-import { createSimNodes, simNodeSpecs, waitForReadyNodes } from './nodes.js';
+import {
+  createSimNodes,
+  simNodeSpecs,
+  upgradeKernel,
+  waitForReadyNodes,
+  type NodeObject,
+} from './nodes.js';
 
 function defaultDir(env: NodeJS.ProcessEnv): string {
   return join(env.HWE_HOME ?? join(env.HOME ?? homedir(), '.hwe'), 'cluster');
@@ -155,8 +163,134 @@ const status: Command = {
   },
 };
 
+/** The running local cluster in --dir, or a usage error saying how to start one. */
+function runningCluster(flags: Record<string, unknown>, env: NodeJS.ProcessEnv): LocalCluster {
+  const dir = (flags.dir as string | undefined) ?? defaultDir(env);
+  const cluster = LocalCluster.attach(dir);
+  if (!cluster || !cluster.running()['kube-apiserver']) {
+    throw new UsageError(`no local cluster runs in ${dir}; start one with "hwe cluster up"`);
+  }
+  return cluster;
+}
+
+const upgradeKernelCommand: Command = {
+  name: 'upgrade-kernel',
+  summary: 'make a simulated node come back from a reboot on another kernel',
+  usage: 'NODE KERNEL',
+  description:
+    "Sets the node's status.nodeInfo.kernelVersion (and osImage with --os-image) and gives it a\n" +
+    'new bootID, as a node that was upgraded and rebooted reports it.',
+  flags: [
+    { name: 'os-image', type: 'string', placeholder: 'NAME', help: 'the new OS image name' },
+    dirFlag,
+  ],
+  run: async ({ flags, args, stderr, env }) => {
+    const [node, kernel, extra] = args;
+    if (!node || !kernel || extra !== undefined)
+      throw new UsageError('give the node name and the new kernel version: NODE KERNEL');
+    const cluster = runningCluster(flags, env);
+    try {
+      await upgradeKernel(cluster.client, node, kernel, flags['os-image'] as string | undefined);
+    } finally {
+      cluster.client.close();
+    }
+    stderr.write(`${node} rebooted into kernel ${kernel}\n`);
+    return 0;
+  },
+};
+
+const kmmWorkers: Command = {
+  name: 'kmm-workers',
+  summary: 'play the kubelet and kmm-worker for KMM worker pods on the simulated nodes',
+  description:
+    'Simulated nodes run no containers. This completes each Running KMM worker pod as its\n' +
+    'containers would: it pulls the module image named in the pod config, unpacks it as the\n' +
+    'init container does, runs `kmm worker kmod load|unload` with the pod config and flags\n' +
+    'against a per-node directory under --work-dir standing for the host, with\n' +
+    "`modprobe -n -S <the node's kernel>` (a dry run: modprobe resolves the module in the\n" +
+    'image for that kernel and prints what it would insert), and marks the pod Succeeded, or\n' +
+    "Failed with the worker's message. With --complete it marks every pod Succeeded without\n" +
+    'running anything. One line per pod on stdout; runs until SIGINT or SIGTERM.',
+  flags: [
+    dirFlag,
+    {
+      name: 'work-dir',
+      type: 'string',
+      placeholder: 'DIR',
+      help: "the nodes' host directories and unpacked images (default <dir>/kmm-workers)",
+    },
+    { name: 'namespace', type: 'string', placeholder: 'NS', help: 'only pods of this namespace' },
+    {
+      name: 'complete',
+      type: 'boolean',
+      help: 'mark pods Succeeded without the dry run',
+    },
+  ],
+  run: async ({ flags, stdout, stderr, env }) => {
+    const cluster = runningCluster(flags, env);
+    const workDir = (flags['work-dir'] as string | undefined) ?? join(cluster.dir, 'kmm-workers');
+    const complete = !!flags.complete;
+    const { describeWorkerPod, dryRunWorkerPod, startWorkerDriver } =
+      await import('./kmm-workers.js');
+    // The worker's output of each pod, shown indented under the pod's line.
+    const outputs = new Map<string, string>();
+    const driver = await startWorkerDriver(
+      cluster.client,
+      async (pod) => {
+        if (complete) return 'succeed';
+        const node = await cluster.client.request<NodeObject>(
+          `/api/v1/nodes/${encodeURIComponent(pod.spec.nodeName)}`,
+        );
+        const kernel = node.status?.nodeInfo?.kernelVersion;
+        const pullSecrets: SecretLike[] = [];
+        const refs = (pod.spec.imagePullSecrets ?? []) as { name: string }[];
+        for (const { name } of refs) {
+          const path = `/api/v1/namespaces/${pod.metadata.namespace}/secrets/${encodeURIComponent(name)}`;
+          try {
+            pullSecrets.push(await cluster.client.request<SecretLike>(path));
+          } catch (e) {
+            if (!isKubeError(e, 'NotFound')) throw e; // the kubelet pulls without it too
+          }
+        }
+        const r = await dryRunWorkerPod(pod, {
+          workDir,
+          pullSecrets,
+          ...(kernel ? { kernel } : {}),
+        });
+        outputs.set(pod.metadata.uid!, r.output);
+        return r.outcome;
+      },
+      {
+        namespace: flags.namespace as string | undefined,
+        onDone: (pod, outcome) => {
+          const output = outputs.get(pod.metadata.uid!) ?? '';
+          outputs.delete(pod.metadata.uid!);
+          const end =
+            outcome === 'succeed'
+              ? complete
+                ? 'Succeeded (completed without running)'
+                : 'Succeeded (dry run)'
+              : `Failed: ${outcome.fail}`;
+          const detail = output ? output.replace(/^/gm, '    ') + '\n' : '';
+          stdout.write(`${describeWorkerPod(pod)}: ${end}\n${detail}`);
+        },
+      },
+    );
+    stderr.write(
+      `completing KMM worker pods ${complete ? 'without running them' : `by dry run in ${workDir}`}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    await driver.stop();
+    cluster.client.close();
+    return 0;
+  },
+};
+
 export const clusterCommand: Command = {
   name: 'cluster',
   summary: 'a local Kubernetes control plane with simulated nodes, for trying hwe out',
-  subcommands: [up, down, status],
+  subcommands: [up, down, status, upgradeKernelCommand, kmmWorkers],
 };

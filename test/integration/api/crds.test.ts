@@ -31,7 +31,13 @@ import {
 } from '../../../src/api/index.js';
 import type { LocalCluster } from '../../../src/cluster/local.js';
 import { isKubeError, type KubeClient, type KubeError } from '../../../src/runtime/client.js';
-import { ConfigMaps, Secrets } from '../../../src/runtime/resources.js';
+import {
+  ConfigMaps,
+  DaemonSets,
+  Secrets,
+  ServiceAccounts,
+  resourceType,
+} from '../../../src/runtime/resources.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import { testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
 
@@ -45,11 +51,26 @@ interface Obj {
 }
 
 /** Built-in kinds the examples contain, besides our own. */
-const CORE: Record<string, ResourceType> = { ConfigMap: ConfigMaps, Secret: Secrets };
+const rbac = (plural: string, kind: string) =>
+  resourceType({
+    group: 'rbac.authorization.k8s.io',
+    version: 'v1',
+    plural,
+    kind,
+    namespaced: true,
+  });
+const CORE: Record<string, ResourceType> = {
+  ConfigMap: ConfigMaps,
+  Secret: Secrets,
+  ServiceAccount: ServiceAccounts,
+  DaemonSet: DaemonSets,
+  Role: rbac('roles', 'Role'),
+  RoleBinding: rbac('rolebindings', 'RoleBinding'),
+};
 
 function resourceFor(o: Obj): ResourceType {
   const core = CORE[o.kind];
-  if (core && o.apiVersion === 'v1') return core;
+  if (core && apiVersionOf(core) === o.apiVersion) return core;
   for (const def of ALL_RESOURCES)
     for (const v of def.versions)
       if (def.kind === o.kind && `${def.group}/${v.name}` === o.apiVersion)
@@ -176,6 +197,8 @@ describe('seed examples apply cleanly', () => {
 
 /** One file per YAML example of the seed document (section in the comment). */
 const SEED_EXAMPLES = [
+  'dtk/0000-buildconfig.yaml', // §2.3.1
+  'dtk/1000-drivercontainer.yaml', // §2.3.1
   'nfd/nodefeaturediscovery.yaml', // §3.2.1
   'nfd/nodefeaturediscovery-disconnected.yaml', // §3.2.2
   'nfd/nodefeaturerule.yaml', // §3.5

@@ -26,7 +26,7 @@ import {
 } from '../../support/cluster.js';
 import { HWE_ENTRY } from '../../support/cli.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
-import { startWorkerDriver } from '../kmm/worker-driver.js';
+import { startWorkerDriver } from '../../../src/cluster/kmm-workers.js';
 import { freePort } from '../../../src/cluster/processes.js';
 import { KubeClient, kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/index.js';
 import { RegistryClient } from '../../../src/oci/index.js';

@@ -36,7 +36,7 @@ import {
   readyLabel,
   WORKER_LABELS,
 } from '../../../src/kmm/module/labels.js';
-import { startWorkerDriver, type Outcome } from './worker-driver.js';
+import { startWorkerDriver, type Outcome } from '../../../src/cluster/kmm-workers.js';
 import type { WorkerPod } from '../../../src/kmm/nmc/pod.js';
 
 const cluster = await testCluster();
