@@ -25,7 +25,7 @@ import {
   LAST_ERROR_PREFIX,
   WORKER_LABELS,
 } from '../module/labels.js';
-import { isNodeReady, trimNode, type KmmNode } from '../module/nodes.js';
+import { isNodeReady, nodeKernel, trimNode, type KmmNode } from '../module/nodes.js';
 import {
   loadedCount,
   moduleKey,
@@ -175,7 +175,11 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
         }
         return;
       }
-      const view: NodeView = { bootID: node.status?.nodeInfo?.bootID, ready: isNodeReady(node) };
+      const view: NodeView = {
+        bootID: node.status?.nodeInfo?.bootID,
+        ready: isNodeReady(node),
+        kernelVersion: nodeKernel(node),
+      };
       if (!nmc) {
         await syncLabels(node, {});
         return;

@@ -115,6 +115,27 @@ test('a reboot (bootID changed) loads again', () => {
   assert.deepEqual(actions(notReady), [], 'wait until the node is Ready again');
 });
 
+test('rebooted into another kernel: the entry for the old kernel waits for its replacement', () => {
+  const upgraded = { ...node, bootID: 'boot-2', kernelVersion: 'k2' };
+  const stale = planNode(
+    nmc([spec('a', cfg('i:1', 'k1'))], [{ name: 'a', config: cfg('i:1', 'k1') }]),
+    upgraded,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(stale), [], 'no load of a k1 module into a k2 kernel');
+  assert.deepEqual(nodeLabels(nmc([spec('a', cfg('i:1', 'k1'))]), upgraded), {});
+  const moved = planNode(
+    nmc([spec('a', cfg('i:2', 'k2'))], [{ name: 'a', config: cfg('i:1', 'k1') }]),
+    upgraded,
+    [],
+    new Set(),
+    now,
+  );
+  assert.deepEqual(actions(moved), ['load a i:2']);
+});
+
 test('no longer wanted: unload; after a reboot nothing is loaded, so the entry is dropped', () => {
   const p = planNode(nmc([], [{ name: 'a', config: cfg('i:1') }]), node, [], new Set(), now);
   assert.deepEqual(actions(p), ['unload a i:1']);

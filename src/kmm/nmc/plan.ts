@@ -24,6 +24,8 @@ export interface WorkerPodView {
 export interface NodeView {
   bootID?: string;
   ready: boolean;
+  /** The kernel the node runs, as KMM maps it (trailing `+` trimmed). */
+  kernelVersion?: string;
 }
 
 export interface NmcEvent {
@@ -168,6 +170,9 @@ export function planNode(
   }
   for (const [key, want] of spec) {
     if (busy.has(key) || blocked.has(key)) continue;
+    // A config for another kernel than the node runs: the node rebooted into a new kernel and
+    // the Module controller has not moved its entry yet. Loading it could only fail.
+    if (node.kernelVersion && want.config.kernelVersion !== node.kernelVersion) continue;
     const have = status.get(key);
     if (!have || !have.config) {
       plan.createPods.push({ entry: want, config: want.config, action: 'load' });
