@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,10 +51,12 @@ const INTEL_CPUID = [
   'MD_CLEAR',
   'MOVBE',
   'MPX',
+  'OSXSAVE',
   'PPIN',
   'RTM',
   'STIBP',
   'SYSCALL',
+  'SYSEE',
   'VMX',
   'X86_64_V1',
   'X86_64_V2',
@@ -495,6 +497,21 @@ describe('inputs that change or are missing', () => {
       nodename: 'node-intel-rhcos',
     });
     assert.deepEqual(Object.keys(r.labels), []);
+  });
+
+  it('publishes the feature sets upstream publishes when empty, and leaves out dmiid', async () => {
+    const r = await run('intel-rhcos', '', tempDir());
+    assert.deepEqual(r.features.flags['cpu.cpuid'], { elements: {} });
+    assert.deepEqual(r.features.attributes['cpu.coprocessor'], { elements: {} });
+    assert.equal(r.features.attributes['system.dmiid'], undefined);
+    assert.deepEqual(r.features.attributes['kernel.kvm']!.elements, { enabled: 'false' });
+  });
+
+  it('kernel.kvm is enabled when the kernel created the kvm device', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'sys/devices/virtual/misc/kvm'), { recursive: true });
+    const r = await run('intel-rhcos', '', root);
+    assert.deepEqual(r.features.attributes['kernel.kvm']!.elements, { enabled: 'true' });
   });
 });
 

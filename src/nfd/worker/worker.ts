@@ -183,11 +183,16 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       });
   const firstRetryDelay = o.retryDelayMs ?? 1000;
   let retryDelay = firstRetryDelay;
+  let lastNotes = '';
   try {
     while (true) {
       const { config, labelFilter } = loaded;
       const result = await discover({ paths: o.paths, config, nodeName: o.nodeName, labelFilter });
       for (const w of result.warnings) log.debug(1, `${w.source}: ${w.message}`);
+      // Notes say which way a feature was found; they rarely change, so log them when they do.
+      const notes = result.notes.map((n) => `${n.source}: ${n.message}`).join('\n');
+      if (notes !== lastNotes) for (const n of notes.split('\n')) if (n) log.info(n);
+      lastNotes = notes;
       const nf = buildNodeFeature({
         nodeName: o.nodeName,
         namespace: o.namespace,
