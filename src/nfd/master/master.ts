@@ -196,7 +196,10 @@ export class NfdMaster {
     failures: Counter;
     rejected: Counter;
     ruleErrors: Counter;
+    ruleWarnings: Counter;
   };
+  /** Rule warnings already logged, so that each is logged once and not on every recompile. */
+  private readonly warned = new Set<string>();
 
   constructor(opts: MasterOptions) {
     this.opts = opts;
@@ -237,6 +240,11 @@ export class NfdMaster {
       ruleErrors: new Counter({
         name: 'nfd_nodefeaturerule_processing_errors_total',
         help: 'Rules that failed on a node',
+        registers,
+      }),
+      ruleWarnings: new Counter({
+        name: 'nfd_nodefeaturerule_warnings_total',
+        help: 'Mistakes in NodeFeatureRules that fail a rule only where evaluation reaches them',
         registers,
       }),
     };
@@ -353,6 +361,18 @@ export class NfdMaster {
     if (!this.compiled) {
       const objects = this.ruleInformers.flatMap((i) => i.list()) as unknown as EngineRule[];
       this.compiled = compileRules(objects);
+      for (const w of this.compiled.warnings) {
+        const key = `${w.object}\0${w.rule}\0${w.field}\0${w.detail}`;
+        if (this.warned.has(key)) continue;
+        this.warned.add(key);
+        this.metrics.ruleWarnings.inc();
+        this.log.warn('rule has a mistake that fails it where evaluation reaches it', {
+          nodefeaturerule: w.object,
+          rule: w.rule,
+          field: w.field,
+          error: w.detail,
+        });
+      }
     }
     return this.compiled;
   }

@@ -434,14 +434,21 @@ sources:
     assert.ok(r.warnings.some((w) => w.source === 'custom' && /custom-bad name/.test(w.message)));
   });
 
-  it('a malformed custom rule in the config is an error naming its field', async () => {
-    await assert.rejects(
-      loadConfig({
-        optionsText:
-          'sources:\n  custom:\n    - name: ok\n      matchOn: [{loadedKMod: [a]}]\n    - name: bad\n      matchFeatures:\n        - feature: kernel.version\n          matchExpressions: {major: {op: Gt, value: [a, b]}}\n',
-      }),
-      /sources\.custom\[1\]\.matchFeatures\[0\]\.matchExpressions\.major\.value/,
+  it('a custom rule with a wrong value count fails where evaluation reaches it, as upstream', async () => {
+    const yaml =
+      'sources:\n  custom:\n    - name: bad\n      labels: {bad: "true"}\n      matchFeatures:\n        - feature: kernel.version\n          matchExpressions: {major: {op: Gt, value: [a, b]}}\n    - name: missing\n      labels: {missing: "true"}\n      matchAny:\n        - matchFeatures: [{feature: kernel.version, matchExpressions: {nokey: {op: Gt, value: [a, b]}}}]\n        - matchFeatures: [{feature: kernel.version, matchExpressions: {major: {op: Exists}}}]\n';
+    await loadConfig({ optionsText: yaml });
+    const r = await run('intel-rhcos', yaml);
+    assert.ok(
+      r.warnings.some((w) =>
+        /"bad".*matchFeatures\[0\]\.matchExpressions\.major\.value/.test(w.message),
+      ),
     );
+    assert.equal(r.labels['bad'], undefined);
+    assert.equal(r.labels['missing'], 'true', 'not reached on a missing key');
+  });
+
+  it('a custom rule the API would refuse is a configuration error naming its field', async () => {
     await assert.rejects(
       loadConfig({
         optionsText:
