@@ -1,5 +1,6 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { FieldError } from './errors.js';
+import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
 
@@ -211,7 +212,7 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
       const regexes: RE2JS[] = [];
       for (const [i, v] of values.entries()) {
         try {
-          regexes.push(RE2JS.compile(v));
+          regexes.push(re2().compile(v));
         } catch (e) {
           const p = new FieldError(
             'InvalidRule',
