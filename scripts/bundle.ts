@@ -4,9 +4,15 @@
  * short process. Modules it loads only sometimes (the Kubernetes client for publishing, YAML
  * for a config file) stay separate chunks, loaded when used. Dependencies resolved at run time
  * (re2js, see src/nfd/rules/re2.ts) and yaml come from node_modules as usual.
+ *
+ * On x86 it also builds the worker's CPUID helper (src/nfd/worker/cpuid-helper) next to the
+ * bundle with the system's C compiler; without a compiler the worker reads /dev/cpu/N/cpuid or
+ * /proc/cpuinfo instead, and says which.
  */
 import { build } from 'esbuild';
+import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { arch } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('..', import.meta.url));
@@ -30,3 +36,16 @@ await build({
   // Node's own loader gives named exports.
   external: ['yaml'],
 });
+
+if (arch() === 'x64' || arch() === 'ia32') {
+  const src = fileURLToPath(
+    new URL('../../src/nfd/worker/cpuid-helper/hwe-cpuid.c', import.meta.url),
+  );
+  const cc = process.env['CC'] || 'cc';
+  const r = spawnSync(cc, ['-O2', '-Wall', '-o', `${outdir}/hwe-cpuid`, src], { stdio: 'inherit' });
+  if (r.status !== 0) {
+    process.stderr.write(
+      `build: ${cc} could not build the CPUID helper (${r.error?.message ?? `exit ${r.status}`}); nfd-worker will read /dev/cpu/N/cpuid or /proc/cpuinfo\n`,
+    );
+  }
+}

@@ -4,7 +4,9 @@
 import { isDir, join, listDir, readText, readTrim } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, flagSet, type SourceFeatures } from '../types.js';
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import {
   ARM64_FLAG_NAMES,
   ARM64_HWCAP,
@@ -13,7 +15,13 @@ import {
   canonicalCpuidName,
   cpuidNames,
 } from './cpuid-names.js';
-import { decodeCpuid, readCpuidDevice, xcr0FromLeaves, type CpuidDecoded } from './cpuid.js';
+import {
+  decodeCpuid,
+  parseCpuidDump,
+  readCpuidDevice,
+  xcr0FromLeaves,
+  type CpuidDecoded,
+} from './cpuid.js';
 
 export interface CpuInfo {
   arch: 'x86' | 'arm64';
@@ -245,14 +253,55 @@ function detectTopology(sys: string): Record<string, string> | undefined {
   return { hardware_multithreading: String(ht), socket_count: String(packages.size) };
 }
 
+type CpuidResult = { decoded: CpuidDecoded; path: string };
+
 /**
  * The CPUID leaves of the processor the worker runs on, through the Linux cpuid driver; undefined
  * when the device is missing (module `cpuid` not loaded, `/dev` not shared with the container).
  */
-function cpuidFromDevice(dev: string): { decoded: CpuidDecoded; path: string } | undefined {
+function cpuidFromDevice(dev: string): CpuidResult | undefined {
   const path = join(dev, 'cpu/0/cpuid');
   const q = readCpuidDevice(path);
   return q && { decoded: decodeCpuid(q, xcr0FromLeaves(q)), path };
+}
+
+/**
+ * Where `npm run build` puts the helper that executes CPUID (`cpuid-helper/hwe-cpuid.c`, built
+ * with the system's C compiler): `dist/nfd-worker/`, next to the bundled worker; the second
+ * path is the same file seen from the unbundled module. `HWE_CPUID_HELPER` names another.
+ */
+function helperPaths(): string[] {
+  const env = process.env['HWE_CPUID_HELPER'];
+  return [
+    ...(env ? [env] : []),
+    fileURLToPath(new URL('hwe-cpuid', import.meta.url)),
+    fileURLToPath(new URL('../../../../nfd-worker/hwe-cpuid', import.meta.url)),
+  ];
+}
+
+/** The leaves and XCR0 from the helper; undefined when it is not built or fails. */
+function cpuidFromHelper(): CpuidResult | undefined {
+  const path = helperPaths().find((p) => existsSync(p));
+  if (!path) return undefined;
+  let out: string;
+  try {
+    out = execFileSync(path, { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return undefined;
+  }
+  const q = parseCpuidDump(out);
+  const xcr0 = /^xcr0=(0x[0-9a-f]+)$/m.exec(out);
+  return { decoded: decodeCpuid(q, xcr0 ? Number(xcr0[1]) : 0), path };
+}
+
+/**
+ * CPUID of the processor the worker runs on, where the host paths are this machine's: the
+ * driver's device, else the helper. Never for a host tree given with --host-root, whose
+ * /proc/cpuinfo describes another machine.
+ */
+function liveCpuid(dev: string): CpuidResult | undefined {
+  if (dev !== '/dev' && dev !== '/host-dev') return undefined;
+  return cpuidFromDevice(dev) ?? cpuidFromHelper();
 }
 
 const AT_HWCAP = 16n;
@@ -298,8 +347,8 @@ export function discoverCpu(ctx: DiscoverContext): SourceFeatures {
     id: info.model,
   };
   if (info.arch === 'x86') {
-    // As upstream: the CPUID instruction, here through the kernel's cpuid driver.
-    const cpuid = cpuidFromDevice(dev);
+    // As upstream: the CPUID instruction, through the kernel's cpuid driver or the helper.
+    const cpuid = liveCpuid(dev);
     if (cpuid) {
       const d = cpuid.decoded;
       names = d.flags;
@@ -312,7 +361,7 @@ export function discoverCpu(ctx: DiscoverContext): SourceFeatures {
       model.hypervisor = detectHypervisor(sys, flags.has('hypervisor'));
       attributes.cpuid = {};
       ctx.note(
-        `cpuid flags from ${join(proc, 'cpuinfo')}: ${join(dev, 'cpu/0/cpuid')} cannot be read (modprobe cpuid; in a pod, mount /dev/cpu)`,
+        `cpuid flags from ${join(proc, 'cpuinfo')}: neither ${join(dev, 'cpu/0/cpuid')} (modprobe cpuid) nor the hwe-cpuid helper (built by npm run build with a C compiler) could be used`,
       );
     }
   } else {

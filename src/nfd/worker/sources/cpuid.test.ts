@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { arch } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { repoRoot } from '../../../../test/fixtures/hosts/index.js';
@@ -9,6 +11,7 @@ import {
   decodeCpuid,
   parseCpuidDump,
   x86Levels,
+  readCpuidDevice,
   xcr0FromLeaves,
   type CpuidQuery,
   type CpuidRegs,
@@ -187,5 +190,26 @@ describe('arm64 flags from the auxiliary vector', () => {
     put(2, 26n, (1n << 1n) | (1n << 33n)); // SVE2, SVEEBF16
     put(3, 0n, 0n);
     assert.deepEqual(arm64FlagsFromAuxv(auxv), ['AES', 'FP', 'SVE', 'SVE2', 'SVEEBF16']);
+  });
+});
+
+describe('reading CPUID on this machine', { skip: arch() !== 'x64' && 'not x86' }, () => {
+  const helper = join(repoRoot(), 'dist/nfd-worker/hwe-cpuid');
+  it('npm run build built the helper, and it prints the leaves and XCR0', () => {
+    assert.ok(existsSync(helper), `${helper} (needs a C compiler: scripts/apt-packages.txt)`);
+    const out = execFileSync(helper, { encoding: 'utf8' });
+    assert.match(out, /^ {3}0x00000001 0x00: eax=0x[0-9a-f]{8} /m);
+    assert.match(out, /^xcr0=0x[0-9a-f]{8}$/m);
+  });
+
+  it('the helper and the cpuid driver give the same flags', (t) => {
+    const device = readCpuidDevice('/dev/cpu/0/cpuid');
+    if (!device) return t.skip('no /dev/cpu/0/cpuid here');
+    const out = execFileSync(helper, { encoding: 'utf8' });
+    const xcr0 = Number(/^xcr0=(0x[0-9a-f]+)$/m.exec(out)![1]);
+    assert.deepEqual(
+      decodeCpuid(parseCpuidDump(out), xcr0),
+      decodeCpuid(device, xcr0FromLeaves(device)),
+    );
   });
 });
