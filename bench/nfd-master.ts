@@ -673,6 +673,7 @@ export default async function (args: string[]): Promise<void> {
     // The master's CPU minute by minute: the first minute still holds the collections that
     // follow the rule change; the later ones show what wakes an idle master.
     const relistsBefore = await masterSeries(port, 'hwe_informer_relists_total');
+    const eventsBefore = await masterSeries(port, 'hwe_informer_watch_events_total');
     const perMinute: number[] = [];
     let mark = cpuSeconds(child.pid!);
     const sampler = setInterval(() => {
@@ -693,6 +694,9 @@ export default async function (args: string[]): Promise<void> {
     process.stdout.write(`  CPU seconds meanwhile: ${idle.cpu}\n`);
     process.stdout.write(
       `  informer relists (before → after the idle period): ${relistsBefore.join(', ')} → ${(await masterSeries(port, 'hwe_informer_relists_total')).join(', ')}; watch restarts after: ${(await masterSeries(port, 'hwe_informer_watch_restarts_total')).join(', ')}\n`,
+    );
+    process.stdout.write(
+      `  watch events received (before → after the idle period): ${eventsBefore.join(', ')} → ${(await masterSeries(port, 'hwe_informer_watch_events_total')).join(', ')}\n`,
     );
     rss.mark('idle');
     process.stdout.write(
