@@ -38,4 +38,6 @@ say "building"
 npm run --silent build
 say "building the local control plane (tools/k8s-box) if needed"
 bash tools/k8s-box/build.sh >/dev/null
+say "building upstream's nfd-worker (tools/nfd-upstream) for the parity test if needed"
+bash tools/nfd-upstream/build.sh >/dev/null
 say "ready"

@@ -142,6 +142,11 @@ export const evalCommand: Command = {
     for (const f of result.ruleErrors) {
       stderr.write(`${path}: NodeFeatureRule "${f.object}": ${f.error.message}; rule skipped\n`);
     }
+    for (const w of result.ruleWarnings) {
+      stderr.write(
+        `${path}: warning: NodeFeatureRule "${w.object}": rule "${w.rule}": ${w.field}: ${w.detail} (fails the rule on nodes where evaluation reaches it)\n`,
+      );
+    }
     for (const r of result.rejected) {
       stderr.write(`${path}: ignoring ${r.kind} ${r.name}: ${r.reason}\n`);
     }

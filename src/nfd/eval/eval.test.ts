@@ -182,6 +182,30 @@ describe('hwe nfd eval', () => {
     assert.equal(r.stderr.match(/skipped/g)?.length, 1);
   });
 
+  it('a mistake evaluation does not reach is a warning, and the rule applies as upstream', async () => {
+    const rules = file(
+      'warn.yaml',
+      `apiVersion: nfd.k8s-sigs.io/v1alpha1
+kind: NodeFeatureRule
+metadata: {name: w}
+spec:
+  rules:
+    - name: unreached
+      labels: {unreached: "true"}
+      matchAny:
+        - matchFeatures: [{feature: kernel.loadedmodule, matchExpressions: {veth: {op: Exists}}}]
+        - matchFeatures: [{feature: kernel.loadedmodule, matchExpressions: {veth: {op: In}}}]
+`,
+    );
+    const { out, stderr } = await evalJson(['--features', nf, '--rules', rules]);
+    assert.equal(out.labels['feature.node.kubernetes.io/unreached'], 'true');
+    assert.match(
+      stderr,
+      /warning: NodeFeatureRule "w": rule "unreached": matchAny\[1\]\.matchFeatures\[0\]\.matchExpressions\.veth\.value: must have at least one element/,
+    );
+    assert.doesNotMatch(stderr, /skipped/);
+  });
+
   it('--enable-taints applies taints', async () => {
     const { out } = await evalJson(['--features', nf, '--rules', more, '--enable-taints']);
     assert.deepEqual(out.taints, [{ key: 'example.com/gpu', value: 'true', effect: 'NoSchedule' }]);

@@ -5,6 +5,7 @@ import {
   type NodeFeatureRule,
   processRules,
   type RuleFailure,
+  type RuleSetWarning,
 } from '../rules/index.js';
 import {
   InvalidInputError,
@@ -94,6 +95,8 @@ function addObject(obj: unknown, at: string, into: EvalInputs): void {
 export interface EvalResult {
   output: Omit<PolicyResult, 'rejected'>;
   ruleErrors: RuleFailure[];
+  /** Mistakes that fail a rule only where evaluation reaches them (not reached here). */
+  ruleWarnings: readonly RuleSetWarning[];
   rejected: Rejection[];
 }
 
@@ -108,7 +111,8 @@ export function evaluateNode(
   masterNamespace: string,
 ): EvalResult {
   const merged = mergeNodeFeatures(nodeFeatures, masterNamespace);
-  const processed = processRules(compileRules(rules), merged.features);
+  const compiled = compileRules(rules);
+  const processed = processRules(compiled, merged.features);
   const labels = { ...addDefaultNamespace(merged.labels), ...processed.labels };
   const applied = applyLabelPolicy(
     {
@@ -121,5 +125,8 @@ export function evaluateNode(
     policy,
   );
   const { rejected, ...output } = applied;
-  return { output, ruleErrors: processed.errors, rejected };
+  // A warning whose rule failed here is already reported as that rule's error.
+  const failed = new Set(processed.errors.map((f) => `${f.object}\0${f.rule}`));
+  const ruleWarnings = compiled.warnings.filter((w) => !failed.has(`${w.object}\0${w.rule}`));
+  return { output, ruleErrors: processed.errors, ruleWarnings, rejected };
 }

@@ -43,7 +43,16 @@ describe('matchGroup', () => {
 
   it('reports a broken rule and still applies the others', () => {
     const g = compileGroup([
-      { name: 'bad', matchFeatures: [{ feature: 'x.y', matchExpressions: { k: { op: 'Gt' } } }] },
+      // Exists with a value fails wherever evaluated (here: the feature exists), as upstream.
+      {
+        name: 'bad',
+        matchFeatures: [
+          {
+            feature: 'kernel.loadedmodule',
+            matchExpressions: { k: { op: 'Exists', value: ['1'] } },
+          },
+        ],
+      },
       hasModule('good', 'veth'),
     ]);
     const m = matchGroup(g, features(['veth']));

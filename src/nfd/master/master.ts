@@ -48,7 +48,7 @@ import { apiServes, periodic } from './runnables.js';
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
 import { computeNodeUpdate, type DesiredNodeState, type NodeTaintLike } from './node-update.js';
 import { ProblemReporter } from './problems.js';
-import { ruleFailureField, sourceOfRejection } from './provenance.js';
+import { ruleFailureField, ruleWarningField, sourceOfRejection } from './provenance.js';
 
 /** The Lease upstream nfd-master campaigns on, so that mixed deployments still elect one leader. */
 export const LEADER_LEASE_NAME = 'nfd-master.nfd.kubernetes.io';
@@ -379,6 +379,14 @@ export class NfdMaster {
       this.compiled = compileRules(objects as unknown as EngineRule[]);
       this.problems.retain(objects);
       this.tracedRejections.clear();
+      for (const w of this.compiled.warnings) {
+        this.problems.report({
+          rule: w.object,
+          severity: 'warning',
+          field: ruleWarningField(this.compiled, w),
+          message: `rule "${w.rule}": ${w.detail}; it fails the rule only where evaluation reaches it, as upstream`,
+        });
+      }
     }
     return this.compiled;
   }

@@ -8,6 +8,7 @@ import {
   type Features,
   type ProcessResult,
   type RuleFailure,
+  type RuleSetWarning,
 } from '../rules/index.js';
 
 /**
@@ -26,14 +27,32 @@ export interface RuleSource {
   field: string;
 }
 
+/** `spec.rules[i].<field>` of the rule of `object` that `isRule` picks (`spec.rules` if none). */
+function fieldOfRule(
+  set: CompiledRuleSet,
+  object: string,
+  isRule: (r: CompiledRule | RuleError) => boolean,
+  field: string,
+): string {
+  if (field.startsWith('spec.')) return field;
+  const i = set.objects.find((o) => o.name === object)?.rules.findIndex(isRule) ?? -1;
+  const base = i >= 0 ? `spec.rules[${i}]` : 'spec.rules';
+  return field ? `${base}.${field}` : base;
+}
+
 /** `spec.rules[i].<field of the error>` for a rule that failed. */
 export function ruleFailureField(set: CompiledRuleSet, f: RuleFailure): string {
-  if (f.error.field.startsWith('spec.')) return f.error.field;
-  const obj = set.objects.find((o) => o.name === f.object);
-  const i =
-    obj?.rules.findIndex((r) => (r instanceof RuleError ? r === f.error : r.name === f.rule)) ?? -1;
-  const base = i >= 0 ? `spec.rules[${i}]` : 'spec.rules';
-  return f.error.field ? `${base}.${f.error.field}` : base;
+  return fieldOfRule(
+    set,
+    f.object,
+    (r) => (r instanceof RuleError ? r === f.error : r.name === f.rule),
+    f.error.field,
+  );
+}
+
+/** `spec.rules[i].<field>` of a mistake the engine only warns about. */
+export function ruleWarningField(set: CompiledRuleSet, w: RuleSetWarning): string {
+  return fieldOfRule(set, w.object, (r) => !(r instanceof RuleError) && r.name === w.rule, w.field);
 }
 
 function outputOf(r: ProcessResult, kind: Rejection['kind'], name: string): string | undefined {
@@ -93,7 +112,7 @@ export function sourceOfRejection(
       if (rule instanceof RuleError) continue;
       const now = outputOf(
         processRules(
-          { objects: [...prefix, { ...obj, rules: obj.rules.slice(0, i + 1) }] },
+          { objects: [...prefix, { ...obj, rules: obj.rules.slice(0, i + 1) }], warnings: [] },
           features,
         ),
         rejected.kind,

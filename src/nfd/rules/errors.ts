@@ -32,3 +32,15 @@ export class FieldError extends Error {
     this.name = 'FieldError';
   }
 }
+
+/**
+ * A mistake in a rule that upstream reports only when evaluation reaches it (a wrong value count,
+ * an operand that is not a number, a regex or template that does not parse, …). The rule still
+ * applies wherever evaluation does not reach the mistake; where it does, the rule fails with
+ * the same message.
+ */
+export interface RuleWarning {
+  rule: string;
+  field: string;
+  detail: string;
+}

@@ -124,40 +124,79 @@ describe('match expressions', () => {
     }
   });
 
-  const invalid: [string, unknown, string][] = [
-    ['no values for In', { op: 'In' }, 'm.value'],
-    ['no values for NotIn', { op: 'NotIn', value: [] }, 'm.value'],
-    ['no values for InRegexp', { op: 'InRegexp' }, 'm.value'],
-    ['a bad regex', { op: 'InRegexp', value: ['ok', '('] }, 'm.value[1]'],
-    ['a backreference (not RE2)', { op: 'InRegexp', value: ['(a)\\1'] }, 'm.value[0]'],
-    ['values for Exists', { op: 'Exists', value: ['1'] }, 'm.value'],
-    ['values for DoesNotExist', { op: 'DoesNotExist', value: ['1'] }, 'm.value'],
-    ['values for IsTrue', { op: 'IsTrue', value: ['1'] }, 'm.value'],
-    ['values for IsFalse', { op: 'IsFalse', value: ['1', '2'] }, 'm.value'],
-    ['no value for Gt', { op: 'Gt' }, 'm.value'],
-    ['two values for Gt', { op: 'Gt', value: ['1', '2'] }, 'm.value'],
-    ['an empty value for Gt', { op: 'Gt', value: [''] }, 'm.value[0]'],
-    ['a non-integer for Gt', { op: 'Gt', value: ['2.0'] }, 'm.value[0]'],
-    ['a non-integer for Lt', { op: 'Lt', value: ['a'] }, 'm.value[0]'],
-    ['three values for Lt', { op: 'Lt', value: ['1', '2', '3'] }, 'm.value'],
-    ['one value for GtLt', { op: 'GtLt', value: ['1'] }, 'm.value'],
-    ['reversed GtLt bounds', { op: 'GtLt', value: ['2', '1'] }, 'm.value'],
-    ['equal GeLe bounds', { op: 'GeLe', value: ['42', '42'] }, 'm.value'],
-    ['a non-integer GtLt bound', { op: 'GtLt', value: ['a', '2'] }, 'm.value[0]'],
+  /**
+   * Mistakes upstream reports only when evaluation reaches the expression:
+   * [what, expression, field named, reported for a missing key or a flag too].
+   */
+  const deferred: [string, unknown, string, boolean][] = [
+    ['no values for In', { op: 'In' }, 'm.value', false],
+    ['no values for NotIn', { op: 'NotIn', value: [] }, 'm.value', false],
+    ['no values for InRegexp', { op: 'InRegexp' }, 'm.value', false],
+    ['a bad regex', { op: 'InRegexp', value: ['ok', '('] }, 'm.value[1]', false],
+    ['a backreference (not RE2)', { op: 'InRegexp', value: ['(a)\\1'] }, 'm.value[0]', false],
+    ['values for Exists', { op: 'Exists', value: ['1'] }, 'm.value', true],
+    ['values for DoesNotExist', { op: 'DoesNotExist', value: ['1'] }, 'm.value', true],
+    ['values for the empty op (any)', { op: '', value: ['1'] }, 'm.value', true],
+    ['values for IsTrue', { op: 'IsTrue', value: ['1'] }, 'm.value', false],
+    ['values for IsFalse', { op: 'IsFalse', value: ['1', '2'] }, 'm.value', false],
+    ['no value for Gt', { op: 'Gt' }, 'm.value', false],
+    ['two values for Gt', { op: 'Gt', value: ['1', '2'] }, 'm.value', false],
+    ['an empty value for Gt', { op: 'Gt', value: [''] }, 'm.value[0]', false],
+    ['a non-integer for Gt', { op: 'Gt', value: ['2.0'] }, 'm.value[0]', false],
+    ['a non-integer for Lt', { op: 'Lt', value: ['a'] }, 'm.value[0]', false],
+    ['three values for Lt', { op: 'Lt', value: ['1', '2', '3'] }, 'm.value', false],
+    ['one value for GtLt', { op: 'GtLt', value: ['1'] }, 'm.value', false],
+    ['reversed GtLt bounds', { op: 'GtLt', value: ['2', '1'] }, 'm.value', false],
+    ['equal GeLe bounds', { op: 'GeLe', value: ['42', '42'] }, 'm.value', false],
+    ['a non-integer GtLt bound', { op: 'GtLt', value: ['a', '2'] }, 'm.value[0]', false],
     [
       'a non-version with type version',
       { op: 'Ge', value: ['x.y'], type: 'version' },
       'm.value[0]',
+      false,
     ],
-    ['an unknown type', { op: 'Gt', value: ['1'], type: 'semver' }, 'm.type'],
-    ['an unknown operator', { op: 'non-existent-op', value: ['1'] }, 'm.op'],
-    ['a missing operator', { value: ['1'] }, 'm.op'],
+    ['an unknown type', { op: 'Gt', value: ['1'], type: 'semver' }, 'm.type', false],
+    ['an unknown operator', { op: 'non-existent-op', value: ['1'] }, 'm.op', true],
+  ];
+  for (const [what, raw, field, always] of deferred) {
+    it(`${what}: reported as ${field} when evaluation reaches it${always ? ', whatever the input' : ' with a value'}`, () => {
+      const e = compileExpression(raw, 'm');
+      assert.equal(e.problem?.field, field);
+      const fails = (err: unknown) => err instanceof FieldError && err.field === field;
+      assert.throws(() => e.test(true, 'x'), fails, 'a value to test');
+      if (always) {
+        assert.throws(() => e.test(false, undefined), fails, 'missing key');
+        assert.throws(() => e.test(true, undefined), fails, 'flag');
+      } else {
+        assert.equal(e.test(false, undefined), false, 'missing key: no error, no match');
+        assert.equal(e.test(true, undefined), false, 'flag: no error, no match');
+      }
+    });
+  }
+
+  it('an empty or missing op is upstream\'s "any": always true', () => {
+    for (const raw of [{ op: '' }, {}]) {
+      const e = compileExpression(raw, 'm');
+      assert.equal(e.problem, undefined);
+      assert.equal(e.test(false, undefined), true);
+      assert.equal(e.test(true, 'x'), true);
+    }
+  });
+
+  it('a type is ignored by operators that do not compare, as upstream', () => {
+    const e = compileExpression({ op: 'In', value: ['1'], type: 'semver' }, 'm');
+    assert.equal(e.problem, undefined);
+    assert.equal(e.test(true, '1'), true);
+  });
+
+  const invalid: [string, unknown, string][] = [
     ['a number where YAML needs a string', { op: 'In', value: [8086] }, 'm.value[0]'],
     ['a scalar value', { op: 'In', value: '8086' }, 'm.value'],
+    ['an operator that is not a string', { op: 3 }, 'm.op'],
     ['not an object', 'In', 'm'],
   ];
   for (const [what, raw, field] of invalid) {
-    it(`rejects ${what}, naming ${field}`, () => {
+    it(`rejects ${what} (the API would), naming ${field}`, () => {
       assert.throws(
         () => compileExpression(raw, 'm'),
         (err: unknown) =>

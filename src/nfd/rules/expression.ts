@@ -1,5 +1,6 @@
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
 import { FieldError } from './errors.js';
+import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
 
@@ -9,9 +10,16 @@ import { compareVersions, parseVersion, type Version } from './version.js';
  * flag features and names, which have none).
  */
 export interface CompiledExpression {
-  readonly op: MatchOp;
-  /** Only the integer/version comparisons can fail on a node's value; the others never throw. */
+  /** The operator as written; `''` is upstream's "any" (always true). */
+  readonly op: MatchOp | '';
+  /** Only the integer/version comparisons and malformed expressions can fail on a node. */
   readonly canFail?: boolean;
+  /**
+   * What is wrong with the expression. Upstream reports it only when evaluation reaches the
+   * expression (with a value to test, for most problems), so `test` throws it there and
+   * nowhere else; the rule compiler returns it as a warning.
+   */
+  readonly problem?: FieldError;
   test(present: boolean, value: string | undefined): boolean;
 }
 
@@ -93,11 +101,32 @@ function cmp(a: Comparable, b: Comparable): number {
 }
 
 /**
- * Compiles one match expression (`{op, value, type}`). Malformed expressions — unknown operator,
- * wrong number of values, a value that is not an integer (or version) for the comparison
- * operators, bounds in the wrong order, a regex that does not compile — are rejected here,
- * whatever the node's features, so a broken rule is reported on every node rather than only on
- * the nodes where evaluation happens to reach it.
+ * An expression with a problem. Upstream checks an operator and the values of Exists and
+ * DoesNotExist whenever it evaluates the expression; everything else only when there is a value
+ * to test (not for a missing key, not on a flag feature).
+ */
+function deferred(op: MatchOp | '', problem: FieldError, always: boolean): CompiledExpression {
+  return {
+    op,
+    canFail: true,
+    problem,
+    test: (present, v) => {
+      if (always || (present && v !== undefined)) throw problem;
+      return false;
+    },
+  };
+}
+
+const COMPARISONS: ReadonlySet<string> = new Set(['Gt', 'Ge', 'Lt', 'Le', 'GtLt', 'GeLe']);
+
+/**
+ * Compiles one match expression (`{op, value, type}`). A shape the API would refuse (not an
+ * object, values that are not a list of strings) throws. Other mistakes — an unknown operator,
+ * the wrong number of values, an operand that is not an integer (or version), bounds in the
+ * wrong order, a regex that does not compile — are what upstream reports only when evaluation
+ * reaches the expression: the result carries them as `problem` and throws them there, so a
+ * rule that works upstream (the key is missing, the feature is a flag, an earlier `matchAny`
+ * element matched) works here too.
  */
 export function compileExpression(raw: unknown, field: string): CompiledExpression {
   if (!isRecord(raw)) {
@@ -107,26 +136,35 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
       `must be an object {op, value}, not ${describe(raw)}`,
     );
   }
-  const opRaw = raw['op'];
-  if (typeof opRaw !== 'string' || !OPS.has(opRaw)) {
+  const opRaw = raw['op'] ?? '';
+  if (typeof opRaw !== 'string') {
     throw new FieldError(
       'InvalidRule',
       `${field}.op`,
-      `invalid operator ${describe(opRaw)}; use one of ${[...OPS].join(', ')}`,
+      `must be a string; use one of ${[...OPS].join(', ')}`,
     );
   }
-  const op = opRaw as MatchOp;
   const values = readValues(raw['value'], field);
   const type = raw['type'];
-  if (type !== undefined && type !== null && type !== '' && type !== 'version') {
+  if (type !== undefined && type !== null && typeof type !== 'string') {
     throw new FieldError(
       'InvalidRule',
       `${field}.type`,
       `must be "version" or empty, not ${describe(type)}`,
     );
   }
-  const isVersion = type === 'version';
-  const [min, max] = ARITY[op];
+  if (opRaw !== '' && !OPS.has(opRaw)) {
+    const p = new FieldError(
+      'InvalidRule',
+      `${field}.op`,
+      `invalid operator ${describe(opRaw)}; use one of ${[...OPS].join(', ')}`,
+    );
+    return deferred('', p, true);
+  }
+  const op = opRaw as MatchOp | '';
+  // Upstream's "any" (an empty or missing op): always true.
+  const min = op === '' ? 0 : ARITY[op][0];
+  const max = op === '' ? 0 : ARITY[op][1];
   if (values.length < min || values.length > max) {
     const want =
       max === 0
@@ -134,12 +172,23 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
         : max === Infinity
           ? 'must have at least one element'
           : `must have exactly ${max === 1 ? 'one element' : 'two elements'}`;
-    throw new FieldError(
+    const p = new FieldError(
       'InvalidRule',
       `${field}.value`,
-      `${want} for op ${op} (have ${describe(values)})`,
+      `${want} for op ${op || '"" (any)'} (have ${describe(values)})`,
     );
+    return deferred(op, p, op === '' || op === 'Exists' || op === 'DoesNotExist');
   }
+  if (op === '') return { op, test: () => true };
+  if (COMPARISONS.has(op) && type && type !== 'version') {
+    const p = new FieldError(
+      'InvalidRule',
+      `${field}.type`,
+      `must be "version" or empty for op ${op}, not ${describe(type)}`,
+    );
+    return deferred(op, p, false);
+  }
+  const isVersion = type === 'version';
 
   switch (op) {
     case 'Exists':
@@ -160,17 +209,19 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
       };
     }
     case 'InRegexp': {
-      const regexes = values.map((v, i) => {
+      const regexes: RE2JS[] = [];
+      for (const [i, v] of values.entries()) {
         try {
-          return RE2JS.compile(v);
+          regexes.push(re2().compile(v));
         } catch (e) {
-          throw new FieldError(
+          const p = new FieldError(
             'InvalidRule',
             `${field}.value[${i}]`,
             `invalid regular expression ${describe(v)}: ${(e as Error).message} (RE2 syntax)`,
           );
+          return deferred(op, p, false);
         }
-      });
+      }
       const memo = new Map<string, boolean>();
       return {
         op,
@@ -190,24 +241,27 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
       const parse = (s: string): Comparable | undefined =>
         isVersion ? parseVersion(s) : parseGoInt(s);
       const what = isVersion ? 'a version (MAJOR[.MINOR[.PATCH]])' : 'an integer';
-      const bounds = values.map((v, i) => {
+      const bounds: Comparable[] = [];
+      for (const [i, v] of values.entries()) {
         const n = parse(v);
         if (n === undefined) {
-          throw new FieldError(
+          const p = new FieldError(
             'InvalidRule',
             `${field}.value[${i}]`,
             `${describe(v)} is not ${what}`,
           );
+          return deferred(op, p, false);
         }
-        return n;
-      });
+        bounds.push(n);
+      }
       // Upstream checks bound order for integers only; a version range is taken as given.
       if (bounds.length === 2 && !isVersion && cmp(bounds[0]!, bounds[1]!) >= 0) {
-        throw new FieldError(
+        const p = new FieldError(
           'InvalidRule',
           `${field}.value`,
           `value[0] must be less than value[1] for op ${op} (have ${describe(values)})`,
         );
+        return deferred(op, p, false);
       }
       const lo = bounds[0]!;
       const hi = bounds[1]!;

@@ -14,7 +14,7 @@ export type {
   Taint,
 } from './types.js';
 export { emptyFeatures } from './types.js';
-export { RuleError, type RuleErrorKind } from './errors.js';
+export { RuleError, type RuleErrorKind, type RuleWarning } from './errors.js';
 export { compileExpression, type CompiledExpression } from './expression.js';
 export { compareVersions, parseVersion, type Version } from './version.js';
 export { compileRule, evaluateRule, executeRule, type CompiledRule } from './rule.js';
@@ -29,5 +29,6 @@ export {
   type ProcessOptions,
   type ProcessResult,
   type RuleFailure,
+  type RuleSetWarning,
 } from './process.js';
 export { compileTemplate, TemplateError, type CompiledTemplate } from './template/index.js';

@@ -264,3 +264,33 @@ describe('partial features', () => {
     assert.deepEqual(r.errors, []);
   });
 });
+
+describe('rule warnings', () => {
+  it('are returned per object and rule, and the rule still applies where not reached', () => {
+    const warned: Rule = {
+      name: 'w',
+      labels: { w: 'true' },
+      matchAny: [
+        { matchFeatures: [{ feature: 'a.b', matchExpressions: { x: { op: 'Exists' } } }] },
+        {
+          matchFeatures: [
+            { feature: 'a.b', matchExpressions: { x: { op: 'Gt' } as unknown as never } },
+          ],
+        },
+      ],
+    };
+    const set = compileRules([nfr('obj', warned)]);
+    assert.deepEqual(set.warnings, [
+      {
+        object: 'obj',
+        rule: 'w',
+        field: 'matchAny[1].matchFeatures[0].matchExpressions.x.value',
+        detail: 'must have exactly one element for op Gt (have [])',
+      },
+    ]);
+    const f: Partial<Features> = { attributes: { 'a.b': { elements: { x: '1' } } } };
+    const out = processRules(set, f);
+    assert.deepEqual(out.errors, []);
+    assert.equal(out.labels['feature.node.kubernetes.io/w'], 'true');
+  });
+});

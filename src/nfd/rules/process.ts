@@ -1,4 +1,4 @@
-import { RuleError } from './errors.js';
+import { RuleError, type RuleWarning } from './errors.js';
 import { type CompiledRule, compileRule, evaluateRule } from './rule.js';
 import type { Features, NodeFeatureRule, Taint } from './types.js';
 
@@ -19,9 +19,19 @@ interface CompiledObject {
   rules: (CompiledRule | RuleError)[];
 }
 
+/** A rule's warning with the object it came from. */
+export interface RuleSetWarning extends RuleWarning {
+  object: string;
+}
+
 /** NodeFeatureRule objects compiled once, in the order the master applies them. */
 export interface CompiledRuleSet {
   readonly objects: readonly CompiledObject[];
+  /**
+   * Mistakes that fail a rule only on the nodes where evaluation reaches them, as upstream
+   * (the rule applies elsewhere); for the caller to report once per rule, not per node.
+   */
+  readonly warnings: readonly RuleSetWarning[];
 }
 
 export interface ProcessOptions {
@@ -102,18 +112,22 @@ function objectName(o: unknown, i: number): string {
 export function compileRules(nodeFeatureRules: readonly NodeFeatureRule[]): CompiledRuleSet {
   const named = nodeFeatureRules.map((o, i) => ({ o, name: objectName(o, i) }));
   named.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return {
-    objects: named.map(({ o, name }) => {
-      const rules = (o as { spec?: { rules?: unknown } } | null)?.spec?.rules;
-      if (!Array.isArray(rules)) {
-        return {
-          name,
-          rules: [new RuleError('InvalidRule', '', 'spec.rules', 'must be a list of rules')],
-        };
-      }
-      return { name, rules: compileRuleList(rules) };
-    }),
-  };
+  const objects = named.map(({ o, name }): CompiledObject => {
+    const rules = (o as { spec?: { rules?: unknown } } | null)?.spec?.rules;
+    if (!Array.isArray(rules)) {
+      return {
+        name,
+        rules: [new RuleError('InvalidRule', '', 'spec.rules', 'must be a list of rules')],
+      };
+    }
+    return { name, rules: compileRuleList(rules) };
+  });
+  const warnings = objects.flatMap((obj) =>
+    obj.rules.flatMap((r) =>
+      r instanceof RuleError ? [] : r.warnings.map((w) => ({ object: obj.name, ...w })),
+    ),
+  );
+  return { objects, warnings };
 }
 
 /** Compiles each rule of a list; a malformed one becomes its RuleError, the others still compile. */

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RuleError } from './errors.js';
-import { executeRule } from './rule.js';
+import { compileRule, executeRule } from './rule.js';
 import type { FeatureMatcherTerm, Features, MatchExpression, Rule } from './types.js';
 
 const features: Features = {
@@ -421,8 +421,8 @@ describe('rule errors', () => {
       'InvalidRule',
     ],
     [
-      'a template that does not parse',
-      { name: 'r', labelsTemplate: '{{ if }}' },
+      'a template that does not parse, on a node where the rule matches',
+      { name: 'r', labelsTemplate: '{{ if }}', matchFeatures: [term('cpu.model', {})] },
       'labelsTemplate',
       'InvalidRule',
     ],
@@ -514,5 +514,154 @@ describe('rule errors', () => {
       features,
     );
     assert.equal(out.matched, false);
+  });
+});
+
+/**
+ * Upstream checks an expression only when evaluation reaches it. These rules work with upstream
+ * and must work here: [what, rule, matched, labels]. Each rule also carries a warning.
+ */
+describe('mistakes reported only where evaluation reaches them, as upstream', () => {
+  const bad = { op: 'In', value: [] } as unknown as MatchExpression;
+  const good = term('cpu.model', { vendor_id: { op: 'In', value: ['Intel'] } });
+  const cases: [string, Rule, boolean, Record<string, string>][] = [
+    [
+      'a wrong value count on a missing key: false, no error',
+      {
+        name: 'r',
+        labels: { a: 'true' },
+        matchAny: [
+          { matchFeatures: [term('cpu.model', { nokey: bad })] },
+          { matchFeatures: [good] },
+        ],
+      },
+      true,
+      { a: 'true' },
+    ],
+    [
+      'a wrong value count on a flag feature: false, no error',
+      {
+        name: 'r',
+        labels: { a: 'true' },
+        matchAny: [
+          { matchFeatures: [term('cpu.cpuid', { AVX2: { op: 'Gt', value: ['1', '2'] } })] },
+          { matchFeatures: [good] },
+        ],
+      },
+      true,
+      { a: 'true' },
+    ],
+    [
+      'a bad element of matchAny after one that matched is never evaluated',
+      {
+        name: 'r',
+        labels: { a: 'true' },
+        matchAny: [
+          { matchFeatures: [good] },
+          { matchFeatures: [term('cpu.model', { vendor_id: bad })] },
+        ],
+      },
+      true,
+      { a: 'true' },
+    ],
+    [
+      'an expression after one that failed in the same term is never evaluated',
+      {
+        name: 'r',
+        labels: { a: 'true' },
+        matchFeatures: [
+          term('cpu.model', {
+            vendor_id: { op: 'In', value: ['AMD'] },
+            family: { op: 'Gt', value: ['six'] },
+          }),
+        ],
+      },
+      false,
+      {},
+    ],
+    [
+      'Exists with values on a missing feature: the term fails first',
+      {
+        name: 'r',
+        labels: { a: 'true' },
+        matchFeatures: [term('no.such', { x: { op: 'Exists', value: ['1'] } })],
+      },
+      false,
+      {},
+    ],
+    [
+      'a template that does not parse, on a node where the rule does not match',
+      {
+        name: 'r',
+        labelsTemplate: '{{ if }}',
+        matchFeatures: [term('cpu.model', { vendor_id: { op: 'In', value: ['AMD'] } })],
+      },
+      false,
+      {},
+    ],
+  ];
+  for (const [what, rule, matched, labels] of cases) {
+    it(what, () => {
+      assert.ok(compileRule(rule).warnings.length > 0, 'the mistake is a warning');
+      const out = executeRule(rule, features);
+      assert.equal(out.matched, matched);
+      assert.deepEqual(out.labels, labels);
+    });
+  }
+
+  const failing: [string, Rule, string][] = [
+    [
+      'a wrong value count reached with a value',
+      { name: 'r', matchFeatures: [term('cpu.model', { vendor_id: bad })] },
+      'matchFeatures[0].matchExpressions.vendor_id.value',
+    ],
+    [
+      'values for Exists, even on a missing key',
+      { name: 'r', matchFeatures: [term('cpu.model', { nokey: { op: 'Exists', value: ['1'] } })] },
+      'matchFeatures[0].matchExpressions.nokey.value',
+    ],
+    [
+      'a bad matchAny element after a match when templates need every element',
+      {
+        name: 'r',
+        labelsTemplate: 'a=b',
+        matchAny: [
+          { matchFeatures: [good] },
+          { matchFeatures: [term('cpu.model', { vendor_id: bad })] },
+        ],
+      },
+      'matchAny[1].matchFeatures[0].matchExpressions.vendor_id.value',
+    ],
+  ];
+  for (const [what, rule, field] of failing) {
+    it(`fails where reached: ${what}`, () => {
+      assert.deepEqual(
+        compileRule(rule).warnings.map((w) => w.field),
+        [field],
+      );
+      assert.throws(
+        () => executeRule(rule, features),
+        (e: unknown) => e instanceof RuleError && e.field === field,
+      );
+    });
+  }
+
+  it('a well-formed rule has no warnings', () =>
+    assert.deepEqual(compileRule({ name: 'r', matchFeatures: [good] }).warnings, []));
+});
+
+describe('template data', () => {
+  it('an attribute matched by DoesNotExist has the value "" (not <no value>)', () => {
+    const out = executeRule(
+      {
+        name: 'r',
+        labelsTemplate: '{{ range .cpu.model }}{{ .Name }}={{ .Value }}x{{ "\\n" }}{{ end }}',
+        matchFeatures: [
+          term('cpu.model', { nokey: { op: 'DoesNotExist' }, family: { op: 'Exists' } }),
+        ],
+      },
+      features,
+    );
+    assert.deepEqual(out.labels, { family: '6x', nokey: 'x' });
   });
 });

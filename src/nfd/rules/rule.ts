@@ -1,4 +1,4 @@
-import { FieldError, RuleError } from './errors.js';
+import { FieldError, RuleError, type RuleWarning } from './errors.js';
 import { type CompiledExpression, compileExpression } from './expression.js';
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
 import type { Features, Rule, RuleOutput, Taint } from './types.js';
@@ -31,6 +31,8 @@ export interface CompiledRule {
   readonly annotations: Record<string, string>;
   readonly extendedResources: Record<string, string>;
   readonly taints: Taint[];
+  /** Mistakes that fail the rule only where evaluation reaches them (see RuleWarning). */
+  readonly warnings: readonly RuleWarning[];
 }
 
 const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
@@ -89,7 +91,14 @@ function taintList(v: unknown, field: string): Taint[] {
   });
 }
 
-function compileTerms(v: unknown, field: string): CompiledTerm[] {
+/** Compiles an expression, noting its deferred problem as a warning. */
+function expression(raw: unknown, field: string, problems: FieldError[]): CompiledExpression {
+  const e = compileExpression(raw, field);
+  if (e.problem) problems.push(e.problem);
+  return e;
+}
+
+function compileTerms(v: unknown, field: string, problems: FieldError[]): CompiledTerm[] {
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v)) invalid(field, `must be a list of feature terms, not ${describe(v)}`);
   return v.map((t, i) => {
@@ -107,12 +116,12 @@ function compileTerms(v: unknown, field: string): CompiledTerm[] {
       exprs = Object.entries(me).map(([key, e]) => ({
         key,
         protoKey: key in Object.prototype,
-        expr: compileExpression(e, `${f}.matchExpressions.${key}`),
+        expr: expression(e, `${f}.matchExpressions.${key}`, problems),
       }));
     }
     const mn = t['matchName'];
     const name =
-      mn === undefined || mn === null ? undefined : compileExpression(mn, `${f}.matchName`);
+      mn === undefined || mn === null ? undefined : expression(mn, `${f}.matchName`, problems);
     return {
       feature: feature.toLowerCase(),
       dom: dot < 0 ? feature.toLowerCase() : feature.slice(0, dot),
@@ -124,14 +133,27 @@ function compileTerms(v: unknown, field: string): CompiledTerm[] {
   });
 }
 
-function compileTemplateField(v: unknown, field: string): CompiledTemplate | undefined {
+/**
+ * A template that does not parse fails the rule only when the rule matches, as upstream parses
+ * templates then; until then it is a warning.
+ */
+function compileTemplateField(
+  v: unknown,
+  field: string,
+  problems: FieldError[],
+): CompiledTemplate | undefined {
   const src = optionalString(v, field);
   if (src === '') return undefined;
   try {
     return compileTemplate(src);
   } catch (e) {
-    if (e instanceof TemplateError) invalid(field, `invalid template: ${e.message}`);
-    throw e;
+    if (!(e instanceof TemplateError)) throw e;
+    const problem = new FieldError('InvalidRule', field, `invalid template: ${e.message}`);
+    problems.push(problem);
+    const fail = (): never => {
+      throw problem;
+    };
+    return { render: fail, expandMap: fail };
   }
 }
 
@@ -148,26 +170,28 @@ export function compileRule(raw: Rule | unknown): CompiledRule {
   try {
     if (!isRecord(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
     if (name === '') invalid('name', 'is required');
+    const problems: FieldError[] = [];
     let matchAny: CompiledTerm[][] = [];
     const ma = raw['matchAny'];
     if (ma !== undefined && ma !== null) {
       if (!Array.isArray(ma)) invalid('matchAny', 'must be a list of {matchFeatures}');
       matchAny = ma.map((elem, i) => {
         if (!isRecord(elem)) invalid(`matchAny[${i}]`, 'must be an object {matchFeatures}');
-        return compileTerms(elem['matchFeatures'], `matchAny[${i}].matchFeatures`);
+        return compileTerms(elem['matchFeatures'], `matchAny[${i}].matchFeatures`, problems);
       });
     }
     return {
       name,
       matchAny,
-      matchFeatures: compileTerms(raw['matchFeatures'], 'matchFeatures'),
-      labelsTemplate: compileTemplateField(raw['labelsTemplate'], 'labelsTemplate'),
-      varsTemplate: compileTemplateField(raw['varsTemplate'], 'varsTemplate'),
+      matchFeatures: compileTerms(raw['matchFeatures'], 'matchFeatures', problems),
+      labelsTemplate: compileTemplateField(raw['labelsTemplate'], 'labelsTemplate', problems),
+      varsTemplate: compileTemplateField(raw['varsTemplate'], 'varsTemplate', problems),
       labels: stringMap(raw['labels'], 'labels'),
       vars: stringMap(raw['vars'], 'vars'),
       annotations: stringMap(raw['annotations'], 'annotations'),
       extendedResources: stringMap(raw['extendedResources'], 'extendedResources'),
       taints: taintList(raw['taints'], 'taints'),
+      warnings: problems.map((p) => ({ rule: name, field: p.field, detail: p.detail })),
     };
   } catch (e) {
     if (e instanceof FieldError) throw new RuleError(e.kind, name, e.field, e.detail);
@@ -200,7 +224,8 @@ function matchExpressions(
     if (attrs) {
       const present = has(attrs, key, protoKey);
       matchV = expr.test(present, present ? attrs[key] : undefined);
-      if (matchV) kvElems?.push({ Name: key, Value: attrs[key]! });
+      // A key matched by DoesNotExist has the value "" in templates, as upstream.
+      if (matchV) kvElems?.push({ Name: key, Value: present ? attrs[key]! : '' });
       else if (expr.op === 'DoesNotExist') {
         kv = false;
         break;

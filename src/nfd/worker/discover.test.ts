@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -51,10 +51,12 @@ const INTEL_CPUID = [
   'MD_CLEAR',
   'MOVBE',
   'MPX',
+  'OSXSAVE',
   'PPIN',
   'RTM',
   'STIBP',
   'SYSCALL',
+  'SYSEE',
   'VMX',
   'X86_64_V1',
   'X86_64_V2',
@@ -432,14 +434,21 @@ sources:
     assert.ok(r.warnings.some((w) => w.source === 'custom' && /custom-bad name/.test(w.message)));
   });
 
-  it('a malformed custom rule in the config is an error naming its field', async () => {
-    await assert.rejects(
-      loadConfig({
-        optionsText:
-          'sources:\n  custom:\n    - name: ok\n      matchOn: [{loadedKMod: [a]}]\n    - name: bad\n      matchFeatures:\n        - feature: kernel.version\n          matchExpressions: {major: {op: Gt, value: [a, b]}}\n',
-      }),
-      /sources\.custom\[1\]\.matchFeatures\[0\]\.matchExpressions\.major\.value/,
+  it('a custom rule with a wrong value count fails where evaluation reaches it, as upstream', async () => {
+    const yaml =
+      'sources:\n  custom:\n    - name: bad\n      labels: {bad: "true"}\n      matchFeatures:\n        - feature: kernel.version\n          matchExpressions: {major: {op: Gt, value: [a, b]}}\n    - name: missing\n      labels: {missing: "true"}\n      matchAny:\n        - matchFeatures: [{feature: kernel.version, matchExpressions: {nokey: {op: Gt, value: [a, b]}}}]\n        - matchFeatures: [{feature: kernel.version, matchExpressions: {major: {op: Exists}}}]\n';
+    await loadConfig({ optionsText: yaml });
+    const r = await run('intel-rhcos', yaml);
+    assert.ok(
+      r.warnings.some((w) =>
+        /"bad".*matchFeatures\[0\]\.matchExpressions\.major\.value/.test(w.message),
+      ),
     );
+    assert.equal(r.labels['bad'], undefined);
+    assert.equal(r.labels['missing'], 'true', 'not reached on a missing key');
+  });
+
+  it('a custom rule the API would refuse is a configuration error naming its field', async () => {
     await assert.rejects(
       loadConfig({
         optionsText:
@@ -513,6 +522,21 @@ describe('inputs that change or are missing', () => {
       nodename: 'node-intel-rhcos',
     });
     assert.deepEqual(Object.keys(r.labels), []);
+  });
+
+  it('publishes the feature sets upstream publishes when empty, and leaves out dmiid', async () => {
+    const r = await run('intel-rhcos', '', tempDir());
+    assert.deepEqual(r.features.flags['cpu.cpuid'], { elements: {} });
+    assert.deepEqual(r.features.attributes['cpu.coprocessor'], { elements: {} });
+    assert.equal(r.features.attributes['system.dmiid'], undefined);
+    assert.deepEqual(r.features.attributes['kernel.kvm']!.elements, { enabled: 'false' });
+  });
+
+  it('kernel.kvm is enabled when the kernel created the kvm device', async () => {
+    const root = tempDir();
+    mkdirSync(join(root, 'sys/devices/virtual/misc/kvm'), { recursive: true });
+    const r = await run('intel-rhcos', '', root);
+    assert.deepEqual(r.features.attributes['kernel.kvm']!.elements, { enabled: 'true' });
   });
 });
 

@@ -28,6 +28,8 @@ export interface DiscoveryResult {
   features: Features;
   labels: Record<string, string>;
   warnings: DiscoveryWarning[];
+  /** How sources found their features where they have several ways (e.g. the CPUID path). */
+  notes: DiscoveryWarning[];
 }
 
 export function sourceNames(): string[] {
@@ -62,6 +64,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   );
   const labelSources = resolveSourceList(config.core.labelSources, names, 'core.labelSources');
   const warnings: DiscoveryWarning[] = [];
+  const notes: DiscoveryWarning[] = [];
   const all = emptyFeatures();
   const published = emptyFeatures();
   const labels: Record<string, string> = {};
@@ -76,6 +79,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
       now: opts.now ?? new Date(),
       features: all,
       warn: (message) => warnings.push({ source: source.name, message }),
+      note: (message) => notes.push({ source: source.name, message }),
     };
     let own;
     try {
@@ -106,7 +110,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
       labels[key] = v;
     }
   }
-  return { features: sortFeatures(published), labels: sortKeys(labels), warnings };
+  return { features: sortFeatures(published), labels: sortKeys(labels), warnings, notes };
 }
 
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {

@@ -15,6 +15,8 @@ export interface HostPaths {
   lib: string;
   usr: string;
   var: string;
+  /** Devices: `cpu/N/cpuid` executes CPUID on a CPU. */
+  dev: string;
   /** Local feature files (`features.d`). */
   featuresDir: string;
   /** Custom rule files (`custom.d`). */
@@ -24,7 +26,7 @@ export interface HostPaths {
 export const NFD_ETC_DIR = '/etc/kubernetes/node-feature-discovery';
 export const DEFAULT_CONFIG_FILE = `${NFD_ETC_DIR}/nfd-worker.conf`;
 
-const TOP = ['sys', 'proc', 'etc', 'boot', 'lib', 'usr', 'var'] as const;
+const TOP = ['sys', 'proc', 'etc', 'boot', 'lib', 'usr', 'var', 'dev'] as const;
 
 /**
  * `--host-root DIR` reads everything under DIR. Without it, each host directory mounted at
@@ -45,6 +47,7 @@ export function resolveHostPaths(
       lib: r('lib'),
       usr: r('usr'),
       var: r('var'),
+      dev: r('dev'),
       featuresDir: r(`${NFD_ETC_DIR}/features.d`),
       customDir: r(`${NFD_ETC_DIR}/custom.d`),
     };

@@ -15,6 +15,8 @@ export interface DiscoverContext {
   /** Features found so far by the sources that ran before this one. */
   features: Features;
   warn(message: string): void;
+  /** How a feature was found, where several ways exist (logged, not published). */
+  note(message: string): void;
 }
 
 export interface FeatureSource {

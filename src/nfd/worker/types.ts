@@ -58,7 +58,7 @@ export function addSourceFeatures(into: Features, source: string, f: SourceFeatu
   for (const [k, v] of Object.entries(f.instances ?? {})) into.instances[`${source}.${k}`] = v;
 }
 
-/** A problem found while discovering; discovery goes on without the feature. */
+/** A problem found while discovering (discovery goes on without the feature), or a note. */
 export interface DiscoveryWarning {
   source: string;
   message: string;

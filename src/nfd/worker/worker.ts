@@ -184,6 +184,7 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
   const firstRetryDelay = o.retryDelayMs ?? 1000;
   let retryDelay = firstRetryDelay;
   let warned = new Set<string>();
+  let lastNotes = '';
   try {
     while (true) {
       const { config, labelFilter } = loaded;
@@ -192,6 +193,10 @@ export async function runWorker(o: WorkerOptions): Promise<number> {
       const warnings = new Set(result.warnings.map((w) => `${w.source}: ${w.message}`));
       for (const w of warnings) if (!warned.has(w)) log.warn(w);
       warned = warnings;
+      // Notes say which way a feature was found; they rarely change, so log them when they do.
+      const notes = result.notes.map((n) => `${n.source}: ${n.message}`).join('\n');
+      if (notes !== lastNotes) for (const n of notes.split('\n')) if (n) log.info(n);
+      lastNotes = notes;
       const nf = buildNodeFeature({
         nodeName: o.nodeName,
         namespace: o.namespace,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RE2JS } from 're2js';
+import type { RE2JS } from 're2js';
+import { re2 } from '../re2.js';
 import { TemplateError } from './parse.js';
 
 /**
@@ -110,7 +111,7 @@ function regex(pattern: unknown): RE2JS {
   let re = regexCache.get(p);
   if (!re) {
     try {
-      re = RE2JS.compile(p);
+      re = re2().compile(p);
     } catch (e) {
       return fail(`invalid regular expression "${p}": ${(e as Error).message}`);
     }
@@ -514,7 +515,7 @@ const entries: [string, TemplateFunc][] = [
   ['regexReplaceAll', (re, s, r) => replaceAll(regex(re), str(s), str(r), false)],
   ['regexReplaceAllLiteral', (re, s, r) => replaceAll(regex(re), str(s), str(r), true)],
   ['regexSplit', (re, s, n) => regex(re).split(str(s), toInt(n) < 0 ? -1 : toInt(n))],
-  ['regexQuoteMeta', (s) => RE2JS.quote(str(s))],
+  ['regexQuoteMeta', (s) => re2().quote(str(s))],
 
   // Sprig: encoding and hashes.
   ['b64enc', (s) => Buffer.from(str(s), 'utf8').toString('base64')],

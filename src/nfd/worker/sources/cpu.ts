@@ -4,7 +4,24 @@
 import { isDir, join, listDir, readText, readTrim } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, flagSet, type SourceFeatures } from '../types.js';
-import { ARM64_FLAG_NAMES, CPU_VENDORS, canonicalCpuidName, cpuidNames } from './cpuid-names.js';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import {
+  ARM64_FLAG_NAMES,
+  ARM64_HWCAP,
+  ARM64_HWCAP2,
+  CPU_VENDORS,
+  canonicalCpuidName,
+  cpuidNames,
+} from './cpuid-names.js';
+import {
+  decodeCpuid,
+  parseCpuidDump,
+  readCpuidDevice,
+  xcr0FromLeaves,
+  type CpuidDecoded,
+} from './cpuid.js';
 
 export interface CpuInfo {
   arch: 'x86' | 'arm64';
@@ -12,6 +29,8 @@ export interface CpuInfo {
   family: string;
   model: string;
   flags: Set<string>;
+  /** `siblings` / `cpu cores` of the first processor (x86), 1 when not printed. */
+  threadsPerCore: number;
 }
 
 /** The first processor block of `/proc/cpuinfo`; all cores of a node report the same flags. */
@@ -27,7 +46,10 @@ export function parseCpuinfo(text: string): CpuInfo {
     fields.set(line.slice(0, i).trim(), line.slice(i + 1).trim());
   }
   if (fields.has('flags')) {
+    const siblings = Number(fields.get('siblings'));
+    const cores = Number(fields.get('cpu cores'));
     return {
+      threadsPerCore: siblings > 0 && cores > 0 ? Math.trunc(siblings / cores) : 1,
       arch: 'x86',
       vendorId: fields.get('vendor_id') ?? '',
       family: fields.get('cpu family') ?? '',
@@ -39,6 +61,7 @@ export function parseCpuinfo(text: string): CpuInfo {
   const features = (fields.get('Features') ?? '').split(/\s+/).filter((f) => f in ARM64_FLAG_NAMES);
   const implementer = fields.get('CPU implementer');
   return {
+    threadsPerCore: 1,
     arch: 'arm64',
     vendorId: implementer ? (ARM_IMPLEMENTERS[implementer.toLowerCase()] ?? 'ARM') : '',
     family: fields.get('CPU architecture') ?? '',
@@ -230,42 +253,141 @@ function detectTopology(sys: string): Record<string, string> | undefined {
   return { hardware_multithreading: String(ht), socket_count: String(packages.size) };
 }
 
+type CpuidResult = { decoded: CpuidDecoded; path: string };
+
+/**
+ * The CPUID leaves of the processor the worker runs on, through the Linux cpuid driver; undefined
+ * when the device is missing (module `cpuid` not loaded, `/dev` not shared with the container).
+ */
+function cpuidFromDevice(dev: string): CpuidResult | undefined {
+  const path = join(dev, 'cpu/0/cpuid');
+  const q = readCpuidDevice(path);
+  return q && { decoded: decodeCpuid(q, xcr0FromLeaves(q)), path };
+}
+
+/**
+ * Where `npm run build` puts the helper that executes CPUID (`cpuid-helper/hwe-cpuid.c`, built
+ * with the system's C compiler): `dist/nfd-worker/`, next to the bundled worker; the second
+ * path is the same file seen from the unbundled module. `HWE_CPUID_HELPER` names another.
+ */
+function helperPaths(): string[] {
+  const env = process.env['HWE_CPUID_HELPER'];
+  return [
+    ...(env ? [env] : []),
+    fileURLToPath(new URL('hwe-cpuid', import.meta.url)),
+    fileURLToPath(new URL('../../../../nfd-worker/hwe-cpuid', import.meta.url)),
+  ];
+}
+
+/** The leaves and XCR0 from the helper; undefined when it is not built or fails. */
+function cpuidFromHelper(): CpuidResult | undefined {
+  const path = helperPaths().find((p) => existsSync(p));
+  if (!path) return undefined;
+  let out: string;
+  try {
+    out = execFileSync(path, { encoding: 'utf8', timeout: 10_000 });
+  } catch {
+    return undefined;
+  }
+  const q = parseCpuidDump(out);
+  const xcr0 = /^xcr0=(0x[0-9a-f]+)$/m.exec(out);
+  return { decoded: decodeCpuid(q, xcr0 ? Number(xcr0[1]) : 0), path };
+}
+
+/**
+ * CPUID of the processor the worker runs on, where the host paths are this machine's: the
+ * driver's device, else the helper. Never for a host tree given with --host-root, whose
+ * /proc/cpuinfo describes another machine.
+ */
+function liveCpuid(dev: string): CpuidResult | undefined {
+  if (dev !== '/dev' && dev !== '/host-dev') return undefined;
+  return cpuidFromDevice(dev) ?? cpuidFromHelper();
+}
+
+const AT_HWCAP = 16n;
+const AT_HWCAP2 = 26n;
+
+/** Upstream's arm64 names for the AT_HWCAP/AT_HWCAP2 bits of the worker's auxiliary vector. */
+export function arm64FlagsFromAuxv(auxv: Buffer): string[] {
+  const out: string[] = [];
+  for (let o = 0; o + 16 <= auxv.length; o += 16) {
+    const type = auxv.readBigUInt64LE(o);
+    const value = auxv.readBigUInt64LE(o + 8);
+    const names = type === AT_HWCAP ? ARM64_HWCAP : type === AT_HWCAP2 ? ARM64_HWCAP2 : undefined;
+    if (!names) continue;
+    names.forEach((n, bit) => {
+      if ((value >> BigInt(bit)) & 1n) out.push(n);
+    });
+  }
+  return out.sort();
+}
+
+function readAuxv(proc: string): Buffer | undefined {
+  try {
+    return readFileSync(join(proc, 'self/auxv'));
+  } catch {
+    return undefined;
+  }
+}
+
 export function discoverCpu(ctx: DiscoverContext): SourceFeatures {
-  const { sys, proc } = ctx.paths;
+  const { sys, proc, dev } = ctx.paths;
   const text = readText(join(proc, 'cpuinfo'));
-  const attributes: Record<string, Record<string, string>> = {};
-  let flags = new Set<string>();
   if (text === undefined) {
     ctx.warn(`cannot read ${join(proc, 'cpuinfo')}: no cpuid or model features`);
-  } else {
-    const info = parseCpuinfo(text);
-    flags = info.flags;
-    const model: Record<string, string> = {
-      vendor_id: CPU_VENDORS[info.vendorId] ?? info.vendorId,
-      family: info.family,
-      id: info.model,
-    };
-    if (info.arch === 'x86') model.hypervisor = detectHypervisor(sys, flags.has('hypervisor'));
-    attributes.model = model;
-    const names = cpuidNames(info.arch, flags);
-    const cpuidFlags = flagSet(names);
-    const cstate = detectCstate(sys);
-    if (cstate) attributes.cstate = cstate;
-    attributes.pstate = detectPstate(sys);
-    attributes.rdt = detectRdt(sys, flags);
-    attributes.security = detectSecurity(sys, flags);
-    attributes.sst = detectSst(sys);
-    const topology = detectTopology(sys);
-    if (topology) attributes.topology = topology;
-    else ctx.warn(`cannot read ${join(sys, 'bus/cpu/devices')}: no topology features`);
-    return {
-      flags: { cpuid: cpuidFlags },
-      attributes: Object.fromEntries(
-        Object.entries(attributes).map(([k, v]) => [k, attributeSet(v)]),
-      ),
-    };
+    return { flags: { cpuid: flagSet([]) }, attributes: { coprocessor: attributeSet({}) } };
   }
-  return { flags: { cpuid: flagSet([]) } };
+  const info = parseCpuinfo(text);
+  const flags = info.flags;
+  const attributes: Record<string, Record<string, string>> = {};
+  let names: string[];
+  const model: Record<string, string> = {
+    vendor_id: CPU_VENDORS[info.vendorId] ?? info.vendorId,
+    family: info.family,
+    id: info.model,
+  };
+  if (info.arch === 'x86') {
+    // As upstream: the CPUID instruction, through the kernel's cpuid driver or the helper.
+    const cpuid = liveCpuid(dev);
+    if (cpuid) {
+      const d = cpuid.decoded;
+      names = d.flags;
+      Object.assign(model, { vendor_id: d.vendor, family: String(d.family), id: String(d.model) });
+      model.hypervisor = d.hypervisor;
+      attributes.cpuid = d.avx10Level > 0 ? { AVX10_VERSION: String(d.avx10Level) } : {};
+      ctx.note(`cpuid flags from the CPUID instruction (${cpuid.path})`);
+    } else {
+      names = cpuidNames('x86', flags, info.threadsPerCore);
+      model.hypervisor = detectHypervisor(sys, flags.has('hypervisor'));
+      attributes.cpuid = {};
+      ctx.note(
+        `cpuid flags from ${join(proc, 'cpuinfo')}: neither ${join(dev, 'cpu/0/cpuid')} (modprobe cpuid) nor the hwe-cpuid helper (built by npm run build with a C compiler) could be used`,
+      );
+    }
+  } else {
+    // As upstream: the hardware capabilities the kernel gives this process.
+    const auxv = process.arch === 'arm64' ? readAuxv(proc) : undefined;
+    names = auxv ? arm64FlagsFromAuxv(auxv) : cpuidNames('arm64', flags);
+    ctx.note(`cpuid flags from ${auxv ? join(proc, 'self/auxv') : join(proc, 'cpuinfo')}`);
+  }
+  attributes.model = model;
+  const cstate = detectCstate(sys);
+  if (cstate) attributes.cstate = cstate;
+  attributes.pstate = detectPstate(sys);
+  attributes.rdt = detectRdt(sys, flags);
+  attributes.security = detectSecurity(sys, flags);
+  attributes.sst = detectSst(sys);
+  const topology = detectTopology(sys);
+  if (topology) attributes.topology = topology;
+  else ctx.warn(`cannot read ${join(sys, 'bus/cpu/devices')}: no topology features`);
+  // Published even when empty, as upstream does (a rule on an empty set can still match).
+  attributes.coprocessor = {};
+  return {
+    flags: { cpuid: flagSet(names) },
+    attributes: Object.fromEntries(
+      Object.entries(attributes).map(([k, v]) => [k, attributeSet(v)]),
+    ),
+  };
 }
 
 export function cpuLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string, string> {

@@ -1,12 +1,13 @@
 /**
  * Upstream publishes `cpu.cpuid` from the CPUID instruction through the klauspost/cpuid
- * library's feature names (`AVX512F`, `SSE42`, `CLMUL`, …). A Node.js process cannot execute
- * CPUID, so we read the flags the kernel derived from it in `/proc/cpuinfo` and translate each
- * one to the name upstream publishes. The table below is that translation: a kernel flag that is
- * not listed has no upstream counterpart and is not published. Where the kernel hides a CPUID
- * bit (for example `OSXSAVE` on some kernels), the name is absent here too: the feature set is
- * what the kernel reports, never more.
+ * library's feature names (`AVX512F`, `SSE42`, `CLMUL`, …). The worker decodes CPUID itself
+ * where it can (`cpuid.ts`); where it cannot (no `/dev/cpu/N/cpuid`), it falls back to the flags
+ * the kernel derived from CPUID in `/proc/cpuinfo`, translated by the table below. A kernel flag
+ * that is not listed has no upstream counterpart and is not published. The kernel hides some
+ * CPUID bits (`FP256`, `MOVU`, `PSFD`, …): those are missing on the fallback path.
  */
+
+import { x86Levels } from './cpuid.js';
 
 /** x86 `/proc/cpuinfo` flag → upstream cpuid feature name. */
 export const X86_FLAG_NAMES: Readonly<Record<string, string>> = {
@@ -64,7 +65,6 @@ export const X86_FLAG_NAMES: Readonly<Record<string, string>> = {
   fxsr_opt: 'FXSROPT',
   gfni: 'GFNI',
   hle: 'HLE',
-  ht: 'HTT',
   hybrid_cpu: 'HYBRID_CPU',
   hypervisor: 'HYPERVISOR',
   ibpb: 'IBPB',
@@ -103,6 +103,7 @@ export const X86_FLAG_NAMES: Readonly<Record<string, string>> = {
   sev_snp: 'SEV_SNP',
   sgx: 'SGX',
   sgx_lc: 'SGXLC',
+  sep: 'SYSEE',
   sha_ni: 'SHA',
   shstk: 'CETSS',
   sme: 'SME',
@@ -137,46 +138,97 @@ export const X86_FLAG_NAMES: Readonly<Record<string, string>> = {
   xsaves: 'XSAVES',
 };
 
-/** arm64 `Features` line → upstream cpuid feature name. */
-export const ARM64_FLAG_NAMES: Readonly<Record<string, string>> = {
-  aes: 'AESARM',
-  asimd: 'ASIMD',
-  asimddp: 'ASIMDDP',
-  asimdhp: 'ASIMDHP',
-  asimdrdm: 'ASIMDRDM',
-  atomics: 'ATOMICS',
-  crc32: 'CRC32',
-  dcpop: 'DCPOP',
-  evtstrm: 'EVTSTRM',
-  fcma: 'FCMA',
-  fp: 'FP',
-  fphp: 'FPHP',
-  gpa: 'GPA',
-  jscvt: 'JSCVT',
-  lrcpc: 'LRCPC',
-  pmull: 'PMULL',
-  sha1: 'SHA1',
-  sha2: 'SHA2',
-  sha3: 'SHA3',
-  sha512: 'SHA512',
-  sm3: 'SM3',
-  sm4: 'SM4',
-  sve: 'SVE',
-};
-
 /**
- * x86-64 micro-architecture levels (psABI), published as `X86_64_V1`…`X86_64_V4` when every
- * kernel flag of the level and the levels below it is present.
+ * arm64: upstream publishes the bits of the ELF auxiliary vector's AT_HWCAP and AT_HWCAP2 (the
+ * kernel's `hwcap.h` order) under these names; index = bit. The kernel prints the same bits,
+ * lower-cased, on the `Features` line of `/proc/cpuinfo`.
  */
-const X86_64_LEVELS: string[][] = [
-  ['cmov', 'cx8', 'fpu', 'fxsr', 'mmx', 'syscall', 'sse', 'sse2'],
-  ['cx16', 'lahf_lm', 'popcnt', 'pni', 'sse4_1', 'sse4_2', 'ssse3'],
-  ['avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave'],
-  ['avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl'],
+export const ARM64_HWCAP: readonly string[] = [
+  'FP',
+  'ASIMD',
+  'EVTSTRM',
+  'AES',
+  'PMULL',
+  'SHA1',
+  'SHA2',
+  'CRC32',
+  'ATOMICS',
+  'FPHP',
+  'ASIMDHP',
+  'CPUID',
+  'ASIMDRDM',
+  'JSCVT',
+  'FCMA',
+  'LRCPC',
+  'DCPOP',
+  'SHA3',
+  'SM3',
+  'SM4',
+  'ASIMDDP',
+  'SHA512',
+  'SVE',
+  'ASIMDFHM',
+  'DIT',
+  'USCAT',
+  'ILRCPC',
+  'FLAGM',
+  'SSBS',
+  'SB',
+  'PACA',
+  'PACG',
+];
+export const ARM64_HWCAP2: readonly string[] = [
+  'DCPODP',
+  'SVE2',
+  'SVEAES',
+  'SVEPMULL',
+  'SVEBITPERM',
+  'SVESHA3',
+  'SVESM4',
+  'FLAGM2',
+  'FRINT',
+  'SVEI8MM',
+  'SVEF32MM',
+  'SVEF64MM',
+  'SVEBF16',
+  'I8MM',
+  'BF16',
+  'DGH',
+  'RNG',
+  'BTI',
+  'MTE',
+  'ECV',
+  'AFP',
+  'RPRES',
+  'MTE3',
+  'SME',
+  'SMEI16I64',
+  'SMEF64F64',
+  'SMEI8I32',
+  'SMEF16F32',
+  'SMEB16F32',
+  'SMEF32F32',
+  'SMEFA64',
+  'WFXT',
+  'EBF16',
+  'SVEEBF16',
 ];
 
-/** Upstream cpuid names for the kernel's flags, sorted. */
-export function cpuidNames(arch: 'x86' | 'arm64', kernelFlags: Set<string>): string[] {
+/** arm64 `Features` line → upstream cpuid feature name. */
+export const ARM64_FLAG_NAMES: Readonly<Record<string, string>> = Object.fromEntries(
+  [...ARM64_HWCAP, ...ARM64_HWCAP2].map((n) => [n.toLowerCase(), n]),
+);
+
+/**
+ * Upstream cpuid names for the kernel's flags, sorted. `threadsPerCore` comes from the same
+ * file (`siblings` / `cpu cores`): upstream reports `HTT` only with more than one thread per
+ * core, while the kernel's `ht` flag only says the CPU could have several.
+ */
+export function cpuidNames(
+  arch: 'x86' | 'arm64',
+  kernelFlags: Set<string>,
+  threadsPerCore = 1,
+): string[] {
   const table = arch === 'x86' ? X86_FLAG_NAMES : ARM64_FLAG_NAMES;
   const out = new Set<string>();
   for (const f of kernelFlags) {
@@ -184,10 +236,10 @@ export function cpuidNames(arch: 'x86' | 'arm64', kernelFlags: Set<string>): str
     if (n) out.add(n);
   }
   if (arch === 'x86') {
-    for (let i = 0; i < X86_64_LEVELS.length; i++) {
-      if (!X86_64_LEVELS[i]!.every((f) => kernelFlags.has(f))) break;
-      out.add(`X86_64_V${i + 1}`);
-    }
+    // Linux turns XSAVE on in the OS whenever it keeps the flag; the kernel does not print it.
+    if (out.has('XSAVE')) out.add('OSXSAVE');
+    if (threadsPerCore > 1) out.add('HTT');
+    for (const l of x86Levels(out)) out.add(l);
   }
   return [...out].sort();
 }

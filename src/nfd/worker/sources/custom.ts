@@ -123,10 +123,14 @@ export async function customLabels(ctx: DiscoverContext): Promise<Record<string,
   ];
   const labels: Record<string, string> = {};
   const matched: Record<string, string> = {};
-  const legacyConfig = legacyKconfig(ctx.features.attributes['kernel.config']?.elements ?? {});
+  // The legacy form's view of the kernel config, built only when a legacy rule needs it.
+  let legacyConfig: Record<string, string> | undefined;
   for (const { rule, legacy } of rules) {
     let features = withAttribute(ctx.features, RULE_BACKREF_FEATURE, { ...matched });
-    if (legacy) features = withAttribute(features, 'kernel.config', legacyConfig);
+    if (legacy) {
+      legacyConfig ??= legacyKconfig(ctx.features.attributes['kernel.config']?.elements ?? {});
+      features = withAttribute(features, 'kernel.config', legacyConfig);
+    }
     try {
       const out = executeRule(rule, features);
       Object.assign(labels, out.labels);

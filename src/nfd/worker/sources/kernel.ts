@@ -3,7 +3,7 @@
  */
 import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { join, readText, readTrim } from '../hostfs.js';
+import { join, present, readText, readTrim } from '../hostfs.js';
 import type { HostPaths } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, flagSet, type SourceFeatures } from '../types.js';
@@ -112,6 +112,10 @@ export function discoverKernel(ctx: DiscoverContext): SourceFeatures {
   // SELinux counts as enabled when it enforces; permissive or absent is `false`.
   const enforce = readTrim(join(paths.sys, 'fs/selinux/enforce'));
   attributes.selinux = attributeSet({ enabled: String(enforce?.startsWith('1') ?? false) });
+  // KVM is usable when the kernel created its device (module kvm loaded or built in).
+  attributes.kvm = attributeSet({
+    enabled: String(present(join(paths.sys, 'devices/virtual/misc/kvm'))),
+  });
   return { attributes, flags };
 }
 

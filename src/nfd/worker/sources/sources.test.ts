@@ -29,6 +29,7 @@ function ctx(options: Parameters<typeof buildConfig>[0] = {}): DiscoverContext {
     now: new Date('2026-01-01T00:00:00Z'),
     features: emptyFeatures(),
     warn: () => undefined,
+    note: () => undefined,
   };
 }
 
@@ -41,8 +42,8 @@ describe('cpuid names from /proc/cpuinfo', () => {
     ],
     [
       'renamed flags',
-      ['pclmulqdq', 'sha_ni', 'abm', 'ht', 'fma', 'aes'],
-      ['AESNI', 'CLMUL', 'FMA3', 'HTT', 'LZCNT', 'SHA'],
+      ['pclmulqdq', 'sha_ni', 'abm', 'ht', 'fma', 'aes', 'sep'],
+      ['AESNI', 'CLMUL', 'FMA3', 'LZCNT', 'SHA', 'SYSEE'],
     ],
     [
       'AVX-512 family',
@@ -93,9 +94,10 @@ describe('cpuid names from /proc/cpuinfo', () => {
     assert.equal(info.vendorId, 'ARM');
     assert.equal(info.model, String(0xd0c));
     assert.deepEqual(cpuidNames('arm64', info.flags), [
-      'AESARM',
+      'AES',
       'ASIMD',
       'ATOMICS',
+      'CPUID',
       'CRC32',
       'EVTSTRM',
       'FP',

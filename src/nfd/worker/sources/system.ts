@@ -29,7 +29,25 @@ export function parseOsRelease(text: string): Record<string, string> {
   return out;
 }
 
-const DMI_ATTRS = ['sys_vendor', 'product_name'];
+/** The world-readable files of `/sys/devices/virtual/dmi/id` (serials and UUIDs need root). */
+const DMI_ATTRS = [
+  'bios_date',
+  'bios_vendor',
+  'bios_version',
+  'board_asset_tag',
+  'board_name',
+  'board_vendor',
+  'board_version',
+  'chassis_asset_tag',
+  'chassis_type',
+  'chassis_vendor',
+  'chassis_version',
+  'product_family',
+  'product_name',
+  'product_sku',
+  'product_version',
+  'sys_vendor',
+];
 const OS_RELEASE_LABELS = ['ID', 'VERSION_ID', 'VERSION_ID.major', 'VERSION_ID.minor'];
 
 export function discoverSystem(ctx: DiscoverContext): SourceFeatures {
@@ -44,7 +62,8 @@ export function discoverSystem(ctx: DiscoverContext): SourceFeatures {
     const v = readTrim(join(sys, 'devices/virtual/dmi/id', f));
     if (v !== undefined) dmi[f] = v;
   }
-  attributes.dmiid = attributeSet(dmi);
+  // Left out without DMI data (e.g. some virtual machines and arm64 boards), as upstream does.
+  if (Object.keys(dmi).length) attributes.dmiid = attributeSet(dmi);
   return { attributes };
 }
 
