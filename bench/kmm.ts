@@ -34,6 +34,8 @@ interface Stats {
   rssMB: number;
   peakMB: number;
   heapMB: number;
+  heapTotalMB: number;
+  externalMB: number;
   cpuSeconds: number;
 }
 
@@ -152,7 +154,7 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
       void stats(child!).then((st) =>
         process.stderr.write(
           `  ${((performance.now() - t0) / 1000).toFixed(0)} s: driver completed ${driver.done.succeeded}; ` +
-            `operator RSS ${st.rssMB.toFixed(0)} MiB, heap ${st.heapMB.toFixed(0)} MiB; ${JSON.stringify(st.writes.byResource)}\n`,
+            `operator RSS ${st.rssMB.toFixed(0)} MiB, heap ${st.heapMB.toFixed(0)} of ${st.heapTotalMB.toFixed(0)} MiB, external ${st.externalMB.toFixed(0)} MiB; ${JSON.stringify(st.writes.byResource)}\n`,
         ),
       );
     }, 10_000);
@@ -192,7 +194,9 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
 
     await sleep(idleSeconds * 1000);
     const idle = await stats(child);
-    detail.push(`JS heap at the end: ${idle.heapMB.toFixed(1)} MiB`);
+    detail.push(
+      `JS heap at the end: ${idle.heapMB.toFixed(1)} MiB used of ${idle.heapTotalMB.toFixed(1)} MiB`,
+    );
     return {
       nodes,
       figures: {
