@@ -31,10 +31,17 @@ client.request = ((path: string, init?: { method?: string }) => {
   return request(path, init as never);
 }) as typeof client.request;
 
-function memory(): { rssMB: number; peakMB: number } {
+function memory(): Record<string, number> {
   const status = readFileSync('/proc/self/status', 'utf8');
   const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return { rssMB: kb('VmRSS') / 1024, peakMB: kb('VmHWM') / 1024 };
+  const u = process.memoryUsage();
+  return {
+    rssMB: kb('VmRSS') / 1024,
+    peakMB: kb('VmHWM') / 1024,
+    heapMB: u.heapUsed / 1048576,
+    heapTotalMB: u.heapTotal / 1048576,
+    externalMB: u.external / 1048576,
+  };
 }
 
 const log = process.env.HWE_LOG_LEVEL ? createLogger({ name: 'kmm' }) : silentLogger;

@@ -1,14 +1,19 @@
 /**
- * npm run bench -- kmm [--nodes N] [--idle SECONDS]
+ * npm run bench -- kmm [--nodes 200,1000] [--idle SECONDS] [--node-options 'FLAGS']
  *
- * The KMM operator at scale: N simulated nodes (default 1,000) on 3 kernels, one Module. Prints
- * the time from creating the Module until every node reports it loaded (Module status and the
- * nodes' ready labels), the operator's API writes per node (events counted apart), its writes
- * during an idle period (default 5 minutes) in which kwok keeps sending node heartbeats, and
- * the operator's memory. Worker pods are completed by a driver standing in for the kubelet, and
- * the bench marks the Module's three images as existing, standing in for the image controller.
+ * The KMM operator at scale, once per node count (default 200 and 1,000), each on a fresh local
+ * control plane: N simulated nodes on 3 kernels, one Module. Prints, beside upstream
+ * kernel-module-management v2.6.0's figures measured the same way: the time from creating the
+ * Module until every node is ready-labelled, the operator's API writes until then (events
+ * included) and its CPU time, its writes during an idle period (default 60 s) in which kwok
+ * keeps sending node heartbeats, and its resident memory before the Module, at its peak and at
+ * the end. Worker pods are completed by a driver standing in for the kubelet, and the bench
+ * marks the Module's three images as existing, standing in for the image controller. The
+ * operator runs the core controllers (Module, node config) in a process of its own, started
+ * with --node-options (e.g. '--max-semi-space-size=1') when given, as NODE_OPTIONS would.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LocalCluster } from '../src/cluster/local.js';
@@ -24,15 +29,13 @@ import {
 import { readyLabel } from '../src/kmm/module/labels.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
 
-function arg(args: string[], name: string, def: number): number {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : def;
-}
-
 interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
   rssMB: number;
   peakMB: number;
+  heapMB: number;
+  heapTotalMB: number;
+  externalMB: number;
   cpuSeconds: number;
 }
 
@@ -51,10 +54,30 @@ function stats(child: ChildProcess): Promise<Stats> {
 const KERNELS = ['5.14.0-284.30.1.el9_2.x86_64', '5.14.0-362.8.1.el9_3.x86_64', '6.1.0-18-amd64'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export default async function bench(args: string[]): Promise<void> {
-  const nodes = arg(args, 'nodes', 1000);
-  const idleSeconds = arg(args, 'idle', 300);
-  await ensureK8sBox((l) => process.stderr.write(`${l}\n`));
+/** Upstream v2.6.0 on the same control plane, Module and kernels (writes from the audit log). */
+const UPSTREAM: Record<number, Partial<Record<Row, number>>> = {
+  200: { peak: 78.7 },
+  1000: {
+    converged: 186.7,
+    writes: 10_218,
+    cpu: 140.4,
+    idleWrites: 594,
+    before: 65.7,
+    peak: 147.1,
+  },
+};
+/** The idle period upstream's idle writes were counted over. */
+const UPSTREAM_IDLE_SECONDS = 60;
+
+type Row = 'converged' | 'writes' | 'cpu' | 'idleWrites' | 'before' | 'peak' | 'end';
+
+interface Run {
+  nodes: number;
+  figures: Record<Row, number>;
+  detail: string[];
+}
+
+async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]): Promise<Run> {
   const c = await LocalCluster.start({ ownedByProcess: true });
   let child: ChildProcess | undefined;
   try {
@@ -79,10 +102,15 @@ export default async function bench(args: string[]): Promise<void> {
     const driver = await startWorkerDriver(driverClient, () => 'succeed', { concurrency: 32 });
 
     const here = dirname(fileURLToPath(import.meta.url));
-    child = fork(join(here, '_kmm-operator.js'), [c.kubeconfig, ns], { stdio: 'inherit' });
+    child = fork(join(here, '_kmm-operator.js'), [c.kubeconfig, ns], {
+      stdio: 'inherit',
+      execArgv: nodeOptions,
+    });
     await new Promise<void>((resolve) =>
       child!.on('message', (m: { type?: string }) => m.type === 'ready' && resolve()),
     );
+    // The caches are full; let start-up garbage be collected as it would be in a quiet operator.
+    await sleep(5000);
     const before = await stats(child);
 
     const modules = new ResourceClient<Module>(client, Modules, 'bench');
@@ -125,7 +153,8 @@ export default async function bench(args: string[]): Promise<void> {
     const progress = setInterval(() => {
       void stats(child!).then((st) =>
         process.stderr.write(
-          `  ${((performance.now() - t0) / 1000).toFixed(0)} s: driver completed ${driver.done.succeeded}; operator ${JSON.stringify(st.writes.byResource)}\n`,
+          `  ${((performance.now() - t0) / 1000).toFixed(0)} s: driver completed ${driver.done.succeeded}; ` +
+            `operator RSS ${st.rssMB.toFixed(0)} MiB, heap ${st.heapMB.toFixed(0)} of ${st.heapTotalMB.toFixed(0)} MiB, external ${st.externalMB.toFixed(0)} MiB; ${JSON.stringify(st.writes.byResource)}\n`,
         ),
       );
     }, 10_000);
@@ -149,38 +178,85 @@ export default async function bench(args: string[]): Promise<void> {
     const loaded = await stats(child);
     const w = loaded.writes.total - before.writes.total;
     const e = loaded.writes.events - before.writes.events;
-    console.log(`${nodes} nodes on ${KERNELS.length} kernels, one Module`);
-    console.log(
-      `  MIC listed ${KERNELS.length} images after ${((tImages - t0) / 1000).toFixed(2)} s; ` +
-        `Module status ${nodes}/${nodes} loaded after ${((tStatus - t0) / 1000).toFixed(1)} s; ` +
-        `all ready labels after ${((tLabels - t0) / 1000).toFixed(1)} s`,
-    );
-    console.log(
-      `  operator API writes: ${w - e} (${((w - e) / nodes).toFixed(2)} per node) + ${e} events ` +
-        `(${(e / nodes).toFixed(2)} per node); worker pods completed by the driver: ${driver.done.succeeded}`,
-    );
-    console.log(
-      `  operator CPU time during the roll-out: ${(loaded.cpuSeconds - before.cpuSeconds).toFixed(1)} s ` +
-        `(the rest of the wall time is the API server, kwok and the driver)`,
-    );
     const by = Object.entries(loaded.writes.byResource)
       .map(([k, v]) => [k, v - (before.writes.byResource[k] ?? 0)] as const)
       .filter(([, v]) => v > 0)
       .sort((a, b) => b[1] - a[1]);
-    console.log(`  by request: ${by.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    const detail = [
+      `MIC listed ${KERNELS.length} images after ${((tImages - t0) / 1000).toFixed(2)} s; ` +
+        `Module status ${nodes}/${nodes} loaded after ${((tStatus - t0) / 1000).toFixed(1)} s`,
+      `writes: ${w - e} (${((w - e) / nodes).toFixed(2)} per node) + ${e} events; ` +
+        `worker pods completed by the driver: ${driver.done.succeeded}`,
+      `by request: ${by.map(([k, v]) => `${k} ${v}`).join(', ')}`,
+    ];
     await driver.stop();
     driverClient.close();
 
     await sleep(idleSeconds * 1000);
     const idle = await stats(child);
-    console.log(
-      `  writes during ${idleSeconds} s idle (node heartbeats continue): ${idle.writes.total - loaded.writes.total}`,
+    detail.push(
+      `JS heap at the end: ${idle.heapMB.toFixed(1)} MiB used of ${idle.heapTotalMB.toFixed(1)} MiB`,
     );
-    console.log(
-      `  operator memory: RSS ${idle.rssMB.toFixed(0)} MB now, peak ${idle.peakMB.toFixed(0)} MB`,
-    );
+    return {
+      nodes,
+      figures: {
+        converged: (tLabels - t0) / 1000,
+        writes: w,
+        cpu: loaded.cpuSeconds - before.cpuSeconds,
+        idleWrites: idle.writes.total - loaded.writes.total,
+        before: before.rssMB,
+        peak: idle.peakMB,
+        end: idle.rssMB,
+      },
+      detail,
+    };
   } finally {
     child?.kill('SIGTERM');
     await c.stop();
+  }
+}
+
+function print(r: Run, idleSeconds: number): void {
+  const up = UPSTREAM[r.nodes] ?? {};
+  const rows: [Row, string, (v: number) => string][] = [
+    ['converged', 'Module created → all nodes ready-labelled', (v) => `${v.toFixed(1)} s`],
+    ['writes', 'operator writes until converged (events included)', (v) => v.toLocaleString('en')],
+    ['cpu', 'operator CPU during the roll-out', (v) => `${v.toFixed(1)} s`],
+    ['idleWrites', `writes in ${idleSeconds} idle seconds`, (v) => v.toLocaleString('en')],
+    ['before', 'RSS before any Module', (v) => `${v.toFixed(1)} MiB`],
+    ['peak', 'peak RSS', (v) => `${v.toFixed(1)} MiB`],
+    ['end', 'RSS at the end', (v) => `${v.toFixed(1)} MiB`],
+  ];
+  console.log(`\n${r.nodes} nodes, ${KERNELS.length} kernels, one Module`);
+  console.log(`  ${''.padEnd(50)} ${'hwe'.padStart(11)} ${'upstream v2.6.0'.padStart(16)}`);
+  for (const [key, label, fmt] of rows) {
+    let theirs = up[key];
+    // Upstream's idle figure is per 60 s; compare like with like.
+    if (key === 'idleWrites' && theirs !== undefined && idleSeconds !== UPSTREAM_IDLE_SECONDS) {
+      theirs = (theirs * idleSeconds) / UPSTREAM_IDLE_SECONDS;
+    }
+    const t = theirs === undefined ? '—' : fmt(theirs);
+    console.log(`  ${label.padEnd(50)} ${fmt(r.figures[key]).padStart(11)} ${t.padStart(16)}`);
+  }
+  for (const d of r.detail) console.log(`  ${d}`);
+}
+
+export default async function bench(args: string[]): Promise<void> {
+  const i = args.indexOf('--nodes');
+  const sizes = (i >= 0 ? args[i + 1]! : '200,1000').split(',').map(Number);
+  const j = args.indexOf('--idle');
+  const idleSeconds = j >= 0 ? Number(args[j + 1]) : UPSTREAM_IDLE_SECONDS;
+  if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(idleSeconds >= 0)) {
+    throw new Error('usage: kmm [--nodes N[,N...]] [--idle SECONDS]');
+  }
+  const k = args.indexOf('--node-options');
+  const nodeOptions = k >= 0 ? args[k + 1]!.split(/\s+/).filter(Boolean) : [];
+  await ensureK8sBox((l) => process.stderr.write(`${l}\n`));
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start`);
+  if (nodeOptions.length) console.log(`operator started with ${nodeOptions.join(' ')}`);
+  for (const n of sizes) {
+    const r = await runOnce(n, idleSeconds, nodeOptions);
+    print(r, idleSeconds);
+    console.log(`  load average ${loadavg()[0]!.toFixed(1)} after this run`);
   }
 }

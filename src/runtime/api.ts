@@ -62,6 +62,16 @@ export interface WatchOptions extends ListOptions {
 }
 
 /**
+ * A list as the apiserver sends it, made safe to iterate: an empty list of a custom resource
+ * (and a metadata-only list of one) comes as `"items": null`, and a list may lack `metadata`.
+ */
+export function decodeList<T>(text: string): ObjectList<T> {
+  const raw = JSON.parse(text) as Partial<ObjectList<T>> | null;
+  if (raw === null || typeof raw !== 'object') throw new TypeError('list answer is not an object');
+  return { ...raw, metadata: raw.metadata ?? {}, items: raw.items ?? [] };
+}
+
+/**
  * Typed access to one kind: get, list, create, update, patch (merge, JSON, strategic),
  * server-side apply, status writes, delete with preconditions, watch. Failures are KubeError
  * values (kind NotFound, Conflict, Invalid with causes, Forbidden, Gone, ...).
@@ -123,7 +133,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
       },
       o.metadataOnly ? METADATA_ONLY_LIST_ACCEPT : 'application/json',
     );
-    return JSON.parse(text) as ObjectList<T>;
+    return decodeList<T>(text);
   }
 
   /** Every page of a list, `pageSize` objects at a time, and the list's resourceVersion. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { StringDecoder } from 'node:string_decoder';
 import {
   type ExecCredential,
   ExecCredentialError,
@@ -326,17 +327,22 @@ export class KubeClient {
       for await (const c of res) chunks.push(c as Buffer);
       throw errorFromResponse(status, Buffer.concat(chunks).toString('utf8'), `GET ${path}`);
     }
+    // A chunk may end inside a multi-byte character: the decoder keeps its first bytes.
+    const utf8 = new StringDecoder('utf8');
     let buf = '';
     try {
       for await (const chunk of res) {
-        buf += (chunk as Buffer).toString('utf8');
+        buf += utf8.write(chunk as Buffer);
+        let start = 0;
         let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl).trim();
-          buf = buf.slice(nl + 1);
+        while ((nl = buf.indexOf('\n', start)) >= 0) {
+          const line = buf.slice(start, nl).trim();
+          start = nl + 1;
           if (line) yield JSON.parse(line) as T;
         }
+        buf = buf.slice(start);
       }
+      buf += utf8.end();
     } finally {
       res.destroy();
     }

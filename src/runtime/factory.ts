@@ -79,8 +79,21 @@ export class InformerFactory {
 
   /** Resolves true when every informer has synced, false if `signal` aborts first. */
   async waitForSync(signal?: AbortSignal): Promise<boolean> {
-    const results = await Promise.all(this.all().map((i) => i.waitForSync(signal)));
-    return results.every(Boolean);
+    const all = Promise.all(this.all().map((i) => i.waitForSync())).then((r) => r.every(Boolean));
+    if (!signal) return all;
+    if (signal.aborted) return false;
+    // One listener on the caller's signal for every informer: one each would pass Node's limit
+    // of ten per signal (MaxListenersExceededWarning) in a process with many kinds.
+    let onAbort!: () => void;
+    const aborted = new Promise<false>((resolve) => {
+      onAbort = () => resolve(false);
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([all, aborted]);
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
   }
 
   get synced(): boolean {

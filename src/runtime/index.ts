@@ -22,6 +22,9 @@ export * from './resources.js';
 export {
   ResourceClient,
   DEFAULT_FIELD_MANAGER,
+  METADATA_ONLY_ACCEPT,
+  METADATA_ONLY_LIST_ACCEPT,
+  decodeList,
   type ListOptions,
   type WriteOptions,
   type PatchOptions,

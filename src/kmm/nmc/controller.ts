@@ -26,6 +26,7 @@ import {
   WORKER_LABELS,
 } from '../module/labels.js';
 import { isNodeReady, nodeKernel, trimNode, type KmmNode } from '../module/nodes.js';
+import { trimWorkerPod } from './cache.js';
 import {
   loadedCount,
   moduleKey,
@@ -73,6 +74,7 @@ export function kmmInformers(mgr: Manager): {
     nmcs: mgr.informers.informer(NodeModulesConfigs),
     pods: mgr.informers.informer(WorkerPods, {
       labelSelector: WORKER_SELECTOR,
+      transform: trimWorkerPod,
       indexers: { byNodeName: indexers.byNodeName },
     }),
     modules: mgr.informers.informer(Modules),

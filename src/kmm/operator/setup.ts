@@ -1,7 +1,5 @@
 import { EventRecorder, type Manager } from '../../runtime/index.js';
-import { setupImageControllers } from '../images/index.js';
 import { setupModuleController } from '../module/controller.js';
-import { setupPreflightControllers } from '../preflight/index.js';
 import { setupNmcController } from '../nmc/controller.js';
 import type { OperatorConfig } from './config.js';
 
@@ -59,6 +57,12 @@ export interface FullOperatorOptions extends KmmOperatorOptions {
 export async function setupKmmOperator(mgr: Manager, o: FullOperatorOptions): Promise<void> {
   const events = new EventRecorder(mgr.client, { component: 'kmm' }, mgr.log);
   setupKmmControllers(mgr, o, events);
+  // Imported here, not at the top: what runs only the core controllers (tests, the bench) loads
+  // neither the registry client, nor build and signing, nor preflight.
+  const [{ setupImageControllers }, { setupPreflightControllers }] = await Promise.all([
+    import('../images/index.js'),
+    import('../preflight/index.js'),
+  ]);
   await setupImageControllers(mgr, {
     signImage: o.signImage,
     buildImage: o.buildImage,
