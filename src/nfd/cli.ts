@@ -25,4 +25,9 @@ export const nfdCommands: Command[] = [
     'nfd-gc: delete NodeFeature and NodeResourceTopology objects of deleted nodes',
     async () => (await import('./gc/cli.js')).gcCommand,
   ),
+  lazyCommand(
+    'operator',
+    'the NFD operator: deploy nfd-master, nfd-worker, nfd-gc from NodeFeatureDiscovery objects',
+    async () => (await import('./operator/command.js')).operatorCommand,
+  ),
 ];
