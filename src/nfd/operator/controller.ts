@@ -3,6 +3,7 @@
  * (sync.ts), deletes what the CR no longer asks for, and reports conditions (status.ts). Its
  * finalizer removes the operands and, with prunerOnDelete, what NFD put on the nodes.
  */
+import { Counter } from 'prom-client';
 import { NodeFeatureDiscoveries, type NodeFeatureDiscovery } from '../../api/index.js';
 import {
   ConfigMaps,
@@ -137,6 +138,16 @@ export function setupNfdOperator(
 ): { controller: Controller; stats: OperatorStats } {
   const { settings } = opts;
   const stats: OperatorStats = { created: 0, updated: 0, deleted: 0, statusWrites: 0 };
+  const writes = new Counter({
+    name: 'nfd_operator_writes_total',
+    help: 'Objects written by the NFD operator: operands created, updated, deleted; CR status',
+    labelNames: ['operation'],
+    registers: [mgr.metrics.registry],
+  });
+  const count = (op: keyof OperatorStats) => {
+    stats[op]++;
+    writes.inc({ operation: op });
+  };
   const events = new EventRecorder(mgr.client, { component: 'nfd-operator' }, mgr.log);
   const selector = `${MANAGED_BY_LABEL}=${MANAGED_BY}`;
   const nsOpt = opts.namespace ? { namespace: opts.namespace } : {};
@@ -171,7 +182,7 @@ export function setupNfdOperator(
     if (!current) {
       try {
         await api.create(structuredClone(desired) as Operand);
-        stats.created++;
+        count('created');
         return 'created';
       } catch (e) {
         // Made by hand or by an older operator, without our label: take it over.
@@ -187,7 +198,7 @@ export function setupNfdOperator(
     if (!patch) return 'unchanged';
     patch.metadata = { ...patch.metadata, resourceVersion: current.metadata.resourceVersion };
     await api.patch(name!, patch, { namespace });
-    stats.updated++;
+    count('updated');
     return 'updated';
   };
 
@@ -195,7 +206,7 @@ export function setupNfdOperator(
     const t = typeOf(ref);
     if (!always && !cacheOf(t).getByName(ref.name, ref.namespace)) return false;
     const gone = await mgr.api(t).deleteIfExists(ref.name, { namespace: ref.namespace });
-    if (gone) stats.deleted++;
+    if (gone) count('deleted');
     return gone;
   };
 
@@ -261,7 +272,7 @@ export function setupNfdOperator(
       { metadata: { resourceVersion: cr.metadata.resourceVersion }, status: { conditions } },
       { namespace: cr.metadata.namespace },
     );
-    stats.statusWrites++;
+    count('statusWrites');
   };
 
   const finalize = async (
