@@ -45,7 +45,6 @@ import {
   renderOperands,
   RenderError,
   type Operand,
-  type OperandRef,
   type OperatorSettings,
 } from './render.js';
 import { ClusterRoleBindings, ClusterRoles, RoleBindings, Roles } from './resources.js';
@@ -105,31 +104,12 @@ function requestFromAnnotation(o: KubeObject): Request[] {
   return v && i > 0 ? [{ namespace: v.slice(0, i), name: v.slice(i + 1) }] : [];
 }
 
-/**
- * Every object the CR may have created, whatever its spec says now: what the finalizer
- * deletes. An instance that cannot name objects never created any.
- */
-function everyOperand(cr: NodeFeatureDiscovery, settings: OperatorSettings): OperandRef[] {
-  const spec = cr.spec ?? {};
-  const all: NodeFeatureDiscovery = {
-    ...cr,
-    spec: {
-      instance: spec.instance,
-      topologyupdater: true,
-      operand: { image: 'unused' },
-    },
-  };
-  try {
-    const r = renderOperands(all, settings);
-    return r.objects.map((o) => ({
-      apiVersion: o.apiVersion,
-      kind: o.kind,
-      name: o.metadata.name!,
-      namespace: o.metadata.namespace,
-    }));
-  } catch {
-    return [];
-  }
+/** Whether the object was written for this CR: its controller, or its owner annotation. */
+function ownedBy(cr: NodeFeatureDiscovery): (o: KubeObject) => boolean {
+  const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+  return (o) =>
+    (o.metadata.ownerReferences?.some((r) => r.controller && r.uid === cr.metadata.uid) ?? false) ||
+    o.metadata.annotations?.[OWNER_ANNOTATION] === key;
 }
 
 export function setupNfdOperator(
@@ -202,10 +182,22 @@ export function setupNfdOperator(
     return 'updated';
   };
 
-  const remove = async (ref: OperandRef, always: boolean): Promise<boolean> => {
-    const t = typeOf(ref);
-    if (!always && !cacheOf(t).getByName(ref.name, ref.namespace)) return false;
-    const gone = await mgr.api(t).deleteIfExists(ref.name, { namespace: ref.namespace });
+  /** Every cached object this CR owns, in apply order (so deletion can go in reverse). */
+  const owned = (cr: NodeFeatureDiscovery): { t: ResourceType<Operand>; o: Operand }[] => {
+    const mine = ownedBy(cr);
+    return OPERAND_TYPES.flatMap((t) =>
+      cacheOf(t)
+        .list()
+        .filter(mine)
+        .map((o) => ({ t, o })),
+    );
+  };
+
+  const remove = async (t: ResourceType<Operand>, o: Operand): Promise<boolean> => {
+    const gone = await mgr.api(t).deleteIfExists(o.metadata.name!, {
+      namespace: o.metadata.namespace,
+      preconditions: { uid: o.metadata.uid },
+    });
     if (gone) count('deleted');
     return gone;
   };
@@ -280,13 +272,13 @@ export function setupNfdOperator(
     log: Manager['log'],
   ): Promise<Result | void> => {
     if (!hasFinalizer(cr, FINALIZER)) return;
-    const refs = everyOperand(cr, settings);
     const ns = cr.metadata.namespace!;
     if (cr.spec?.prunerOnDelete) {
       // Stop whatever writes labels first, so that nothing puts them back after the prune.
+      for (const { t, o } of owned(cr)) {
+        if (o.kind === 'Deployment' || o.kind === 'DaemonSet') await remove(t, o);
+      }
       const names = operandNames(cr);
-      const writers = refs.filter((r) => r.kind === 'Deployment' || r.kind === 'DaemonSet');
-      for (const r of writers) await remove(r, true);
       const running = await mgr.api(Pods).list({
         namespace: ns,
         labelSelector: `app in (${COMPONENTS.map((c) => names.of(c)).join(',')})`,
@@ -303,8 +295,9 @@ export function setupNfdOperator(
         `removed NFD labels, annotations, taints and extended resources from ${n} node(s)`,
       );
     }
-    for (const r of refs) await remove(r, true);
-    void events.event(cr, 'Normal', EVENTS.deleted, `deleted ${refs.length} operand object(s)`);
+    const all = owned(cr).reverse();
+    for (const { t, o } of all) await remove(t, o);
+    void events.event(cr, 'Normal', EVENTS.deleted, `deleted ${all.length} operand object(s)`);
     await removeFinalizer(crApi, cr, FINALIZER);
   };
 
@@ -348,9 +341,13 @@ export function setupNfdOperator(
           };
         }
       }
-      for (const r of rendered.absent) {
+      // What the CR no longer asks for: a topology updater switched off, a former instance's.
+      const wanted = new Set(rendered.objects.map((o) => `${o.kind}/${o.metadata.name}`));
+      for (const { t, o } of owned(cr).reverse()) {
+        if (wanted.has(`${o.kind}/${o.metadata.name}`)) continue;
         try {
-          if (await remove(r, false)) log.info('operand deleted', { kind: r.kind, name: r.name });
+          if (await remove(t, o))
+            log.info('operand deleted', { kind: o.kind, name: o.metadata.name });
         } catch (e) {
           failure ??= e;
         }

@@ -6,7 +6,6 @@ export {
   workerConfigText,
   RenderError,
   type Operand,
-  type OperandRef,
   type OperatorSettings,
   type Rendered,
 } from './render.js';

@@ -45,18 +45,13 @@ export interface OperatorSettings {
 /** An object to write: any Kubernetes object, typed loosely beyond its metadata. */
 export type Operand = KubeObject & { apiVersion: string; kind: string } & Record<string, unknown>;
 
-/** An object the operator wrote for another configuration of this CR, and must now delete. */
-export interface OperandRef {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  namespace?: string;
-}
-
+/**
+ * What a CR asks for. Anything else the CR owns (a topology updater switched off, operands of a
+ * former instance name) is deleted by the controller.
+ */
 export interface Rendered {
   /** In the order to apply them: identities and RBAC first, workloads last. */
   objects: Operand[];
-  absent: OperandRef[];
   /** Fields accepted but not acted on, with the reason. */
   warnings: string[];
 }
@@ -377,16 +372,6 @@ function identity(
   return out;
 }
 
-/** The references of what `identity` and a workload create for a component. */
-function refsOf(objects: Operand[]): OperandRef[] {
-  return objects.map((o) => ({
-    apiVersion: o.apiVersion,
-    kind: o.kind,
-    name: o.metadata.name!,
-    ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}),
-  }));
-}
-
 function masterArgs(cr: NodeFeatureDiscovery, replicas: number): string[] {
   const s = cr.spec ?? {};
   const args = [`-port=${PROBE_PORT}`];
@@ -519,13 +504,14 @@ export function renderOperands(cr: NodeFeatureDiscovery, settings: OperatorSetti
     gc,
   ];
 
-  const topoImage = op.image || settings.topologyUpdaterImage || img;
-  const topo = [
-    ...id('nfd-topology-updater'),
-    topologyUpdater(cr, names, ns, owner, topoImage, pull),
-  ];
-  if (topologyEnabled(cr)) return { objects: [...objects, ...topo], absent: [], warnings };
-  return { objects, absent: refsOf(topo), warnings };
+  if (topologyEnabled(cr)) {
+    const topoImage = op.image || settings.topologyUpdaterImage || img;
+    objects.push(
+      ...id('nfd-topology-updater'),
+      topologyUpdater(cr, names, ns, owner, topoImage, pull),
+    );
+  }
+  return { objects, warnings };
 }
 
 const KUBELET = '/var/lib/kubelet';
