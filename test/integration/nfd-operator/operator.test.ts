@@ -284,6 +284,16 @@ describe('nfd operator', { timeout: 600_000 }, () => {
       first.objects.map(async (o) => (await find(o))?.metadata.uid),
     );
 
+    // Switched off, the topology updater and its identity go; the rest stays.
+    await crApi.patch('nfd-blue', { spec: { topologyupdater: false } }, { namespace: ns });
+    const topo = blue.objects.filter((o) => o.metadata.name!.includes('topology-updater'));
+    assert.equal(topo.length, 4);
+    await eventually('the topology updater objects to be deleted', async () => {
+      for (const o of topo) if (await find(o)) return false;
+      return true;
+    });
+    assert.ok(await api(DaemonSets).find('nfd-worker-blue', ns));
+
     await crApi.delete('nfd-blue', { namespace: ns });
     await eventually(
       'nfd-blue to be gone',
