@@ -13,7 +13,8 @@ export const WORKER_CONFIG_KEY = 'nfd-worker.conf';
 /** Where the worker reads its config; the ConfigMap is mounted as this directory. */
 export const WORKER_CONFIG_DIR = '/etc/kubernetes/node-feature-discovery';
 
-export const FINALIZER = 'nfd.openshift.io/finalizer';
+/** Upstream's spelling, so that CRs the upstream operator deployed are finalized too. */
+export const FINALIZER = 'foreground-deletion';
 export const FIELD_MANAGER = 'nfd-operator';
 
 /** On every operand: which operator wrote it. */
