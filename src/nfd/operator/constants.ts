@@ -46,16 +46,22 @@ export const REASONS = {
   available: 'AllComponentsAvailable',
   upToDate: 'AllComponentsUpToDate',
   asExpected: 'AsExpected',
-  invalidSpec: 'InvalidSpec',
+  invalidSpec: 'ValidationFailed',
   noImage: 'NoOperandImage',
-  applyFailed: 'ApplyFailed',
+  applyFailed: 'ComponentCreationFailed',
   conflict: 'OwnedByAnother',
   deleting: 'Deleting',
 } as const;
 
-/** `nfd-worker` + `NotAvailable` → `NfdWorkerNotAvailable`. */
-export function componentReason(c: Component, what: string): string {
-  return c.replace(/(^|-)([a-z])/g, (_, __, ch: string) => ch.toUpperCase()) + what;
+/**
+ * In upstream's style: `nfd-worker`, `DaemonSet`, `Degraded` → `NFDWorkerDaemonSetDegraded`;
+ * `nfd-topology-updater` → `NFDTopologyUpdaterDaemonSet…`.
+ */
+export function componentReason(c: Component, kind: string, what: string): string {
+  const words = c
+    .replace(/^nfd-/, '')
+    .replace(/(^|-)([a-z])/g, (_, __, ch: string) => ch.toUpperCase());
+  return `NFD${words}${kind}${what}`;
 }
 
 /** Event reasons. */

@@ -9,7 +9,8 @@
  *   has a Warning event (a pod it cannot create, an image it cannot pull).
  * - Upgradeable: Available and neither Progressing nor Degraded.
  *
- * Reasons name the component (`NfdWorkerNotAvailable`, `NfdMasterProgressing`, …); messages
+ * Reasons name the component (`NFDWorkerDaemonSetNotAvailable`, `NFDMasterDeploymentProgressing`,
+ * …, in upstream's style); messages
  * say what is missing and the last warning seen.
  */
 import type { ConditionInput } from '../../runtime/index.js';
@@ -143,7 +144,7 @@ export function computeConditions(s: StatusInput): ConditionInput[] {
     ? cond(
         CONDITIONS.available,
         false,
-        componentReason(down[0]!.c.component, 'NotAvailable'),
+        componentReason(down[0]!.c.component, down[0]!.c.kind, 'NotAvailable'),
         describe(down, true),
         g,
       )
@@ -157,7 +158,7 @@ export function computeConditions(s: StatusInput): ConditionInput[] {
     degraded = cond(
       CONDITIONS.degraded,
       true,
-      componentReason(warned[0]!.c.component, 'Degraded'),
+      componentReason(warned[0]!.c.component, warned[0]!.c.kind, 'Degraded'),
       describe(warned, true),
       g,
     );
@@ -183,7 +184,7 @@ export function computeConditions(s: StatusInput): ConditionInput[] {
         ? cond(
             CONDITIONS.progressing,
             true,
-            componentReason(moving[0]!.c.component, 'Progressing'),
+            componentReason(moving[0]!.c.component, moving[0]!.c.kind, 'Progressing'),
             describe(moving, false),
             g,
           )

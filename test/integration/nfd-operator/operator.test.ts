@@ -311,10 +311,10 @@ describe('nfd operator', { timeout: 600_000 }, () => {
 
   it('a spec it cannot render is reported by field, and the operands stay', async () => {
     await crApi.patch('nfd-instance', { spec: { labelWhiteList: '([a-z' } }, { namespace: ns });
-    const cr = await eventually('Degraded InvalidSpec', async () => {
+    const cr = await eventually('Degraded ValidationFailed', async () => {
       const c = await crApi.get('nfd-instance', ns);
       const d = condition(c, 'Degraded');
-      return d?.status === 'True' && d.reason === 'InvalidSpec' && c;
+      return d?.status === 'True' && d.reason === 'ValidationFailed' && c;
     });
     assert.match(
       condition(cr, 'Degraded')!.message!,
