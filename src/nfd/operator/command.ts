@@ -28,14 +28,24 @@ async function run(ctx: CommandContext): Promise<number> {
   // In a pod the operator watches its own namespace, as upstream's; from a workstation, all.
   const namespace = str(ctx, 'namespace') ?? env.WATCH_NAMESPACE ?? inPod;
   const leaseNamespace = env[ENV.operatorNamespace] ?? inPod ?? namespace ?? 'default';
-  const [{ KubeClient, resolveAccess, Manager }, { setupNfdOperator }, { loadOperandRbac }] =
-    await Promise.all([
-      import('../../runtime/index.js'),
-      import('./controller.js'),
-      import('./rbac.js'),
-    ]);
+  const [
+    { KubeClient, KubeconfigError, resolveAccess, Manager },
+    { setupNfdOperator },
+    { loadOperandRbac },
+  ] = await Promise.all([
+    import('../../runtime/index.js'),
+    import('./controller.js'),
+    import('./rbac.js'),
+  ]);
   const rbac = loadOperandRbac();
-  const client = new KubeClient(resolveAccess({ kubeconfig: str(ctx, 'kubeconfig'), env }));
+  let access;
+  try {
+    access = resolveAccess({ kubeconfig: str(ctx, 'kubeconfig'), env });
+  } catch (e) {
+    if (e instanceof KubeconfigError) throw new UsageError(e.message);
+    throw e;
+  }
+  const client = new KubeClient(access);
   const mgr = new Manager({
     client,
     name: 'nfd-operator',
