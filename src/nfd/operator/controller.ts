@@ -259,9 +259,11 @@ export function setupNfdOperator(
       changed ||= r.changed;
     }
     if (!changed) return;
+    // No resourceVersion guard: this controller is the only writer of the conditions, and a
+    // write from a stale cache is followed by the reconcile its own update event causes.
     await crApi.patchStatus(
       cr.metadata.name!,
-      { metadata: { resourceVersion: cr.metadata.resourceVersion }, status: { conditions } },
+      { status: { conditions } },
       { namespace: cr.metadata.namespace },
     );
     count('statusWrites');

@@ -93,6 +93,8 @@ test('namespaced operands are controlled by the CR; cluster-scoped ones name it'
       assert.equal(o.metadata.annotations?.[OWNER_ANNOTATION], 'openshift-nfd/nfd-instance');
     }
     assert.equal(o.metadata.labels?.['app.kubernetes.io/managed-by'], 'nfd-operator');
+    // Label values allow no ":": cluster-scoped objects carry the component's name.
+    assert.match(o.metadata.labels?.app ?? '', /^nfd-[a-z-]+$/);
   }
 });
 

@@ -206,11 +206,17 @@ function labels(name: string): Record<string, string> {
   return { [APP_LABEL]: name, [MANAGED_BY_LABEL]: MANAGED_BY };
 }
 
-function meta(name: string, namespace: string | undefined, owner: OwnerReference | string) {
+/** `app` is the component's namespaced name, also on its cluster-scoped objects. */
+function meta(
+  name: string,
+  namespace: string | undefined,
+  owner: OwnerReference | string,
+  app = name,
+) {
   return {
     name,
     ...(namespace ? { namespace } : {}),
-    labels: labels(name),
+    labels: labels(app),
     ...(typeof owner === 'string'
       ? { annotations: { [OWNER_ANNOTATION]: owner } }
       : { ownerReferences: [owner] }),
@@ -345,13 +351,13 @@ function identity(
       {
         apiVersion: RBAC,
         kind: 'ClusterRole',
-        metadata: meta(name, undefined, ownerKey),
+        metadata: meta(name, undefined, ownerKey, sa),
         rules: cluster,
       },
       {
         apiVersion: RBAC,
         kind: 'ClusterRoleBinding',
-        metadata: meta(name, undefined, ownerKey),
+        metadata: meta(name, undefined, ownerKey, sa),
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
         subjects,
       },
