@@ -123,7 +123,10 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
       },
       o.metadataOnly ? METADATA_ONLY_LIST_ACCEPT : 'application/json',
     );
-    return JSON.parse(text) as ObjectList<T>;
+    const list = JSON.parse(text) as ObjectList<T>;
+    // An empty PartialObjectMetadataList comes with `"items": null`.
+    list.items ??= [];
+    return list;
   }
 
   /** Every page of a list, `pageSize` objects at a time, and the list's resourceVersion. */

@@ -156,6 +156,7 @@ async function runContainer(pod: Pod, mounts: Map<string, string>): Promise<Chil
   }
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
+    HWE_LOG_LEVEL: process.env.HWE_TEST_CHILD_STDERR ? 'debug' : undefined,
     KUBECONFIG: await kubeconfigFor(pod.spec.serviceAccountName),
   };
   for (const e of c.env ?? []) {
@@ -169,10 +170,10 @@ async function runContainer(pod: Pod, mounts: Map<string, string>): Promise<Chil
   args = args.map((a) => (a.startsWith('-port=') ? '-port=0' : a));
   const child = spawn(process.execPath, [program, ...args], {
     env,
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'ignore', process.env.HWE_TEST_CHILD_STDERR ? 'inherit' : 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   child.on('exit', (code) => {
     if (code !== null && code !== 0)
       process.stderr.write(`${c.command[0]} exited ${code}: ${stderr}\n`);
