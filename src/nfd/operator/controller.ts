@@ -161,7 +161,14 @@ export function setupNfdOperator(
     let current = cacheOf(t).getByName(name!, namespace);
     if (!current) {
       try {
-        await api.create(structuredClone(desired) as Operand);
+        // Created as an update would leave it (with the hash), so the next pass writes nothing.
+        const fresh: Operand = {
+          apiVersion: desired.apiVersion,
+          kind: desired.kind,
+          metadata: { name, ...(namespace ? { namespace } : {}) },
+        };
+        desiredState(fresh, desired);
+        await api.create(fresh);
         count('created');
         return 'created';
       } catch (e) {

@@ -152,3 +152,17 @@ test('desiredState: an object controlled or annotated by another CR is refused',
   );
   desiredState(role('ns/a'), role('ns/a'));
 });
+
+test('desiredState on a bare object gives what to create: the next pass writes nothing', () => {
+  const fresh: Operand = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'nfd-worker', namespace: 'ns' },
+  };
+  desiredState(fresh, ds('img'));
+  assert.equal(fresh.metadata.annotations?.[RENDERED_HASH_ANNOTATION], renderedHash(ds('img')));
+  assert.equal(
+    patchFor(stored(fresh, fresh.metadata.annotations![RENDERED_HASH_ANNOTATION]), ds('img')),
+    undefined,
+  );
+});

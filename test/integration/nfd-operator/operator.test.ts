@@ -161,6 +161,8 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     assert.equal(masters[0]!.status?.phase, 'Running');
     for (const t of ['Progressing', 'Degraded']) assert.equal(condition(cr, t)?.status, 'False');
     assert.equal(condition(cr, 'Upgradeable')?.status, 'True');
+    // Each object was written once, when it was created.
+    assert.deepEqual([stats.created, stats.updated, stats.deleted], [17, 0, 0]);
   });
 
   it('restores a deleted operand and undoes a hand edit', async () => {
