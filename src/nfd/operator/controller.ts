@@ -32,6 +32,7 @@ import {
 import { pruneNodes } from '../master/prune.js';
 import {
   COMPONENTS,
+  CONDITIONS,
   EVENTS,
   FINALIZER,
   MANAGED_BY,
@@ -64,6 +65,11 @@ export interface NfdOperatorOptions {
   workers?: number;
   /** How long to wait between checks while pods of a deleted master still run [2 s]. */
   pruneWaitMs?: number;
+  /**
+   * While an operand is not available or still rolling out, look again this often [15 s]:
+   * the Warning events that explain it change no watched object.
+   */
+  recheckMs?: number;
 }
 
 /** Counters the benchmark reads: writes to operands by result. */
@@ -248,7 +254,8 @@ export function setupNfdOperator(
     return out;
   };
 
-  const writeStatus = async (cr: NodeFeatureDiscovery, input: StatusInput) => {
+  /** Writes the conditions if they changed; true when every operand is available and settled. */
+  const writeStatus = async (cr: NodeFeatureDiscovery, input: StatusInput): Promise<boolean> => {
     const states = input.components;
     // Warnings are looked up only for workloads that are not available.
     for (const c of states) {
@@ -260,12 +267,16 @@ export function setupNfdOperator(
     }
     let conditions = (cr.status?.conditions ?? []) as Condition[];
     let changed = false;
-    for (const c of computeConditions(input)) {
+    const computed = computeConditions(input);
+    const status = (type: string) => computed.find((c) => c.type === type)?.status;
+    const settled =
+      status(CONDITIONS.available) === 'True' && status(CONDITIONS.progressing) === 'False';
+    for (const c of computed) {
       const r = setCondition(conditions, c);
       conditions = r.conditions;
       changed ||= r.changed;
     }
-    if (!changed) return;
+    if (!changed) return settled;
     // No resourceVersion guard: this controller is the only writer of the conditions, and a
     // write from a stale cache is followed by the reconcile its own update event causes.
     await crApi.patchStatus(
@@ -274,6 +285,7 @@ export function setupNfdOperator(
       { namespace: cr.metadata.namespace },
     );
     count('statusWrites');
+    return settled;
   };
 
   const finalize = async (
@@ -361,13 +373,14 @@ export function setupNfdOperator(
           failure ??= e;
         }
       }
-      await writeStatus(cr, {
+      const settled = await writeStatus(cr, {
         generation: cr.metadata.generation,
         components: await components(cr),
         applyError,
       });
       // Another owner's object stays until a person acts; anything else is retried.
       if (failure && !(failure instanceof OwnershipConflict)) throw failure;
+      if (!settled) return { requeueAfter: opts.recheckMs ?? 15_000 };
     });
 
   return { controller, stats };

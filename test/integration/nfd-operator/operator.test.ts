@@ -90,7 +90,12 @@ const mgr = new Manager({
   name: 'nfd-operator-test',
   log: process.env.HWE_LOG_LEVEL ? createLogger({ name: 'nfd-operator-test' }) : silentLogger,
 });
-const { stats } = setupNfdOperator(mgr, { settings, namespace: ns, pruneWaitMs: 500 });
+const { stats } = setupNfdOperator(mgr, {
+  settings,
+  namespace: ns,
+  pruneWaitMs: 500,
+  recheckMs: 1000,
+});
 
 /** The seed's CR, in the test namespace, its workers limited to this file's nodes. */
 function seedCr(
@@ -381,6 +386,37 @@ describe('nfd operator', { timeout: 600_000 }, () => {
       n.metadata.annotations?.['prune.nfd.node.kubernetes.io/feature-labels'],
       undefined,
     );
+  });
+
+  it('says which operand cannot run and why (Degraded, from its Warning events)', async () => {
+    await client.request(`/api/v1/namespaces/${ns}/resourcequotas`, {
+      method: 'POST',
+      body: { metadata: { name: 'no-pods' }, spec: { hard: { pods: '0' } } },
+    });
+    await crApi.create(seedCr('nfd-quota', { instance: 'quota' }));
+    const cr = await eventually(
+      'Degraded naming the worker DaemonSet',
+      async () => {
+        const c = await crApi.get('nfd-quota', ns);
+        const d = condition(c, 'Degraded');
+        return d?.status === 'True' && d.reason === 'NFDWorkerDaemonSetDegraded' && c;
+      },
+      120_000,
+      250,
+    );
+    assert.match(
+      condition(cr, 'Degraded')!.message!,
+      /DaemonSet nfd-worker-quota: 0 of 2 pods available.*last warning: FailedCreate: .*quota/,
+    );
+    assert.equal(condition(cr, 'Available')?.status, 'False');
+    assert.equal(condition(cr, 'Upgradeable')?.status, 'False');
+    await crApi.delete('nfd-quota', { namespace: ns });
+    await eventually(
+      'nfd-quota to be gone',
+      async () => !(await crApi.find('nfd-quota', ns)),
+      120_000,
+    );
+    await client.request(`/api/v1/namespaces/${ns}/resourcequotas/no-pods`, { method: 'DELETE' });
   });
 });
 
