@@ -5,8 +5,9 @@
  * Then `--edits` successive CR edits (worker config, image, master flags, tolerations, service
  * port, …): for each, the objects whose rendering changed are computed with the operator's own
  * pure function, and the writes the operator made (its nfd_operator_writes_total counter) are
- * compared with that number once the CR reports the new generation. Then `--idle-seconds` with
- * no change: the writes in that time (expected 0). And the operator's RSS.
+ * compared with that number once the CR reports the new generation. Then, once the operands
+ * are Available and no longer Progressing, `--idle-seconds` with no change: the writes in that
+ * time (expected 0). And the operator's RSS.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -187,7 +188,21 @@ export default async function (args: string[]): Promise<void> {
     const editS = (Date.now() - t0) / 1000;
     const rssAfterEdits = rssMb(pid);
 
-    log(`idle for ${idleS} s`);
+    // The last roll-out ends first: its status updates are not idle writes.
+    for (const t = Date.now(); ;) {
+      const cr = await crApi.get('nfd-instance', NS);
+      const is = (type: string, status: string) =>
+        cr.status?.conditions?.some(
+          (c) =>
+            c.type === type &&
+            c.status === status &&
+            c.observedGeneration === cr.metadata.generation,
+        );
+      if (is('Available', 'True') && is('Progressing', 'False')) break;
+      if (Date.now() - t > 300_000) throw new Error('the operands did not settle in 5 min');
+      await sleep(500);
+    }
+    log(`settled; idle for ${idleS} s`);
     const idle0 = await writes(port);
     await sleep(idleS * 1000);
     const idle1 = await writes(port);
