@@ -45,6 +45,7 @@ import {
   operandNames,
   renderOperands,
   RenderError,
+  topologyEnabled,
   type Operand,
   type OperatorSettings,
 } from './render.js';
@@ -231,12 +232,11 @@ export function setupNfdOperator(
   const components = async (cr: NodeFeatureDiscovery): Promise<ComponentState[]> => {
     const names = operandNames(cr);
     const ns = cr.metadata.namespace!;
-    const topology = (cr.spec?.topologyupdater ?? cr.spec?.topologyUpdater) === true;
     const wanted: { component: Component; kind: 'DaemonSet' | 'Deployment' }[] = [
       { component: 'nfd-master', kind: 'Deployment' },
       { component: 'nfd-worker', kind: 'DaemonSet' },
       { component: 'nfd-gc', kind: 'Deployment' },
-      ...(topology
+      ...(topologyEnabled(cr)
         ? [{ component: 'nfd-topology-updater' as const, kind: 'DaemonSet' as const }]
         : []),
     ];

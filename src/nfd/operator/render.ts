@@ -107,7 +107,8 @@ export function ownerOf(cr: NodeFeatureDiscovery): OwnerReference {
   };
 }
 
-function topologyEnabled(cr: NodeFeatureDiscovery): boolean {
+/** `topologyupdater` (the seed's spelling) or `topologyUpdater` (newer releases'). */
+export function topologyEnabled(cr: NodeFeatureDiscovery): boolean {
   return (cr.spec?.topologyupdater ?? cr.spec?.topologyUpdater) === true;
 }
 
