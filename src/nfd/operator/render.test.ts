@@ -253,6 +253,7 @@ test('the topology updater: upstream flags and host paths, only when asked for',
     ]);
     assert.deepEqual(c.volumeMounts!.map((m) => m.mountPath).sort(), [
       '/host-sys',
+      '/host-var/lib/kubelet',
       '/host-var/lib/kubelet/config.yaml',
       '/host-var/lib/kubelet/pod-resources/kubelet.sock',
     ]);

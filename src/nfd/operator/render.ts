@@ -534,6 +534,8 @@ function topologyUpdater(
 ): Operand {
   const m = [
     hostMount('host-sys', '/sys', '/host-sys'),
+    // Watched for the kubelet's CPU, memory and device state files.
+    hostMount('kubelet-state-files', KUBELET, '/host-var/lib/kubelet', 'Directory'),
     hostMount(
       'kubelet-config',
       `${KUBELET}/config.yaml`,
