@@ -71,6 +71,11 @@ export interface NfdOperatorOptions {
    * the Warning events that explain it change no watched object.
    */
   recheckMs?: number;
+  /**
+   * A change of condition messages only (counts of pods during a roll-out) is written at most
+   * this often per CR [5 s]; a change of status, reason or generation is written at once.
+   */
+  messageIntervalMs?: number;
 }
 
 /** Counters the benchmark reads: writes to operands by result. */
@@ -254,8 +259,15 @@ export function setupNfdOperator(
     return out;
   };
 
-  /** Writes the conditions if they changed; true when every operand is available and settled. */
-  const writeStatus = async (cr: NodeFeatureDiscovery, input: StatusInput): Promise<boolean> => {
+  const lastStatusWrite = new Map<string, number>();
+  /**
+   * Writes the conditions if they changed. Returns whether every operand is available and up
+   * to date, and when to come back for a message change that was held back.
+   */
+  const writeStatus = async (
+    cr: NodeFeatureDiscovery,
+    input: StatusInput,
+  ): Promise<{ settled: boolean; retryMs?: number }> => {
     const states = input.components;
     // Warnings are looked up only for workloads that are not available.
     for (const c of states) {
@@ -265,7 +277,8 @@ export function setupNfdOperator(
         );
       }
     }
-    let conditions = (cr.status?.conditions ?? []) as Condition[];
+    const old = (cr.status?.conditions ?? []) as Condition[];
+    let conditions = old;
     let changed = false;
     const computed = computeConditions(input);
     const status = (type: string) => computed.find((c) => c.type === type)?.status;
@@ -276,7 +289,19 @@ export function setupNfdOperator(
       conditions = r.conditions;
       changed ||= r.changed;
     }
-    if (!changed) return settled;
+    if (!changed) return { settled };
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`;
+    const significant = computed.some((c) => {
+      const o = old.find((x) => x.type === c.type);
+      return (
+        !o ||
+        o.status !== c.status ||
+        o.reason !== c.reason ||
+        o.observedGeneration !== c.observedGeneration
+      );
+    });
+    const wait = (lastStatusWrite.get(key) ?? 0) + (opts.messageIntervalMs ?? 5000) - Date.now();
+    if (!significant && wait > 0) return { settled, retryMs: wait };
     // No resourceVersion guard: this controller is the only writer of the conditions, and a
     // write from a stale cache is followed by the reconcile its own update event causes.
     await crApi.patchStatus(
@@ -284,8 +309,9 @@ export function setupNfdOperator(
       { status: { conditions } },
       { namespace: cr.metadata.namespace },
     );
+    lastStatusWrite.set(key, Date.now());
     count('statusWrites');
-    return settled;
+    return { settled };
   };
 
   const finalize = async (
@@ -320,6 +346,7 @@ export function setupNfdOperator(
     for (const { t, o } of all) await remove(t, o);
     void events.event(cr, 'Normal', EVENTS.deleted, `deleted ${all.length} operand object(s)`);
     await removeFinalizer(crApi, cr, FINALIZER);
+    lastStatusWrite.delete(`${ns}/${cr.metadata.name}`);
   };
 
   const controller = b
@@ -373,13 +400,14 @@ export function setupNfdOperator(
           failure ??= e;
         }
       }
-      const settled = await writeStatus(cr, {
+      const { settled, retryMs } = await writeStatus(cr, {
         generation: cr.metadata.generation,
         components: await components(cr),
         applyError,
       });
       // Another owner's object stays until a person acts; anything else is retried.
       if (failure && !(failure instanceof OwnershipConflict)) throw failure;
+      if (retryMs !== undefined) return { requeueAfter: retryMs };
       if (!settled) return { requeueAfter: opts.recheckMs ?? 15_000 };
     });
 
