@@ -406,7 +406,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     );
     assert.match(
       condition(cr, 'Degraded')!.message!,
-      /DaemonSet nfd-worker-quota: 0 of 2 pods available.*last warning: FailedCreate: .*quota/,
+      /DaemonSet nfd-worker-quota: .*last warning: FailedCreate: .*exceeded quota/,
     );
     assert.equal(condition(cr, 'Available')?.status, 'False');
     assert.equal(condition(cr, 'Upgradeable')?.status, 'False');
