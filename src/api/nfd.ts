@@ -374,6 +374,13 @@ export const OperandSpec = obj(
       arr(Toleration, { description: 'Extra tolerations of the master pods.' }),
     ),
     workerNodeSelector: opt(stringMap({ description: 'Nodes the worker DaemonSet runs on.' })),
+    masterNodeSelector: opt(stringMap({ description: 'Nodes the master pods may run on.' })),
+    masterReplicas: opt(
+      int32({
+        minimum: 1,
+        description: 'Replicas of nfd-master (default 1); more than one elects a leader.',
+      }),
+    ),
   },
   { description: 'How the operands (master, worker, gc, topology updater) are deployed.' },
 );

@@ -30,4 +30,9 @@ export const nfdCommands: Command[] = [
     'nfd-topology-updater: publish per-NUMA-zone resources as a NodeResourceTopology',
     async () => (await import('./topology/cli.js')).topologyUpdaterCommand,
   ),
+  lazyCommand(
+    'operator',
+    'the NFD operator: deploy nfd-master, nfd-worker, nfd-gc from NodeFeatureDiscovery objects',
+    async () => (await import('./operator/command.js')).operatorCommand,
+  ),
 ];
