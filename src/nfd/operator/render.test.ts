@@ -251,12 +251,20 @@ test('the topology updater: upstream flags and host paths, only when asked for',
       '-sleep-interval=60s',
       '-watch-namespace=*',
     ]);
+    // The kubelet's directory is mounted whole (read-only): a mount of the socket file itself
+    // would go stale when the kubelet makes a new socket, and the state files are watched.
     assert.deepEqual(c.volumeMounts!.map((m) => m.mountPath).sort(), [
       '/host-sys',
       '/host-var/lib/kubelet',
-      '/host-var/lib/kubelet/config.yaml',
-      '/host-var/lib/kubelet/pod-resources/kubelet.sock',
     ]);
+    assert.ok(c.volumeMounts!.every((m) => m.readOnly));
+    for (const flag of c.args!.filter((a) => a.includes('=/'))) {
+      const path = flag.slice(flag.indexOf('=') + 1);
+      assert.ok(
+        c.volumeMounts!.some((m) => path.startsWith(`${m.mountPath}/`)),
+        `${flag} lies under a mount`,
+      );
+    }
     find(r.objects, 'ClusterRoleBinding', 'openshift-nfd:nfd-topology-updater');
   }
 });

@@ -534,20 +534,11 @@ function topologyUpdater(
 ): Operand {
   const m = [
     hostMount('host-sys', '/sys', '/host-sys'),
-    // Watched for the kubelet's CPU, memory and device state files.
-    hostMount('kubelet-state-files', KUBELET, '/host-var/lib/kubelet', 'Directory'),
-    hostMount(
-      'kubelet-config',
-      `${KUBELET}/config.yaml`,
-      `/host-var/lib/kubelet/config.yaml`,
-      'File',
-    ),
-    hostMount(
-      'kubelet-podresources-sock',
-      `${KUBELET}/pod-resources/kubelet.sock`,
-      `/host-var/lib/kubelet/pod-resources/kubelet.sock`,
-      'Socket',
-    ),
+    // The kubelet's directory whole: its config file, its state files (watched, so allocations
+    // show at once) and the pod-resources socket. A mount of the socket file itself would go
+    // stale when the kubelet restarts and creates a new socket; through the directory the new
+    // one is seen.
+    hostMount('kubelet-dir', KUBELET, '/host-var/lib/kubelet', 'Directory'),
   ];
   const name = names.of('nfd-topology-updater');
   const c = container(
