@@ -299,6 +299,9 @@ describe('rendered operands', { timeout: 400_000 }, () => {
   it('nfd-gc deletes the NodeFeature of a node that is gone', async () => {
     const nfApi = new ResourceClient(client, NodeFeatures, 'test');
     const ghost = uniqueName('gone');
+    // As upstream, gc acts on a Node's deletion (and on its periodic sweep, which spares young
+    // objects): the node exists first, then goes.
+    await testNodes(client, [{ name: ghost }]);
     await nfApi.create({
       apiVersion: 'nfd.k8s-sigs.io/v1alpha1',
       kind: 'NodeFeature',
@@ -309,6 +312,7 @@ describe('rendered operands', { timeout: 400_000 }, () => {
       },
       spec: {},
     });
+    await new ResourceClient(client, Nodes, 'test').delete(ghost);
     await eventually('gc to delete it', async () => !(await nfApi.find(ghost, ns)), 120_000);
   });
 });
