@@ -17,6 +17,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { PACKAGE_ROOT } from '../../../src/version.js';
 import {
   eventually,
   onCleanup,
@@ -28,7 +29,26 @@ import { HWE_ENTRY } from '../../support/cli.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { startWorkerDriver } from '../../../src/cluster/kmm-workers.js';
 import { freePort } from '../../../src/cluster/processes.js';
-import { KubeClient, kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/index.js';
+import {
+  ConfigMaps,
+  DaemonSets,
+  Deployments,
+  KubeClient,
+  ResourceClient,
+  ServiceAccounts,
+  Services,
+  kubeconfigYaml,
+  loadKubeconfig,
+  type ResourceType,
+} from '../../../src/runtime/index.js';
+import { NodeFeatureDiscoveries, type NodeFeatureDiscovery } from '../../../src/api/index.js';
+import { FINALIZER, loadOperandRbac, renderOperands } from '../../../src/nfd/operator/index.js';
+import {
+  ClusterRoleBindings,
+  ClusterRoles,
+  RoleBindings,
+  Roles,
+} from '../../../src/nfd/operator/resources.js';
 import { RegistryClient } from '../../../src/oci/index.js';
 import { readyLabel } from '../../../src/kmm/module/labels.js';
 import {
@@ -539,6 +559,116 @@ describe('kubectl apply -k', () => {
     });
     const lease = await client.request<{ spec: { holderIdentity?: string } }>(
       '/apis/coordination.k8s.io/v1/namespaces/openshift-kmm/leases/kmm.sigs.x-k8s.io',
+    );
+    assert.ok(lease.spec.holderIdentity, 'the operator leads through its Lease');
+    assert.doesNotMatch(op.log(), /forbidden/i, 'no request of the operator was refused');
+  });
+  it('the NFD operator, as nfd-manager, deploys the example NodeFeatureDiscovery and removes it', async () => {
+    const c = containerOf('nfd-controller-manager', 'manager');
+    const args = (c.args ?? []).filter(
+      (a) =>
+        !a.startsWith('--health-probe-bind-address=') && !a.startsWith('--metrics-bind-address='),
+    );
+    assert.ok(args.includes('--leader-elect'), args.join(' '));
+    const env = podEnv(c, 'openshift-nfd');
+    assert.equal(env.WATCH_NAMESPACE, 'openshift-nfd');
+    assert.equal(env.RELATED_IMAGE_NFD, 'quay.io/hwe/hwe:0.1.0');
+    const op = await startProgram(
+      { ...c, args },
+      {
+        kubeconfig: await serviceAccountKubeconfig('openshift-nfd', 'nfd-manager'),
+        namespace: 'openshift-nfd',
+        extraArgs: [
+          '--health-probe-bind-address=127.0.0.1:0',
+          '--metrics-bind-address=127.0.0.1:0',
+        ],
+        ready: /"msg":"caches synced"/,
+      },
+    );
+    const example = join(PACKAGE_ROOT, 'examples', 'nfd', 'nodefeaturediscovery.yaml');
+    run(kubectl, ['apply', '-f', example], { env: admin });
+    const crApi = new ResourceClient<NodeFeatureDiscovery>(client, NodeFeatureDiscoveries, 'test');
+    onCleanup(() => crApi.delete('nfd-instance', { namespace: 'openshift-nfd' }).catch(() => {}));
+
+    // A refused request ends the wait at once, naming what the role lacks.
+    const outcome = await eventually(
+      'NodeFeatureDiscovery nfd-instance Available',
+      async () => {
+        const refused = /.*forbidden.*/i.exec(op.log());
+        if (refused) return refused[0];
+        const cr = await crApi.find('nfd-instance', 'openshift-nfd');
+        const a = cr?.status?.conditions?.find((x) => x.type === 'Available');
+        return a?.status === 'True' && a.observedGeneration === cr!.metadata.generation && cr;
+      },
+      240_000,
+      500,
+    );
+    assert.notEqual(typeof outcome, 'string', String(outcome));
+    const cr = outcome as NodeFeatureDiscovery;
+    assert.ok(cr.metadata.finalizers?.includes(FINALIZER));
+
+    // Every operand the operator renders for this CR exists, of every kind.
+    const types: Record<string, ResourceType> = {
+      ServiceAccount: ServiceAccounts,
+      Role: Roles,
+      RoleBinding: RoleBindings,
+      ClusterRole: ClusterRoles,
+      ClusterRoleBinding: ClusterRoleBindings,
+      ConfigMap: ConfigMaps,
+      Service: Services,
+      DaemonSet: DaemonSets,
+      Deployment: Deployments,
+    };
+    const operands = renderOperands(cr, {
+      image: env.RELATED_IMAGE_NFD,
+      topologyUpdaterImage: env.RELATED_IMAGE_NFD_TOPOLOGY_UPDATER,
+      rbac: loadOperandRbac(),
+    }).objects;
+    const find = (o: (typeof operands)[number]) => {
+      const t = types[o.kind];
+      assert.ok(t, `an operand of kind ${o.kind}`);
+      return new ResourceClient(client, t, 'test').find(o.metadata.name!, o.metadata.namespace);
+    };
+    const names = operands.map((o) => `${o.kind} ${o.metadata.name}`).sort();
+    for (const want of [
+      'ConfigMap nfd-worker-conf',
+      'DaemonSet nfd-worker',
+      'Deployment nfd-master',
+      'Deployment nfd-gc',
+      'ServiceAccount nfd-master',
+      'ServiceAccount nfd-worker',
+      'ServiceAccount nfd-gc',
+      'Role nfd-master',
+      'Role nfd-worker',
+      'RoleBinding nfd-master',
+      'RoleBinding nfd-worker',
+      'ClusterRole openshift-nfd:nfd-master',
+      'ClusterRole openshift-nfd:nfd-gc',
+      'ClusterRoleBinding openshift-nfd:nfd-master',
+      'ClusterRoleBinding openshift-nfd:nfd-gc',
+    ])
+      assert.ok(names.includes(want), `${want} among ${names.join(', ')}`);
+    for (const o of operands) assert.ok(await find(o), `${o.kind} ${o.metadata.name} exists`);
+
+    // Deleting the CR: the finalizer removes every operand, then the CR goes.
+    run(kubectl, ['delete', '-f', example, '--wait=false'], { env: admin });
+    await eventually(
+      'the NodeFeatureDiscovery and its operands gone',
+      async () => {
+        const refused = /.*forbidden.*/i.exec(op.log());
+        if (refused) throw new Error(refused[0]);
+        if (await crApi.find('nfd-instance', 'openshift-nfd')) return false;
+        for (const o of operands) {
+          const left = await find(o);
+          if (left && !left.metadata.deletionTimestamp) return false;
+        }
+        return true;
+      },
+      180_000,
+      500,
+    );
+    const lease = await client.request<{ spec: { holderIdentity?: string } }>(
+      '/apis/coordination.k8s.io/v1/namespaces/openshift-nfd/leases/nfd-operator.nfd.openshift.io',
     );
     assert.ok(lease.spec.holderIdentity, 'the operator leads through its Lease');
     assert.doesNotMatch(op.log(), /forbidden/i, 'no request of the operator was refused');
