@@ -10,4 +10,8 @@ import { runCommand } from '../../cli/command.js';
 import { workerCommand } from './cli.js';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
-process.exitCode = await runCommand(workerCommand, process.argv.slice(2));
+// Named as the full CLI names it, so that help and messages read the same either way.
+process.exitCode = await runCommand(
+  { ...workerCommand, name: 'hwe nfd worker' },
+  process.argv.slice(2),
+);
