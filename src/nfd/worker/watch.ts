@@ -17,6 +17,14 @@ interface Target {
   watcher?: FSWatcher;
   /** Watches the nearest existing ancestor while `path` does not exist. */
   ancestor?: FSWatcher;
+  ancestorPath?: string;
+}
+
+/** The nearest existing ancestor of a missing path. */
+function nearestExisting(path: string): string {
+  let dir = dirname(path);
+  while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
 }
 
 /** Coalesces a burst of events (an editor's write-rename, a ConfigMap's symlink swap). */
@@ -56,8 +64,14 @@ export class ChangeWatcher {
    * watching its nearest existing ancestor, so that creating `features.d` later is noticed too.
    */
   refresh(): void {
-    for (const t of this.targets) {
-      if (t.watcher) continue;
+    for (const t of this.targets) this.arm(t);
+  }
+
+  private arm(t: Target): void {
+    // A directory tree can be made faster than watchers are set: after each watcher, look again
+    // whether the way has grown, and follow it (bounded by the depth of the path).
+    for (let step = 0; step < 64; step++) {
+      if (t.watcher) return;
       t.watcher = this.tryWatch(
         t.path,
         t.recursive,
@@ -70,11 +84,12 @@ export class ChangeWatcher {
       if (t.watcher) {
         t.ancestor?.close();
         t.ancestor = undefined;
-        continue;
+        return;
       }
-      if (t.ancestor) continue;
-      let dir = dirname(t.path);
-      while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+      const dir = nearestExisting(t.path);
+      if (t.ancestor && t.ancestorPath === dir) return;
+      t.ancestor?.close();
+      t.ancestorPath = dir;
       t.ancestor = this.tryWatch(
         dir,
         false,
@@ -82,11 +97,12 @@ export class ChangeWatcher {
           // Something appeared on the way: move closer (or onto the target itself).
           t.ancestor?.close();
           t.ancestor = undefined;
-          this.refresh();
+          this.arm(t);
           if (t.watcher) this.changed(t.kind);
         },
         () => (t.ancestor = undefined),
       );
+      if (nearestExisting(t.path) === dir) return;
     }
   }
 
