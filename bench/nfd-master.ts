@@ -26,8 +26,6 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { installCrds } from '../src/api/index.js';
-import { LocalCluster } from '../src/cluster/local.js';
 import { createSimNodes, mapLimit, simNodeSpecs } from '../src/cluster/nodes.js';
 import {
   applyLabelPolicy,
@@ -46,6 +44,7 @@ import {
 import type { KubeClient } from '../src/runtime/client.js';
 import { Nodes, ResourceClient, type KubeObject } from '../src/runtime/index.js';
 import { hostFixture } from '../test/fixtures/hosts/index.js';
+import { benchCluster } from './_support.js';
 
 const HWE_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NS = 'hwe-bench';
@@ -555,18 +554,10 @@ export default async function (args: string[]): Promise<void> {
   const expectedFor = (i: number) => expected[i % ps.length]!;
 
   log('starting a local control plane');
-  const cluster = await LocalCluster.start({
-    ownedByProcess: true,
-    nodeLeaseDurationSeconds: leaseS,
-  });
+  const cluster = await benchCluster(NS, { nodeLeaseDurationSeconds: leaseS });
   let child: ChildProcess | undefined;
   try {
     const client = cluster.client;
-    await installCrds(client);
-    await client.request('/api/v1/namespaces', {
-      method: 'POST',
-      body: { metadata: { name: NS } },
-    });
     let t = performance.now();
     await createSimNodes(client, specs, 48);
     log(`created ${nNodes} nodes in ${secs(performance.now() - t)}`);

@@ -14,15 +14,11 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import {
-  installCrds,
-  NodeFeatureDiscoveries,
-  type NodeFeatureDiscovery,
-} from '../src/api/index.js';
-import { LocalCluster } from '../src/cluster/local.js';
+import { NodeFeatureDiscoveries, type NodeFeatureDiscovery } from '../src/api/index.js';
 import { createSimNodes, simNodeSpecs } from '../src/cluster/nodes.js';
 import { loadOperandRbac, renderOperands, type Operand } from '../src/nfd/operator/index.js';
 import { ResourceClient } from '../src/runtime/index.js';
+import { benchCluster } from './_support.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NS = 'openshift-nfd';
@@ -101,15 +97,10 @@ export default async function (args: string[]): Promise<void> {
     else if (args[i] === '--nodes') nodes = Number(args[++i]);
   }
   log('starting a local control plane');
-  const cluster = await LocalCluster.start({ ownedByProcess: true });
+  const cluster = await benchCluster(NS);
   let child: ChildProcess | undefined;
   try {
     const client = cluster.client;
-    await installCrds(client);
-    await client.request('/api/v1/namespaces', {
-      method: 'POST',
-      body: { metadata: { name: NS } },
-    });
     await createSimNodes(client, simNodeSpecs(nodes, 'nfd-op-bench'));
     const crApi = new ResourceClient<NodeFeatureDiscovery>(client, NodeFeatureDiscoveries);
 

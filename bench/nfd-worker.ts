@@ -11,43 +11,15 @@
  * - the same through the unbundled CLI, and a bare `node -e 0`, on the same machine.
  * On a loaded machine wall time includes waiting for a core; CPU time and RSS do not.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { RSS_PROBE, runNode, stats } from './_support.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const WORKER = fileURLToPath(new URL('../nfd-worker/nfd-worker.mjs', import.meta.url));
 const UPSTREAM = { wallMs: 24, cpuMs: 25, rssMiB: 32.5 };
-
-/** Written into the child with --import: records its peak RSS and CPU time when it exits. */
-const RSS_PROBE =
-  'data:text/javascript,' +
-  encodeURIComponent(
-    "import{writeFileSync}from'node:fs';process.on('exit',()=>{const u=process.resourceUsage();writeFileSync(process.env.HWE_BENCH_RSS_FILE,u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime));});",
-  );
-
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ms: number; code: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, {
-      stdio: 'ignore',
-      env: { ...process.env, ...env },
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1 }),
-    );
-  });
-}
-
-function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const med = s[Math.floor(s.length / 2)]!;
-  const f = (x: number) => x.toFixed(x < 100 ? 1 : 0);
-  return `median ${f(med)} (min ${f(s[0]!)}, max ${f(s[s.length - 1]!)})`;
-}
 
 /** Wall ms, CPU ms and peak RSS MiB of `runs` fresh processes of `args`. */
 async function processFigures(
@@ -56,11 +28,11 @@ async function processFigures(
   file: string,
 ): Promise<{ wall: number[]; cpu: number[]; rss: number[] }> {
   const out = { wall: [] as number[], cpu: [] as number[], rss: [] as number[] };
-  const warm = await run(args);
+  const warm = await runNode(args);
   if (warm.code !== 0) throw new Error(`${args.join(' ')} exited ${warm.code}`);
   for (let i = 0; i < runs; i++) {
-    out.wall.push((await run(args)).ms);
-    await run(['--import', RSS_PROBE, ...args], { HWE_BENCH_RSS_FILE: file });
+    out.wall.push((await runNode(args)).ms);
+    await runNode(['--import', RSS_PROBE, ...args], { HWE_BENCH_RSS_FILE: file });
     const [kb, us] = readFileSync(file, 'utf8').split(' ').map(Number) as [number, number];
     out.rss.push(kb / 1024);
     out.cpu.push(us / 1000);

@@ -10,49 +10,20 @@
  * the rest share CPUs; each pass lists them all, looks them up, aggregates and writes the object
  * by server-side apply. Also prints an in-process pass, what every sleep interval costs.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { installCrds } from '../src/api/index.js';
-import { LocalCluster } from '../src/cluster/local.js';
 import { createSimNodes, mapLimit } from '../src/cluster/nodes.js';
 import { silentLogger } from '../src/runtime/log.js';
 import type { KubeletState } from '../test/integration/nfd-topology/kubelet.js';
 import { PodResourcesStandIn } from '../test/integration/nfd-topology/kubelet.js';
 import { repoRoot } from '../test/fixtures/hosts/index.js';
+import { RSS_PROBE, benchCluster, runNode, stats } from './_support.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NS = 'topology-bench';
 const NODE = 'topology-bench-0';
-
-/** Written into the child with --import: records its peak RSS and CPU time when it exits. */
-const RSS_PROBE =
-  'data:text/javascript,' +
-  encodeURIComponent(
-    "import{writeFileSync}from'node:fs';process.on('exit',()=>{const u=process.resourceUsage();writeFileSync(process.env.HWE_BENCH_RSS_FILE,u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime));});",
-  );
-
-function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number }> {
-  return new Promise((resolve, reject) => {
-    const t0 = process.hrtime.bigint();
-    const child = spawn(process.execPath, args, {
-      stdio: ['ignore', 'ignore', 'inherit'],
-      env: { ...process.env, ...env },
-    });
-    child.on('error', reject);
-    child.on('exit', (code) =>
-      resolve({ ms: Number(process.hrtime.bigint() - t0) / 1e6, code: code ?? 1 }),
-    );
-  });
-}
-
-function stats(xs: number[]): string {
-  const s = [...xs].sort((a, b) => a - b);
-  const med = s[Math.floor(s.length / 2)]!;
-  return `min ${s[0]!.toFixed(0)}  median ${med.toFixed(0)}  max ${s[s.length - 1]!.toFixed(0)}`;
-}
 
 const GiB = 2 ** 30;
 const numa = (id: number) => ({ nodes: [{ ID: id }] });
@@ -117,15 +88,10 @@ export default async function (args: string[]): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'hwe-bench-topology-'));
   const log = (m: string) => process.stderr.write(`${m}\n`);
   log('starting a local control plane');
-  const cluster = await LocalCluster.start({ ownedByProcess: true });
+  const cluster = await benchCluster(NS);
   let kubelet: PodResourcesStandIn | undefined;
   try {
     const client = cluster.client;
-    await installCrds(client);
-    await client.request('/api/v1/namespaces', {
-      method: 'POST',
-      body: { metadata: { name: NS } },
-    });
     await createSimNodes(client, [{ name: NODE, cpu: '64', memory: '256Gi', pods: '1000' }]);
     const state = kubeletState(nPods);
     log(`creating ${nPods} pods on ${NODE}`);
@@ -163,13 +129,17 @@ export default async function (args: string[]): Promise<void> {
     ];
     const file = join(dir, 'usage');
     const env = { HWE_BENCH_RSS_FILE: file };
-    const warm = await run(updaterArgs, env);
+    const warm = await runNode(updaterArgs, env, ['ignore', 'ignore', 'inherit']);
     if (warm.code !== 0) throw new Error(`nfd-topology-updater exited ${warm.code}`);
     const wall: number[] = [];
     const rss: number[] = [];
     const cpu: number[] = [];
     for (let i = 0; i < runs; i++) {
-      const r = await run(['--import', RSS_PROBE, ...updaterArgs], env);
+      const r = await runNode(['--import', RSS_PROBE, ...updaterArgs], env, [
+        'ignore',
+        'ignore',
+        'inherit',
+      ]);
       if (r.code !== 0) throw new Error(`nfd-topology-updater exited ${r.code}`);
       wall.push(r.ms);
       const [kb, us] = readFileSync(file, 'utf8').split(' ').map(Number) as [number, number];
