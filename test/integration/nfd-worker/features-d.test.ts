@@ -4,7 +4,6 @@
  * warning, like every warning, shows at the default verbosity once, not on every pass.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,10 +12,8 @@ import { installCrds } from '../../../src/api/index.js';
 import type { KubeClient } from '../../../src/runtime/client.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
-import { HWE_MAIN } from '../../support/cli.js';
 import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
-
-const NO_POD = { POD_NAME: '', POD_UID: '', POD_NAMESPACE: '', NODE_NAME: '', KUBECONFIG: '' };
+import { startWorker } from './worker-process.js';
 
 describe('nfd-worker features.d', { timeout: 240_000 }, () => {
   let client: KubeClient;
@@ -47,35 +44,22 @@ describe('nfd-worker features.d', { timeout: 240_000 }, () => {
     );
     writeFileSync(join(fd, 'hook'), '#!/bin/sh\necho hook.example.com/ran\n', { mode: 0o755 });
 
-    const child = spawn(
-      process.execPath,
-      [
-        HWE_MAIN,
-        'nfd',
-        'worker',
-        '-config',
-        '',
-        '-host-root',
-        root,
-        '-node-name',
-        node,
-        '-namespace',
-        ns,
-        '-kubeconfig',
-        kubeconfig,
-        '-sleep-interval',
-        '1s',
-        '-v',
-        '2',
-      ],
-      { env: { ...process.env, ...NO_POD }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
-    after(() => child.kill('SIGKILL'));
+    const worker = startWorker([
+      '-config',
+      '',
+      '-host-root',
+      root,
+      '-node-name',
+      node,
+      '-namespace',
+      ns,
+      '-kubeconfig',
+      kubeconfig,
+      '-sleep-interval',
+      '1s',
+      '-v',
+      '2',
+    ]);
 
     const get = () =>
       client
@@ -109,14 +93,18 @@ describe('nfd-worker features.d', { timeout: 240_000 }, () => {
       'nothing from the executable',
     );
     // Several passes later the hook's warning is still logged once, at warning level.
-    const passes = () => stderr.match(/NodeFeature .*: (unchanged|updated|created)/g)?.length ?? 0;
+    const passes = () =>
+      worker.stderr().match(/NodeFeature .*: (unchanged|updated|created)/g)?.length ?? 0;
     const seen = passes();
     await eventually('three more passes', async () => passes() >= seen + 3, 60_000);
-    const warnings = stderr.split('\n').filter((l) => /hook: executable, skipped/.test(l));
-    assert.equal(warnings.length, 1, stderr.slice(-2000));
+    const warnings = worker
+      .stderr()
+      .split('\n')
+      .filter((l) => /hook: executable, skipped/.test(l));
+    assert.equal(warnings.length, 1, worker.stderr().slice(-2000));
     assert.match(warnings[0]!, /^W/);
 
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr.slice(-2000));
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0, worker.stderr().slice(-2000));
   });
 });

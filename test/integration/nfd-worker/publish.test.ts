@@ -3,7 +3,6 @@
  * when nothing changed, updates it when the host changes, and points it at the worker pod.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +12,12 @@ import { isKubeError, KubeClient } from '../../../src/runtime/client.js';
 import { kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/kubeconfig.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture, repoRoot } from '../../fixtures/hosts/index.js';
-import { HWE_MAIN, runHwe } from '../../support/cli.js';
+import { runHwe } from '../../support/cli.js';
 import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
+import { NO_POD, startWorker } from './worker-process.js';
 
 const CRD_FILE = 'config/crd/bases/nfd.k8s-sigs.io_nodefeatures.yaml';
 const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
-const NO_POD = { POD_NAME: '', POD_UID: '', POD_NAMESPACE: '', NODE_NAME: '', KUBECONFIG: '' };
 
 function nfPath(ns: string, name?: string): string {
   return `/apis/nfd.k8s-sigs.io/v1alpha1/namespaces/${ns}/nodefeatures${name ? `/${name}` : ''}`;
@@ -174,33 +173,20 @@ describe('nfd-worker publishing', () => {
     const root = join(tempDir(), 'host');
     cpSync(hostFixture('amd-debian'), root, { recursive: true, verbatimSymlinks: true });
     const featuresDir = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
-    const child = spawn(
-      process.execPath,
-      [
-        HWE_MAIN,
-        'nfd',
-        'worker',
-        '-config',
-        '',
-        '-host-root',
-        root,
-        '-node-name',
-        node,
-        '-namespace',
-        ns,
-        '-kubeconfig',
-        kubeconfig,
-        '-sleep-interval',
-        '1h',
-      ],
-      { env: { ...process.env, ...NO_POD }, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
-    after(() => child.kill('SIGKILL'));
+    const worker = startWorker([
+      '-config',
+      '',
+      '-host-root',
+      root,
+      '-node-name',
+      node,
+      '-namespace',
+      ns,
+      '-kubeconfig',
+      kubeconfig,
+      '-sleep-interval',
+      '1h',
+    ]);
 
     const first = await eventually('NodeFeature created', () =>
       client.request<NodeFeatureObject>(nfPath(ns, node)).catch(() => undefined),
@@ -231,8 +217,8 @@ describe('nfd-worker publishing', () => {
       'true',
     );
 
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0, stderr);
+    worker.child.kill('SIGTERM');
+    assert.equal(await worker.exited, 0, worker.stderr());
   });
 
   it('points the NodeFeature at the worker pod', async () => {

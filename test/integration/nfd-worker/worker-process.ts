@@ -1,0 +1,34 @@
+/** A long-running `hwe nfd worker` process for tests, outside any pod. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { after } from 'node:test';
+import { HWE_MAIN } from '../../support/cli.js';
+
+/** The pod environment cleared, so that nothing of the machine's leaks into the worker. */
+export const NO_POD = {
+  POD_NAME: '',
+  POD_UID: '',
+  POD_NAMESPACE: '',
+  NODE_NAME: '',
+  KUBECONFIG: '',
+};
+
+export interface WorkerProcess {
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /** Its exit code once it ends. */
+  exited: Promise<number | null>;
+}
+
+/** Starts `hwe nfd worker ARGS…`; it is killed when the test file ends. */
+export function startWorker(args: string[]): WorkerProcess {
+  const child = spawn(process.execPath, [HWE_MAIN, 'nfd', 'worker', ...args], {
+    env: { ...process.env, ...NO_POD },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  after(() => child.kill('SIGKILL'));
+  return { child, stderr: () => stderr, exited };
+}
