@@ -19,8 +19,6 @@ import {
   ModuleImagesConfigs,
 } from '../../../src/api/index.js';
 import type { Pod } from '../../../src/kmm/build/index.js';
-import { setupImageControllers } from '../../../src/kmm/images/index.js';
-import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
 import {
   RegistryClient,
   extractFiles,
@@ -28,12 +26,10 @@ import {
   resolveImage,
 } from '../../../src/oci/index.js';
 import {
-  Manager,
   Pods,
   ResourceClient,
   Secrets,
   ServiceAccounts,
-  silentLogger,
   type KubeObject,
   type ResourceType,
 } from '../../../src/runtime/index.js';
@@ -48,6 +44,7 @@ import {
 } from '../../support/cluster.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { makeKeyPair, makeModule, tool } from '../../fixtures/signing/fixtures.js';
+import { kmmTestManager } from '../../support/kmm.js';
 
 const user = { username: 'kmm', password: 'e2e-pw' };
 const reg = await testRegistry({ auth: 'htpasswd', users: [user] });
@@ -96,17 +93,10 @@ for (const [name, data, type] of [
   await secrets.create({ metadata: { name, namespace: ns }, data, ...(type ? { type } : {}) });
 }
 
-const mgr = new Manager({ client, name: 'kmm-e2e', log: silentLogger });
-setupKmmControllers(mgr, {
-  config: defaultConfig(),
+const mgr = await kmmTestManager(client, {
+  name: 'kmm-e2e',
   operatorNamespace: opNs,
-  workerImage: 'hwe:test',
-});
-await setupImageControllers(mgr, {
   namespace: ns,
-  signImage: 'registry.example/hwe/hwe:test',
-  buildImage: 'registry.example/kaniko/executor:test',
-  buildBackend: 'kaniko',
   nodeSelector: { 'hwe.test/build-node': sel },
 });
 before(async () => {

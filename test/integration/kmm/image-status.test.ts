@@ -9,15 +9,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { installCrds, Modules, type Module } from '../../../src/api/index.js';
 import type { Pod } from '../../../src/kmm/build/index.js';
-import { setupImageControllers } from '../../../src/kmm/images/index.js';
-import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
 import {
   ConfigMaps,
   Events,
-  Manager,
   Pods,
   ResourceClient,
-  silentLogger,
   type Condition,
   type KubeObject,
   type ResourceType,
@@ -30,6 +26,7 @@ import {
   uniqueName,
 } from '../../support/cluster.js';
 import { testRegistry } from '../../support/registry.js';
+import { kmmTestManager } from '../../support/kmm.js';
 
 const reg = await testRegistry();
 const cluster = await testCluster();
@@ -47,18 +44,11 @@ const events = new ResourceClient<
   KubeObject & { reason: string; message: string; type: string; involvedObject: { name?: string } }
 >(client, Events, 'test');
 
-const mgr = new Manager({ client, name: 'kmm-imgst', log: silentLogger });
-setupKmmControllers(mgr, {
-  config: defaultConfig(),
+// No node has the build-node label: build pods stay unscheduled, and the test ends them.
+const mgr = await kmmTestManager(client, {
+  name: 'kmm-imgst',
   operatorNamespace: opNs,
-  workerImage: 'hwe:test',
-});
-await setupImageControllers(mgr, {
   namespace: ns,
-  signImage: 'registry.example/hwe/hwe:test',
-  buildImage: 'registry.example/kaniko/executor:test',
-  buildBackend: 'kaniko',
-  // No node has this label: build pods stay unscheduled, and the test ends them.
   nodeSelector: { 'hwe.test/build-node': sel },
 });
 before(async () => {

@@ -28,9 +28,7 @@ import {
 } from '../../../src/api/index.js';
 import { dryRunWorkerPod, startWorkerDriver } from '../../../src/cluster/kmm-workers.js';
 import type { Pod } from '../../../src/kmm/build/index.js';
-import { setupImageControllers } from '../../../src/kmm/images/index.js';
 import { readyLabel } from '../../../src/kmm/module/labels.js';
-import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
 import {
   RegistryClient,
   extractFiles,
@@ -39,13 +37,11 @@ import {
   type LayerFile,
 } from '../../../src/oci/index.js';
 import {
-  Manager,
   Nodes,
   Pods,
   ResourceClient,
   Secrets,
   ServiceAccounts,
-  silentLogger,
   type KubeObject,
   type ResourceType,
 } from '../../../src/runtime/index.js';
@@ -62,6 +58,7 @@ import {
   uniqueName,
 } from '../../support/cluster.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
+import { kmmTestManager } from '../../support/kmm.js';
 
 const KERNEL = '4.18.0-372.46.1.el8_6.x86_64';
 const RHCOS = '412.86.202302211547-0';
@@ -222,21 +219,13 @@ describe('§4 a Module building simple-kmod with DTK_AUTO, signing it, loading i
     await apply([cert, key, pullSecret], ns);
 
     // The operator's controllers; build and sign pods go to a node that does not exist.
-    const mgr = new Manager({ client, name: 'walkthroughs', log: silentLogger });
-    setupKmmControllers(mgr, {
-      config: defaultConfig(),
+    const mgr = await kmmTestManager(client, {
+      name: 'walkthroughs',
       operatorNamespace: opNs,
-      workerImage: 'hwe:test',
-      retryBaseMs: 1_000,
-    });
-    await setupImageControllers(mgr, {
       namespace: ns,
-      signImage: 'registry.example/hwe/hwe:test',
-      buildImage: 'registry.example/kaniko/executor:test',
-      buildBackend: 'kaniko',
       nodeSelector: { 'hwe.test/build-node': uniqueName('none') },
-      dtkImageStream: { namespace: ns, name: 'driver-toolkit' },
-      retryMs: 2_000,
+      retryBaseMs: 1_000,
+      images: { dtkImageStream: { namespace: ns, name: 'driver-toolkit' }, retryMs: 2_000 },
     });
     await mgr.start();
     onCleanup(() => mgr.stop());

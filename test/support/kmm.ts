@@ -1,0 +1,42 @@
+/** The KMM operator's controllers as the integration tests run them: in process, test images. */
+import { type ImageControllersOptions, setupImageControllers } from '../../src/kmm/images/index.js';
+import {
+  defaultConfig,
+  type KmmOperatorOptions,
+  setupKmmControllers,
+} from '../../src/kmm/operator/index.js';
+import { Manager, silentLogger, type KubeClient } from '../../src/runtime/index.js';
+
+/**
+ * A manager (not started) with the Module and node config controllers and the image
+ * controllers for `namespace`. Build and sign pods carry `nodeSelector`, which names no node:
+ * they stay unscheduled and the test plays their part.
+ */
+export async function kmmTestManager(
+  client: KubeClient,
+  o: {
+    name: string;
+    operatorNamespace: string;
+    namespace: string;
+    nodeSelector: Record<string, string>;
+    retryBaseMs?: KmmOperatorOptions['retryBaseMs'];
+    images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs'>;
+  },
+): Promise<Manager> {
+  const mgr = new Manager({ client, name: o.name, log: silentLogger });
+  setupKmmControllers(mgr, {
+    config: defaultConfig(),
+    operatorNamespace: o.operatorNamespace,
+    workerImage: 'hwe:test',
+    ...(o.retryBaseMs !== undefined ? { retryBaseMs: o.retryBaseMs } : {}),
+  });
+  await setupImageControllers(mgr, {
+    namespace: o.namespace,
+    signImage: 'registry.example/hwe/hwe:test',
+    buildImage: 'registry.example/kaniko/executor:test',
+    buildBackend: 'kaniko',
+    nodeSelector: o.nodeSelector,
+    ...o.images,
+  });
+  return mgr;
+}
