@@ -769,6 +769,17 @@ describe('nfd-master restart by SIGKILL', { timeout: 900_000 }, () => {
     });
     master = runMasterProgram([], { kubeconfig, namespace: ns });
     await eventually('every node carries the changed label', labelled('two'), 600_000, 2000);
+    // The list can run ahead of the watch: wait until the watch has delivered every node's change.
+    await eventually(
+      'the watch saw every node change',
+      async () =>
+        new Set(
+          events
+            .filter((ev) => ev.object.metadata.labels?.[changes] === 'two')
+            .map((ev) => ev.object.metadata.name),
+        ).size === NODES,
+      60_000,
+    );
     ac.abort();
     await watching;
     await stopChild(master);
