@@ -5,7 +5,15 @@ import {
   type KmmOperatorOptions,
   setupKmmControllers,
 } from '../../src/kmm/operator/index.js';
-import { Manager, silentLogger, type KubeClient } from '../../src/runtime/index.js';
+import type { Pod } from '../../src/kmm/build/index.js';
+import {
+  Manager,
+  Pods,
+  ResourceClient,
+  silentLogger,
+  type KubeClient,
+  type ResourceType,
+} from '../../src/runtime/index.js';
 
 /**
  * A manager (not started) with the Module and node config controllers and the image
@@ -20,7 +28,7 @@ export async function kmmTestManager(
     namespace: string;
     nodeSelector: Record<string, string>;
     retryBaseMs?: KmmOperatorOptions['retryBaseMs'];
-    images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs'>;
+    images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs' | 'buildAndSign'>;
   },
 ): Promise<Manager> {
   const mgr = new Manager({ client, name: o.name, log: silentLogger });
@@ -39,4 +47,35 @@ export async function kmmTestManager(
     ...o.images,
   });
   return mgr;
+}
+
+/** Reports the end of a build or sign pod as the kubelet would (kwok runs no containers). */
+export async function finishPod(client: KubeClient, pod: Pod, ok: boolean, message = '') {
+  const c = pod.spec.containers[0]!;
+  await new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test').patchStatus(
+    pod.metadata.name!,
+    {
+      status: {
+        phase: ok ? 'Succeeded' : 'Failed',
+        containerStatuses: [
+          {
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {
+              terminated: {
+                exitCode: ok ? 0 : 1,
+                reason: ok ? 'Completed' : 'Error',
+                message,
+                finishedAt: new Date().toISOString(),
+              },
+            },
+          },
+        ],
+      },
+    },
+    { namespace: pod.metadata.namespace! },
+  );
 }

@@ -95,6 +95,11 @@ export interface ImageControllersOptions {
   registryTimeoutMs?: number;
   /** Events go here; by default a recorder for component "kmm". */
   events?: EventRecorder;
+  /**
+   * false in managed (spoke) mode, where the hub builds and signs: images are only checked, and
+   * a missing one is `DoesNotExist` whatever its build or sign say [true].
+   */
+  buildAndSign?: boolean;
   clock?: () => Date;
 }
 
@@ -310,7 +315,9 @@ export async function setupImageControllers(
         triggered ? [] : (mic.status?.imagesStates ?? []).map((s) => [s.image, s.status] as const),
       );
       const results = resultsByImage(mbsc?.status?.images);
-      const specs = distinctImages(mic);
+      const specs = distinctImages(mic).map((i) =>
+        options.buildAndSign === false ? { ...i, build: undefined, sign: undefined } : i,
+      );
       let plans: ImagePlan[] = specs.map((s) =>
         planImage(s, prev.get(s.image), results.get(s.image) ?? {}),
       );

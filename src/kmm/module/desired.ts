@@ -63,7 +63,8 @@ export function workerServiceAccount(module: Module, sec: SecurityOptions): stri
   return module.metadata.namespace === sec.operatorNamespace ? sec.workerServiceAccount : 'default';
 }
 
-function imageSpec(m: ResolvedMapping): ModuleImageSpec {
+/** The MIC entry for a resolved mapping (what the image controllers check, build and sign). */
+export function imageSpec(m: ResolvedMapping): ModuleImageSpec {
   const spec: ModuleImageSpec = { image: m.containerImage, kernelVersion: m.kernelVersion };
   if (m.build) spec.build = m.build as ModuleImageSpec['build'];
   if (m.sign) spec.sign = m.sign as ModuleImageSpec['sign'];

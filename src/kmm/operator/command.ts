@@ -9,7 +9,9 @@ export const operatorCommand: Command = {
     'or the in-cluster service account). The config (upstream controller_config.yaml format)\n' +
     `comes from --config FILE, else ConfigMap ${CONFIG_MAP_NAME} (key ${CONFIG_KEY}) in the\n` +
     "operator's namespace, which is created with the defaults when missing and never\n" +
-    'overwritten. Exit status: 0 stopped; 2 invalid flags or config.',
+    'overwritten. With KMM_MANAGED=1 (a spoke of KMM-Hub) images are only checked, never\n' +
+    "built or signed, and the nodes' kernels are published as ClusterClaim\n" +
+    'kernel-versions.kmm.node.kubernetes.io. Exit status: 0 stopped; 2 invalid flags or config.',
   flags: [
     { name: 'kubeconfig', type: 'string', placeholder: 'FILE', help: 'kubeconfig file' },
     { name: 'config', type: 'string', placeholder: 'FILE', help: 'operator config file' },

@@ -20,7 +20,7 @@ import {
 import { setupKmmOperator } from './setup.js';
 
 /** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
-const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
+export const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
 
 interface ConfigMapObject extends KubeObject {
   data?: Record<string, string>;
@@ -69,6 +69,11 @@ async function loadConfig(
   }
 }
 
+/** KMM_MANAGED as upstream reads it (Go's strconv.ParseBool); unset or unreadable is false. */
+export function isManaged(value: string | undefined): boolean {
+  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value ?? '');
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
   const { flags, env, stderr } = ctx;
   if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
@@ -93,6 +98,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw e;
   }
   const { config } = loaded;
+  const managed = isManaged(env.KMM_MANAGED);
   const mgr = new Manager({
     client,
     name: 'kmm',
@@ -104,8 +110,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     metricsAddress:
       (flags['metrics-bind-address'] as string | undefined) ?? config.metrics.bindAddress,
   }).stopOnSignals();
-  mgr.log.info('operator config', { source: loaded.source, namespace, workerImage });
+  mgr.log.info('operator config', { source: loaded.source, namespace, workerImage, managed });
   await setupKmmOperator(mgr, {
+    managed,
     config,
     operatorNamespace: namespace,
     workerImage,

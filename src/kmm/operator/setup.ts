@@ -47,6 +47,11 @@ export interface FullOperatorOptions extends KmmOperatorOptions {
   signImage: string;
   /** kaniko image of build pods; RELATED_IMAGE_BUILD. */
   buildImage: string;
+  /**
+   * Managed (spoke) mode, KMM_MANAGED: a KMM-Hub builds and signs, so this operator only checks
+   * images, and it publishes its nodes' kernels as a ClusterClaim for the hub.
+   */
+  managed?: boolean;
 }
 
 /**
@@ -68,6 +73,8 @@ export async function setupKmmOperator(mgr: Manager, o: FullOperatorOptions): Pr
     buildImage: o.buildImage,
     gcDelayMs: o.config.job.gcDelayMs,
     events,
+    buildAndSign: !o.managed,
   });
   setupPreflightControllers(mgr);
+  if (o.managed) (await import('../hub/claim.js')).setupKernelClaimController(mgr);
 }
