@@ -195,3 +195,8 @@ export function defaultConfigYaml(): string {
     '',
   ].join('\n');
 }
+
+/** KMM_MANAGED as upstream reads it (Go's strconv.ParseBool); unset or unreadable is false. */
+export function isManaged(value: string | undefined): boolean {
+  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value ?? '');
+}

@@ -14,6 +14,7 @@ import {
   CONFIG_MAP_NAME,
   ConfigError,
   defaultConfigYaml,
+  isManaged,
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';
@@ -67,11 +68,6 @@ async function loadConfig(
     if (e instanceof ConfigError) throw new ConfigError(e.field, `${source}: ${e.message}`);
     throw e;
   }
-}
-
-/** KMM_MANAGED as upstream reads it (Go's strconv.ParseBool); unset or unreadable is false. */
-export function isManaged(value: string | undefined): boolean {
-  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value ?? '');
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
