@@ -5,15 +5,20 @@ import {
   type KmmOperatorOptions,
   setupKmmControllers,
 } from '../../src/kmm/operator/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Pod } from '../../src/kmm/build/index.js';
 import {
   Manager,
   Pods,
   ResourceClient,
+  Secrets,
   silentLogger,
   type KubeClient,
+  type KubeObject,
   type ResourceType,
 } from '../../src/runtime/index.js';
+import { runHwe, type CliResult } from './cli.js';
 
 /**
  * A manager (not started) with the Module and node config controllers and the image
@@ -78,4 +83,41 @@ export async function finishPod(client: KubeClient, pod: Pod, ok: boolean, messa
     },
     { namespace: pod.metadata.namespace! },
   );
+}
+
+/**
+ * Runs what a signing pod runs (`hwe kmm sign-image` with its container's arguments), with
+ * every Secret volume written to <a temporary root>/<mountPath>/<key> and the mount paths in
+ * the arguments pointed there.
+ */
+export async function runSignPod(
+  client: KubeClient,
+  pod: Pod,
+  workDir: string,
+): Promise<CliResult> {
+  const secrets = new ResourceClient<KubeObject & { data: Record<string, string> }>(
+    client,
+    Secrets as ResourceType<KubeObject & { data: Record<string, string> }>,
+    'test',
+  );
+  const root = mkdtempSync(join(workDir, 'pod-'));
+  const c = pod.spec.containers[0]!;
+  if (c.command?.join(' ') !== 'hwe') throw new Error(`not a signing pod: ${c.command?.join(' ')}`);
+  let args = c.args ?? [];
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.spec.volumes?.find((x) => x.name === m.name);
+    if (!v?.secret) throw new Error(`volume ${m.name} is no Secret volume`);
+    const s = await secrets.get(v.secret.secretName, pod.metadata.namespace);
+    for (const item of v.secret.items ?? Object.keys(s.data).map((k) => ({ key: k, path: k }))) {
+      const file = join(root, m.mountPath, item.path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, Buffer.from(s.data[item.key]!, 'base64'));
+    }
+    args = args.map((a) => a.replace(m.mountPath, join(root, m.mountPath)));
+  }
+  try {
+    return await runHwe(args);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 }

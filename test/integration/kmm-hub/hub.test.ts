@@ -7,7 +7,8 @@
  * What plays a part here because nothing runs containers or OCM agents:
  * - the hub's kaniko build pods: the test pushes the image the build would have produced (a
  *   module tree compiled for the pod's KERNEL_FULL_VERSION) to the pod's --destination and
- *   completes the pod as a kubelet would;
+ *   completes the pod as a kubelet would; the signing pods' program (`hwe kmm sign-image`)
+ *   runs with the pod's arguments and Secrets;
  * - the spoke's worker pods: `dryRunWorkerPod` pulls the pod's image and runs the worker's load
  *   or unload with `modprobe -n` for the node's kernel, so a pod succeeds only if the image has
  *   the module for that kernel;
@@ -17,7 +18,7 @@
  *   ManagedCluster's status, as the agents do. OCM's real agents are not run.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, it } from 'node:test';
@@ -48,8 +49,10 @@ import { setupImageControllers } from '../../../src/kmm/images/index.js';
 import { readyLabel } from '../../../src/kmm/module/labels.js';
 import {
   RegistryClient,
+  extractFiles,
   imageExists,
   parseReference,
+  resolveImage,
   type LayerFile,
 } from '../../../src/oci/index.js';
 import {
@@ -58,6 +61,7 @@ import {
   Nodes,
   Pods,
   ResourceClient,
+  Secrets,
   ServiceAccounts,
   silentLogger,
   type KubeObject,
@@ -72,10 +76,11 @@ import {
   testNodes,
   uniqueName,
 } from '../../support/cluster.js';
-import { finishPod, kmmTestManager } from '../../support/kmm.js';
+import { finishPod, kmmTestManager, runSignPod } from '../../support/kmm.js';
 import { installOcmCrds, startAgentStandIn } from '../../support/ocm.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
+import { makeKeyPair, tool } from '../../fixtures/signing/fixtures.js';
 
 const K1 = '5.14.0-284.30.1.el9_2.x86_64';
 const K2 = '6.1.0-18-amd64';
@@ -119,6 +124,18 @@ await new ResourceClient(hub, ConfigMaps, 'test').create({
   metadata: { name: 'kmod-dockerfile', namespace: hubNs },
   data: { dockerfile: 'FROM scratch\nARG KERNEL_FULL_VERSION\n' },
 } as KubeObject);
+// The Secure Boot key and certificate the hub signs with.
+const keys = await makeKeyPair(work, 'hub', { cn: 'kmm hub signer' });
+const b64 = (b: Buffer) => b.toString('base64');
+for (const [name, data] of [
+  ['signing-key', { key: b64(readFileSync(keys.key)) }],
+  ['signing-cert', { cert: b64(readFileSync(keys.certDer)) }],
+] as const) {
+  await new ResourceClient(hub, Secrets, 'test').create({
+    metadata: { name, namespace: hubNs },
+    data,
+  } as KubeObject);
+}
 
 // Spoke: nodes on two kernels, two of them selected by the Module; KMM in managed mode.
 const spokeOpNs = await testNamespace(spoke, 'kmm-spoke-op');
@@ -158,8 +175,12 @@ const workers = await startWorkerDriver(spoke, async (pod) => {
 });
 onCleanup(() => workers.stop());
 
-/** Plays the hub's kaniko pods: pushes what the build makes, then completes the pod. */
+/**
+ * Plays the hub's build and sign pods: a kaniko pod's image is pushed to its --destination, a
+ * signing pod's program runs; then the pod is completed as a kubelet would.
+ */
 const builtFor: string[] = [];
+const signed: string[] = [];
 function files(root: string, dir = root): LayerFile[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = join(dir, e.name);
@@ -173,6 +194,16 @@ const builder = (async () => {
     const list = await hubPods
       .list({ namespace: hubNs, labelSelector: 'kmm.node.kubernetes.io/pod-type=build' })
       .catch(() => ({ items: [] as Pod[] }));
+    const signPods = await hubPods
+      .list({ namespace: hubNs, labelSelector: 'kmm.node.kubernetes.io/pod-type=sign' })
+      .catch(() => ({ items: [] as Pod[] }));
+    for (const pod of signPods.items.filter(
+      (p) => !p.status?.phase || p.status.phase === 'Pending',
+    )) {
+      const r = await runSignPod(hub, pod, work);
+      await finishPod(hub, pod, r.code === 0, r.stderr);
+      if (r.code === 0) signed.push(pod.metadata.name!);
+    }
     for (const pod of list.items.filter((p) => !p.status?.phase || p.status.phase === 'Pending')) {
       const args = pod.spec.containers[0]!.args ?? [];
       const arg = (prefix: string) => args.find((a) => a.startsWith(prefix))?.slice(prefix.length);
@@ -256,7 +287,7 @@ it('the spoke publishes its kernels and the hub sees them on the ManagedCluster'
   assert.equal(claims.value, [K1, K2].sort().join('\n'));
 });
 
-it('an MCM is built on the hub and its digest-pinned Module loaded on the spokeâ€™s selected nodes', async () => {
+it('an MCM is built and signed on the hub and its digest-pinned Module loaded on the spokeâ€™s selected nodes', async () => {
   await mcms.create({
     metadata: { name: mcmName },
     spec: {
@@ -271,6 +302,11 @@ it('an MCM is built on the hub and its digest-pinned Module loaded on the spokeâ
                 containerImage: `${reg.host}/hub/${mcmName}:\${KERNEL_FULL_VERSION}`,
                 registryTLS: { insecure: true },
                 build: { dockerfileConfigMap: { name: 'kmod-dockerfile' } },
+                sign: {
+                  keySecret: { name: 'signing-key' },
+                  certSecret: { name: 'signing-cert' },
+                  filesToSign: [`/opt/lib/modules/*/extra/${MODULE}.ko`],
+                },
               },
             ],
           },
@@ -297,6 +333,7 @@ it('an MCM is built on the hub and its digest-pinned Module loaded on the spokeâ
     180_000,
   );
   assert.deepEqual(builtFor.sort(), [K1, K2].sort());
+  assert.equal(signed.length, 2);
   assert.equal(mw.spec.workload.manifests.length, 1);
   const m = mw.spec.workload.manifests[0] as unknown as Module;
   assert.equal(m.kind, 'Module');
@@ -319,6 +356,12 @@ it('an MCM is built on the hub and its digest-pinned Module loaded on the spokeâ
       k.containerImage,
       `${reg.host}/hub/${mcmName}@${there.state === 'Exists' ? there.digest : ''}`,
     );
+    // What the spokes pull is the signed module.
+    const ko = `opt/lib/modules/${k.literal}/extra/${MODULE}.ko`;
+    const pinned = await resolveImage(push, parseReference(k.containerImage));
+    const file = join(work, `${k.literal}.ko`);
+    writeFileSync(file, (await extractFiles(push, pinned, [ko])).get(ko)!.data!);
+    assert.equal((await tool('modinfo', ['-F', 'signer', file])).trim(), 'kmm hub signer');
   }
 
   // The spoke loads it on the two selected nodes, each with its kernel's image; not on the third.
