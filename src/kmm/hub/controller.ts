@@ -80,9 +80,14 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
   const secretApi = mgr.api(Secrets as ResourceType<SecretObject>);
   const allMcms = () => mcms.list().map((m) => ({ name: m.metadata.name! }));
 
-  /** The digest of each image, read from the registry as the spokes' nodes will pull it. */
+  /**
+   * The digest of each image, read from the registry as the spokes' nodes will pull it.
+   * `known`: digests read earlier in the same reconcile (clusters on the same kernels share
+   * images), so one image is asked for once.
+   */
   async function digestsOf(
     mic: ModuleImagesConfig,
+    known: Map<string, string>,
   ): Promise<{ digests: Map<string, string>; problems: string[] }> {
     const digests = new Map<string, string>();
     const problems: string[] = [];
@@ -91,6 +96,11 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
     for (const spec of mic.spec.images ?? []) {
       // Nodes that never pull use what they have: there is no digest to pin.
       if ((spec.imagePullPolicy ?? mic.spec.imagePullPolicy) === 'Never') continue;
+      const seen = known.get(spec.image);
+      if (seen) {
+        digests.set(spec.image, seen);
+        continue;
+      }
       const { ref, client } = openImage(spec.image, {
         ...(spec.registryTLS ? { tls: spec.registryTLS } : {}),
         pullSecrets: secret ? [secret] : [],
@@ -98,8 +108,10 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
       });
       try {
         const r = await imageExists(client, ref);
-        if (r.state === 'Exists') digests.set(spec.image, r.digest);
-        else problems.push(`image ${spec.image}: ${r.error.message}`);
+        if (r.state === 'Exists') {
+          digests.set(spec.image, r.digest);
+          known.set(spec.image, r.digest);
+        } else problems.push(`image ${spec.image}: ${r.error.message}`);
       } finally {
         client.close();
       }
@@ -127,6 +139,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
         kernels: clusterKernels(c),
       }));
       let retry = false;
+      const known = new Map<string, string>();
 
       for (const c of selected) {
         if (!c.kernels) {
@@ -174,7 +187,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
           ]),
         );
         if (!plan.images.every((i) => states.get(i.image) === 'Exists')) continue;
-        const { digests, problems } = await digestsOf(mic);
+        const { digests, problems } = await digestsOf(mic, known);
         if (problems.length) {
           for (const p of problems) {
             log.warn('digest unknown', { cluster: c.name, problem: p });
