@@ -33,7 +33,7 @@ export async function kmmTestManager(
     namespace: string;
     nodeSelector: Record<string, string>;
     retryBaseMs?: KmmOperatorOptions['retryBaseMs'];
-    images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs' | 'buildAndSign'>;
+    images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs'>;
   },
 ): Promise<Manager> {
   const mgr = new Manager({ client, name: o.name, log: silentLogger });

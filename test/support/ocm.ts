@@ -10,8 +10,9 @@
  * - registration agent: copies the spoke's ClusterClaims into `status.clusterClaims` of the
  *   ManagedCluster on the hub.
  * OCM's real agents are not used: their Go module pulls about 170 other modules (AWS SDK,
- * Helm, controller-runtime, cloudevents) and the registration agent needs OCM's hub
- * controllers and a certificate signing and approval flow to join a cluster.
+ * Helm, controller-runtime, cloudevents), too long a build for setup (src/kmm/hub/README.md),
+ * and the registration agent needs OCM's hub controllers and a certificate signing and
+ * approval flow to join a cluster.
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';

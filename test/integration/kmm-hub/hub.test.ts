@@ -27,6 +27,7 @@ import {
   ManagedClusterModules,
   ManagedClusters,
   ManifestWorks,
+  ModuleBuildSignConfigs,
   Modules,
   NodeModulesConfigs,
   installCrds,
@@ -41,12 +42,12 @@ import type { Pod } from '../../../src/kmm/build/index.js';
 import {
   KERNEL_VERSIONS_CLAIM,
   setupHubController,
-  setupKernelClaimController,
   type ManagedCluster,
   type ManifestWork,
 } from '../../../src/kmm/hub/index.js';
 import { setupImageControllers } from '../../../src/kmm/images/index.js';
 import { readyLabel } from '../../../src/kmm/module/labels.js';
+import { defaultConfig, setupKmmOperator } from '../../../src/kmm/operator/index.js';
 import {
   RegistryClient,
   extractFiles,
@@ -76,7 +77,7 @@ import {
   testNodes,
   uniqueName,
 } from '../../support/cluster.js';
-import { finishPod, kmmTestManager, runSignPod } from '../../support/kmm.js';
+import { finishPod, runSignPod } from '../../support/kmm.js';
 import { installOcmCrds, startAgentStandIn } from '../../support/ocm.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
@@ -158,14 +159,16 @@ await setupImageControllers(hubMgr, {
 });
 setupHubController(hubMgr, { namespace: hubNs, retryMs: 2_000 });
 
-const spokeMgr = await kmmTestManager(spoke, {
-  name: 'kmm-spoke-test',
+// The spoke's operator exactly as `KMM_MANAGED=1 hwe kmm operator` wires it.
+const spokeMgr = new Manager({ client: spoke, name: 'kmm-spoke-test', log: silentLogger });
+await setupKmmOperator(spokeMgr, {
+  managed: true,
+  config: defaultConfig(),
   operatorNamespace: spokeOpNs,
-  namespace: spokeNs,
-  nodeSelector: NO_NODE,
-  images: { buildAndSign: false, retryMs: 2_000 },
+  workerImage: 'hwe:test',
+  signImage: 'registry.example/hwe/hwe:test',
+  buildImage: 'registry.example/kaniko/executor:test',
 });
-setupKernelClaimController(spokeMgr);
 
 const workers = await startWorkerDriver(spoke, async (pod) => {
   const kernel = kernelOf[pod.spec.nodeName];
@@ -430,4 +433,50 @@ it('unselecting the cluster removes the ManifestWork, and the spoke unloads the 
     60_000,
   );
   assert.deepEqual(agents.errors(), []);
+});
+
+it('the spoke in managed mode never builds: a missing image with build is DoesNotExist', async () => {
+  const name = uniqueName('local');
+  const image = `${reg.host}/spoke/${name}:${K1}`;
+  // Everything a build needs is there: only managed mode keeps it from running.
+  await new ResourceClient(spoke, ConfigMaps, 'test').create({
+    metadata: { name: 'kmod-dockerfile', namespace: spokeNs },
+    data: { dockerfile: 'FROM scratch\n' },
+  } as KubeObject);
+  await spokeModules.create({
+    metadata: { name, namespace: spokeNs },
+    spec: {
+      selector: { [nodeSel]: 'true' },
+      moduleLoader: {
+        container: {
+          modprobe: { moduleName: MODULE },
+          kernelMappings: [
+            {
+              literal: K1,
+              containerImage: image,
+              registryTLS: { insecure: true },
+              build: { dockerfileConfigMap: { name: 'kmod-dockerfile' } },
+            },
+          ],
+        },
+      },
+    },
+  } as Module);
+  const mics = new ResourceClient<ModuleImagesConfig>(spoke, ModuleImagesConfigs, 'test');
+  await eventually(
+    'the image DoesNotExist on the spoke',
+    async () =>
+      (await mics.find(name, spokeNs))?.status?.imagesStates?.find((x) => x.image === image)
+        ?.status === 'DoesNotExist',
+    60_000,
+  );
+  const spokePods = new ResourceClient<Pod>(spoke, Pods as ResourceType<Pod>, 'test');
+  const builds = await spokePods.list({
+    namespace: spokeNs,
+    labelSelector: 'kmm.node.kubernetes.io/pod-type in (build,sign)',
+  });
+  assert.deepEqual(builds.items, []);
+  const mbscs = new ResourceClient(spoke, ModuleBuildSignConfigs, 'test');
+  assert.equal(await mbscs.find(name, spokeNs), undefined);
+  await spokeModules.delete(name, { namespace: spokeNs });
 });
