@@ -19,6 +19,7 @@ import { imageExists, openImage, type SecretLike } from '../../oci/index.js';
 import {
   createOrPatch,
   EventRecorder,
+  generationChanged,
   Secrets,
   setControllerReference,
   type KubeObject,
@@ -121,7 +122,8 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
 
   mgr
     .controller('kmm-hub')
-    .for(ManagedClusterModules)
+    // Its own status writes change nothing it reads.
+    .for(ManagedClusterModules, { predicates: [generationChanged] })
     .owns(ModuleImagesConfigs, { informer: micRequest })
     .owns(Works, { informer: workRequest })
     .watches(Clusters, allMcms, { predicates: [clusterChanged] })
@@ -217,7 +219,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
       const keep = new Set(selected.map((c) => c.name));
       const mine = (x: KubeObject) => x.metadata.labels?.[LABEL_MCM] === labelValue(name);
       for (const w of works.list().filter(mine)) {
-        if (keep.has(w.metadata.namespace!)) continue;
+        if (keep.has(w.metadata.namespace!) || w.metadata.deletionTimestamp) continue;
         if (await workApi.deleteIfExists(name, { namespace: w.metadata.namespace! })) {
           void events.event(
             mcm,
