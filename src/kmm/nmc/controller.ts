@@ -108,6 +108,14 @@ function podView(p: WorkerPod): WorkerPodView | undefined {
   return view;
 }
 
+function nodeView(node: KmmNode): NodeView {
+  return {
+    bootID: node.status?.nodeInfo?.bootID,
+    ready: isNodeReady(node),
+    kernelVersion: nodeKernel(node),
+  };
+}
+
 function nodeRef(node: KmmNode): KubeObject {
   return { apiVersion: 'v1', kind: 'Node', metadata: { ...node.metadata, namespace: undefined } };
 }
@@ -168,11 +176,7 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       const pods = inf.pods.byIndex('byNodeName', name);
       if (!node) return removeNode(name, nmc, pods);
       if (!nmc) return syncLabels(node, {});
-      const view: NodeView = {
-        bootID: node.status?.nodeInfo?.bootID,
-        ready: isNodeReady(node),
-        kernelVersion: nodeKernel(node),
-      };
+      const view = nodeView(node);
       const now = Date.now();
       const views = pods
         .filter((p) => deletedPods.pending(p.metadata.uid!) === undefined)
