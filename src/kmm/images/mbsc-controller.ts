@@ -7,7 +7,6 @@ import {
   Builds,
   ModuleBuildSignConfigs,
   type BuildSignImageState,
-  type ModuleBuildSignConfig,
   type ModuleBuildSignSpec,
 } from '../../api/index.js';
 import {
@@ -16,6 +15,7 @@ import {
   controllerOf,
   isKubeError,
   ownerReference,
+  throwAll,
   type KubeObject,
   type Logger,
   type ResourceType,
@@ -37,7 +37,6 @@ import { renderWork, type RenderedWork, type WorkContext } from './work.js';
 
 /** One reconcile of an MBSC: what it needs to know and what it gathers. */
 interface Round {
-  mbsc: ModuleBuildSignConfig;
   ns: string;
   target: KubeObject;
   work: WorkContext;
@@ -85,7 +84,6 @@ export function setupMbscController(ctx: ImagesContext): void {
       : (mbsc.metadata.labels?.[LABEL_MODULE_NAME] ?? mbsc.metadata.name!);
     const objects = ctx.owned(mbsc);
     const r: Round = {
-      mbsc,
       ns,
       target: eventTarget(owner ?? mbsc),
       work: {
@@ -101,8 +99,14 @@ export function setupMbscController(ctx: ImagesContext): void {
       statuses: [],
     };
     const prev = new Map((mbsc.status?.images ?? []).map((s) => [`${s.action}|${s.image}`, s]));
+    const errors: unknown[] = [];
     for (const entry of mbsc.spec.images) {
-      await reconcileEntry(r, entry, prev.get(`${entry.action}|${entry.image}`)?.status);
+      const before = prev.get(`${entry.action}|${entry.image}`);
+      // One entry failing (an API error) does not hold up the others; its record stays as it was.
+      await reconcileEntry(r, entry, before?.status).catch((e: unknown) => {
+        errors.push(e);
+        if (before) r.statuses.push(before);
+      });
     }
     const listed = new Set((owner?.spec.images ?? []).map((i) => i.image));
     r.statuses.push(...keptSuccesses(mbsc.status?.images ?? [], listed, mbsc.spec.images));
@@ -115,7 +119,9 @@ export function setupMbscController(ctx: ImagesContext): void {
         { namespace: ns },
       );
     }
-    await collect(r, objects);
+    // Which objects are current is known only when every entry was looked at.
+    if (!errors.length) await collect(r, objects);
+    throwAll(errors);
     return r.requeueAfter === undefined ? undefined : { requeueAfter: r.requeueAfter };
   });
 

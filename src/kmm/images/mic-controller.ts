@@ -10,7 +10,13 @@ import {
   type ModuleImageSpec,
   type ModuleImagesConfig,
 } from '../../api/index.js';
-import { createOrPatch, setControllerReference, type KubeObject } from '../../runtime/index.js';
+import {
+  createOrPatch,
+  setControllerReference,
+  settleEach,
+  throwAll,
+  type KubeObject,
+} from '../../runtime/index.js';
 import { LABEL_MODULE_NAME, labelValue } from '../build/index.js';
 import { ANNOTATION_REBUILD_TRIGGER, Reasons } from './constants.js';
 import { eventTarget, moduleNameOf, type ImagesContext } from './context.js';
@@ -98,11 +104,14 @@ export function setupMicController(ctx: ImagesContext): void {
     target: KubeObject,
   ): Promise<void> {
     const namespace = mic.metadata.namespace!;
-    for (const o of mbsc ? ctx.owned(mbsc) : []) await ctx.deleteWork(o, namespace);
+    const errors = await settleEach(mbsc ? ctx.owned(mbsc) : [], 4, (o) =>
+      ctx.deleteWork(o, namespace),
+    );
     await mbscApi.deleteIfExists(mic.metadata.name!, {
       namespace,
       propagationPolicy: 'Background',
     });
+    throwAll(errors);
     void events.event(
       target,
       'Normal',

@@ -388,9 +388,12 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       moduleOwner(module),
       devicePluginServiceAccount(module, opts),
     );
-    for (const d of plan.remove) await dsApi.deleteIfExists(d.metadata.name!, { namespace: ns });
+    const errors = await settleEach(plan.remove, 4, (d) =>
+      dsApi.deleteIfExists(d.metadata.name!, { namespace: ns }),
+    );
+    const current = plan.want ? await applyDaemonSet(plan.want, plan.have) : undefined;
+    throwAll(errors);
     if (!plan.want) return [];
-    const current = await applyDaemonSet(plan.want, plan.have);
     return [...plan.keep, ...(current ? [current] : [])];
   }
 
