@@ -82,7 +82,7 @@ export {
   OwnerError,
 } from './owner.js';
 export { createOrPatch, type OperationResult } from './apply.js';
-export { mergePatch, jsonPatch, deepEqual, type JsonPatchOp } from './diff.js';
+export { mergePatch, jsonPatch, deepEqual, overlay, type JsonPatchOp } from './diff.js';
 export {
   WebhookServer,
   allow,

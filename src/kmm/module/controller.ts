@@ -17,7 +17,7 @@ import {
   createOrPatch,
   deepEqual,
   isKubeError,
-  mergePatch,
+  overlay,
   ownerReference,
   removeFinalizer,
   settleEach,
@@ -398,14 +398,18 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
   }
 
   /**
-   * Creates or updates a device-plugin DaemonSet. Fields the server defaulted are not ours: the
-   * cached one is compared on what `want` sets, and only a difference is written.
+   * Creates or updates a device-plugin DaemonSet. Fields the server defaulted are not ours:
+   * `want` is laid over the cached one, and only a difference is written.
    */
   async function applyDaemonSet(
     want: DaemonSetObject,
     have: DaemonSetObject | undefined,
   ): Promise<DaemonSetObject | undefined> {
-    if (have && !mergePatch(daemonSetGist(have, want), daemonSetGist(want, want))) return have;
+    const same =
+      have &&
+      deepEqual(have.metadata.labels, want.metadata.labels) &&
+      deepEqual(overlay(have.spec, want.spec), have.spec);
+    if (same) return have;
     const { name, namespace } = have?.metadata ?? want.metadata;
     const identity = { ...want, metadata: { ...want.metadata, name, namespace } };
     try {
@@ -436,38 +440,4 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     lastStatusWrite.set(key, Date.now());
     return 0;
   }
-}
-
-/** The labels and spec of `ds`, with only the spec keys that `want` sets. */
-function daemonSetGist(ds: DaemonSetObject, want: DaemonSetObject): unknown {
-  return { labels: ds.metadata.labels, spec: pick(ds.spec, want.spec) };
-}
-
-/** Only the keys of `have` that `want` also sets: fields the server defaulted are not ours. */
-function pick(have: unknown, want: unknown): unknown {
-  if (Array.isArray(want) && Array.isArray(have)) {
-    return have.length === want.length ? have.map((h, i) => pick(h, want[i])) : have;
-  }
-  if (!isRecord(want) || !isRecord(have)) return have;
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(want)) if (k in have) out[k] = pick(have[k], want[k]);
-  return out;
-}
-
-/**
- * `want` laid over `have`: what `want` sets wins, keys only `have` has (server defaults) stay;
- * arrays of the same length are laid over element by element, others replaced.
- */
-function overlay(have: unknown, want: unknown): unknown {
-  if (Array.isArray(want) && Array.isArray(have)) {
-    return have.length === want.length ? want.map((w, i) => overlay(have[i], w)) : want;
-  }
-  if (!isRecord(want) || !isRecord(have)) return want;
-  const out: Record<string, unknown> = { ...have };
-  for (const k of Object.keys(want)) out[k] = overlay(have[k], want[k]);
-  return out;
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
