@@ -148,13 +148,13 @@ export function setupMbscController(ctx: ImagesContext): void {
     const name = work.object.metadata.name!;
     r.desired.add(name);
     const existing = r.byName.get(name);
-    if (existing) created.observed(`${r.ns}/${name}`);
     if (!existing) {
-      if (before === 'Success')
-        record('Success'); // done, and its object already collected
+      // A success on record whose object was collected is done; anything else starts.
+      if (before === 'Success') record('Success');
       else await start(r, entry, work);
       return;
     }
+    created.observed(`${r.ns}/${name}`);
     const outcome = outcomeOf(existing);
     const by = `${kindName(existing)} ${name}`;
     if (outcome.phase === 'Pending') {
