@@ -62,6 +62,8 @@ export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.
 export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 export { realClock, sleep, type Clock } from './clock.js';
+export { Expectations, type ExpectationsOptions } from './expectations.js';
+export { throwAll, settleEach } from './errors.js';
 export { addFinalizer, removeFinalizer, hasFinalizer } from './finalizers.js';
 export {
   setCondition,
@@ -80,7 +82,7 @@ export {
   OwnerError,
 } from './owner.js';
 export { createOrPatch, type OperationResult } from './apply.js';
-export { mergePatch, jsonPatch, deepEqual, type JsonPatchOp } from './diff.js';
+export { mergePatch, jsonPatch, deepEqual, overlay, type JsonPatchOp } from './diff.js';
 export {
   WebhookServer,
   allow,
