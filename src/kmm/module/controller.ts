@@ -36,7 +36,7 @@ import { kmmInformers, KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.j
 import { isLoaded, moduleKey, type NodeView } from '../nmc/plan.js';
 import { labelValue } from '../nmc/pod.js';
 import { trimNode, isNodeReady, matchesSelector, type KmmNode } from './nodes.js';
-import { planModule, type ModulePlan, type SecurityOptions } from './desired.js';
+import { compareStrings, planModule, type ModulePlan, type SecurityOptions } from './desired.js';
 import { DEVICE_PLUGIN_LABEL, lastErrorAnnotation, MODULE_FINALIZER, REASONS } from './labels.js';
 import { decideStatus, unloadingConditions, type ImageFailure, type NodeFacts } from './status.js';
 
@@ -104,7 +104,7 @@ export function withEntry(
 ): NodeModuleSpec[] {
   const others = (nmc?.spec.modules ?? []).filter((e) => !(e.namespace === ns && e.name === name));
   const out = entry ? [...others, entry] : others;
-  return out.sort((a, b) => moduleKey(a).localeCompare(moduleKey(b)));
+  return out.sort((a, b) => compareStrings(moduleKey(a), moduleKey(b)));
 }
 
 /**
@@ -316,7 +316,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
     const newestFirst = events.items
       .filter((e) => e.reason === REASONS.buildFailed || e.reason === REASONS.signFailed)
-      .sort((a, b) => when(b).localeCompare(when(a)));
+      .sort((a, b) => compareStrings(when(b), when(a)));
     let unexplained = false;
     const failures: ImageFailure[] = [];
     for (const w of failed) {
