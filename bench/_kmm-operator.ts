@@ -3,6 +3,7 @@
  * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import {
   KubeClient,
   Manager,
@@ -38,6 +39,7 @@ function memory(): Record<string, number> {
   return {
     rssMB: kb('VmRSS') / 1024,
     peakMB: kb('VmHWM') / 1024,
+    fileMB: kb('RssFile') / 1024,
     heapMB: u.heapUsed / 1048576,
     heapTotalMB: u.heapTotal / 1048576,
     externalMB: u.external / 1048576,
@@ -57,8 +59,9 @@ setupKmmControllers(mgr, {
   workerImage: 'hwe:bench',
 });
 await mgr.start();
-process.on('message', (m: { type?: string }) => {
+process.on('message', (m: { type?: string; file?: string }) => {
   if (m.type === 'stats') process.send!({ type: 'stats', writes, cpuSeconds: cpu(), ...memory() });
+  if (m.type === 'snapshot') process.send!({ type: 'snapshot', file: writeHeapSnapshot(m.file) });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
 process.send!({ type: 'ready' });

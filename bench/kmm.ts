@@ -1,5 +1,6 @@
 /**
  * npm run bench -- kmm [--nodes 200,1000] [--idle SECONDS] [--node-options 'FLAGS'] [--no-manifest-env]
+ *                       [--heap-snapshots DIR]
  *
  * The KMM operator at scale, once per node count (default 200 and 1,000), each on a fresh local
  * control plane: N simulated nodes on 3 kernels, one Module. Prints, beside upstream
@@ -12,7 +13,8 @@
  * operator runs the core controllers (Module, node config) in a process of its own, with the
  * memory settings config/kmm/manager.yaml gives the operator's container (NODE_OPTIONS,
  * MALLOC_ARENA_MAX; --no-manifest-env leaves them out) and --node-options added to node's
- * command line when given.
+ * command line when given. --heap-snapshots writes the operator's heap before the Module and at
+ * the end (after the figures are taken) to DIR, for Chrome's memory tools.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -58,10 +60,24 @@ interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
   rssMB: number;
   peakMB: number;
+  /** Resident pages backed by files: the node binary's code and data, shared libraries. */
+  fileMB: number;
   heapMB: number;
   heapTotalMB: number;
   externalMB: number;
   cpuSeconds: number;
+}
+
+function snapshot(child: ChildProcess, file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: { type?: string }) => {
+      if (m.type !== 'snapshot') return;
+      child.off('message', on);
+      resolve();
+    };
+    child.on('message', on);
+    child.send({ type: 'snapshot', file });
+  });
 }
 
 function stats(child: ChildProcess): Promise<Stats> {
@@ -107,6 +123,7 @@ async function runOnce(
   idleSeconds: number,
   nodeOptions: string[],
   env: Record<string, string>,
+  snapshots: string | undefined,
 ): Promise<Run> {
   const c = await LocalCluster.start({ ownedByProcess: true });
   let child: ChildProcess | undefined;
@@ -143,6 +160,7 @@ async function runOnce(
     // The caches are full; let start-up garbage be collected as it would be in a quiet operator.
     await sleep(5000);
     const before = await stats(child);
+    if (snapshots) await snapshot(child, join(snapshots, `kmm-${nodes}-before.heapsnapshot`));
 
     const modules = new ResourceClient<Module>(client, Modules, 'bench');
     const mics = new ResourceClient(client, ModuleImagesConfigs, 'bench');
@@ -225,9 +243,12 @@ async function runOnce(
 
     await sleep(idleSeconds * 1000);
     const idle = await stats(child);
-    detail.push(
-      `JS heap at the end: ${idle.heapMB.toFixed(1)} MiB used of ${idle.heapTotalMB.toFixed(1)} MiB`,
-    );
+    if (snapshots) await snapshot(child, join(snapshots, `kmm-${nodes}-end.heapsnapshot`));
+    const where = (st: Stats) =>
+      `${st.rssMB.toFixed(1)} MiB = ${st.fileMB.toFixed(1)} file-backed (node binary, libraries) + ` +
+      `${(st.rssMB - st.fileMB).toFixed(1)} anonymous (JS heap ${st.heapMB.toFixed(1)} used of ` +
+      `${st.heapTotalMB.toFixed(1)}, external ${st.externalMB.toFixed(1)}, the rest malloc and code)`;
+    detail.push(`RSS before the Module: ${where(before)}`, `RSS at the end: ${where(idle)}`);
     return {
       nodes,
       figures: {
@@ -279,7 +300,7 @@ export default async function bench(args: string[]): Promise<void> {
   const idleSeconds = j >= 0 ? Number(args[j + 1]) : UPSTREAM_IDLE_SECONDS;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(idleSeconds >= 0)) {
     throw new Error(
-      "usage: kmm [--nodes N[,N...]] [--idle SECONDS] [--node-options 'FLAGS'] [--no-manifest-env]",
+      "usage: kmm [--nodes N[,N...]] [--idle SECONDS] [--node-options 'FLAGS'] [--no-manifest-env] [--heap-snapshots DIR]",
     );
   }
   const k = args.indexOf('--node-options');
@@ -287,6 +308,8 @@ export default async function bench(args: string[]): Promise<void> {
   await ensureK8sBox((l) => process.stderr.write(`${l}\n`));
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start`);
   const env = args.includes('--no-manifest-env') ? {} : manifestMemoryEnv();
+  const h = args.indexOf('--heap-snapshots');
+  const snapshots = h >= 0 ? args[h + 1] : undefined;
   const shown = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   console.log(
     shown.length
@@ -295,7 +318,7 @@ export default async function bench(args: string[]): Promise<void> {
   );
   if (nodeOptions.length) console.log(`operator node flags: ${nodeOptions.join(' ')}`);
   for (const n of sizes) {
-    const r = await runOnce(n, idleSeconds, nodeOptions, env);
+    const r = await runOnce(n, idleSeconds, nodeOptions, env, snapshots);
     print(r, idleSeconds);
     console.log(`  load average ${loadavg()[0]!.toFixed(1)} after this run`);
   }
