@@ -11,10 +11,16 @@ import {
   loadKubeconfig,
   silentLogger,
 } from '../src/runtime/index.js';
-import { defaultConfig, setupKmmControllers } from '../src/kmm/operator/index.js';
+import {
+  defaultConfig,
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_MAX_SOCKETS,
+  setupKmmControllers,
+} from '../src/kmm/operator/index.js';
 
 const [kubeconfig, namespace] = process.argv.slice(2);
-const client = new KubeClient(loadKubeconfig([kubeconfig!]));
+// As `hwe kmm operator` makes its client and manager.
+const client = new KubeClient(loadKubeconfig([kubeconfig!]), { maxSockets: OPERATOR_MAX_SOCKETS });
 const writes = { total: 0, events: 0, byResource: {} as Record<string, number> };
 const request = client.request.bind(client);
 client.request = ((path: string, init?: { method?: string }) => {
@@ -52,7 +58,12 @@ function cpu(): number {
   return (u.user + u.system) / 1e6;
 }
 
-const mgr = new Manager({ client, name: 'kmm', log });
+const mgr = new Manager({
+  client,
+  name: 'kmm',
+  log,
+  heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+});
 setupKmmControllers(mgr, {
   config: defaultConfig(),
   operatorNamespace: namespace!,
