@@ -35,6 +35,7 @@ import {
 import { readyLabel } from '../src/kmm/module/labels.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
 import { PACKAGE_ROOT } from '../src/version.js';
+import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS } from '../src/kmm/operator/index.js';
 
 /** The operator's memory settings, as the deployment in config/kmm/manager.yaml sets them. */
 const MANIFEST = 'config/kmm/manager.yaml';
@@ -315,6 +316,10 @@ export default async function bench(args: string[]): Promise<void> {
     shown.length
       ? `operator environment as ${MANIFEST} sets it: ${shown.join(' ')}`
       : `operator started without the memory settings of ${MANIFEST}`,
+  );
+  console.log(
+    `operator's manager and client as \`hwe kmm operator\` makes them: heap growth ` +
+      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections`,
   );
   if (nodeOptions.length) console.log(`operator node flags: ${nodeOptions.join(' ')}`);
   for (const n of sizes) {
