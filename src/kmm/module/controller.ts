@@ -38,7 +38,7 @@ import { kmmInformers, KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.j
 import { moduleKey, type NodeView } from '../nmc/plan.js';
 import { labelValue } from '../nmc/pod.js';
 import { trimNode, isNodeReady, matchesSelector, type KmmNode } from './nodes.js';
-import { planModule, type ModulePlan, type SecurityOptions } from './desired.js';
+import { compareStrings, planModule, type ModulePlan, type SecurityOptions } from './desired.js';
 import {
   micSpec,
   nmcWrites,
@@ -256,7 +256,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
       e.lastTimestamp ?? e.eventTime ?? e.metadata.creationTimestamp ?? '';
     const newestFirst = events.items
       .filter((e) => e.reason === REASONS.buildFailed || e.reason === REASONS.signFailed)
-      .sort((a, b) => when(b).localeCompare(when(a)));
+      .sort((a, b) => compareStrings(when(b), when(a)));
     let unexplained = false;
     const failures: ImageFailure[] = [];
     for (const w of failed) {

@@ -11,7 +11,7 @@ import type {
 } from '../../api/index.js';
 import { deepEqual } from '../../runtime/index.js';
 import { isLoaded, moduleKey, type NodeView } from '../nmc/plan.js';
-import type { ModulePlan } from './desired.js';
+import { compareStrings, type ModulePlan } from './desired.js';
 import type { NodeFacts } from './status.js';
 
 /** A write of one Module's entry in a node's NMC: the entry, or null to remove it. */
@@ -30,7 +30,7 @@ export function withEntry(
 ): NodeModuleSpec[] {
   const others = (nmc?.spec.modules ?? []).filter((e) => !(e.namespace === ns && e.name === name));
   const out = entry ? [...others, entry] : others;
-  return out.sort((a, b) => moduleKey(a).localeCompare(moduleKey(b)));
+  return out.sort((a, b) => compareStrings(moduleKey(a), moduleKey(b)));
 }
 
 /**

@@ -18,7 +18,7 @@ import {
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';
-import { setupKmmOperator } from './setup.js';
+import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS, setupKmmOperator } from './setup.js';
 
 /** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
 export const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
@@ -81,6 +81,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     `quay.io/hwe/hwe:${VERSION}`;
   const client = new KubeClient(
     resolveAccess({ kubeconfig: flags.kubeconfig as string | undefined, env }),
+    { maxSockets: OPERATOR_MAX_SOCKETS },
   );
   let loaded: { config: OperatorConfig; source: string };
   try {
@@ -98,6 +99,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const mgr = new Manager({
     client,
     name: 'kmm',
+    heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
     leaderElection: config.leaderElection.enabled
       ? { namespace, name: config.leaderElection.resourceID }
       : undefined,
