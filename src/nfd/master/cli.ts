@@ -6,6 +6,11 @@ import { type Command, type CommandContext, UsageError } from '../../cli/command
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/cli.js';
+import {
+  METRICS_CERT_DIR_FLAG,
+  METRICS_SECURE_FLAG,
+  metricsServing,
+} from '../../cli/metrics-flags.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
@@ -117,6 +122,7 @@ async function run(ctx: CommandContext): Promise<number> {
       leaderElection: ctx.flags['enable-leader-election'] === true,
       healthProbeAddress: `:${probePort}`,
       metricsAddress: metricsPort ? `:${metricsPort}` : undefined,
+      ...metricsServing(ctx),
       log,
     });
     master.mgr.stopOnSignals();
@@ -206,8 +212,10 @@ export const masterCommand: Command = {
     {
       name: 'metrics',
       type: 'number',
-      help: 'serve /metrics on this port instead of --port',
+      help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
     },
+    METRICS_SECURE_FLAG,
+    METRICS_CERT_DIR_FLAG,
     {
       name: 'prune',
       type: 'boolean',
