@@ -8,6 +8,7 @@ import {
   METRICS_SECURE_FLAG,
   metricsServing,
 } from '../../cli/metrics-flags.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export const gcCommand: Command = {
   name: 'gc',
@@ -54,14 +55,16 @@ export const gcCommand: Command = {
     const text = typeof flags['gc-interval'] === 'string' ? flags['gc-interval'] : '1h';
     const intervalMs = parseGoDuration(text.trim());
     if (intervalMs === undefined || intervalMs < 0) {
-      throw new UsageError(`flag --gc-interval: "${text}" is not a duration; e.g. 1h, 10m`);
+      throw new UsageError(
+        `flag --gc-interval: ${quoteValue(text)} is not a duration; e.g. 1h, 10m`,
+      );
     }
     const graceText =
       typeof flags['gc-grace-period'] === 'string' ? flags['gc-grace-period'] : '10m';
     const gracePeriodMs = parseGoDuration(graceText.trim());
     if (gracePeriodMs === undefined || gracePeriodMs < 0) {
       throw new UsageError(
-        `flag --gc-grace-period: "${graceText}" is not a duration; e.g. 10m, 30s`,
+        `flag --gc-grace-period: ${quoteValue(graceText)} is not a duration; e.g. 10m, 30s`,
       );
     }
     const port = typeof flags['port'] === 'number' ? flags['port'] : 8080;

@@ -11,6 +11,7 @@ import {
   METRICS_SECURE_FLAG,
   metricsServing,
 } from '../../cli/metrics-flags.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
@@ -65,13 +66,15 @@ async function run(ctx: CommandContext): Promise<number> {
   const instance = str(ctx, 'instance') ?? '';
   if (instance && !INSTANCE_RE.test(instance)) {
     throw new UsageError(
-      `flag --instance: "${instance}" must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`,
+      `flag --instance: ${quoteValue(instance)} must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`,
     );
   }
   const resyncText = str(ctx, 'resync-period') ?? '1h';
   const resyncPeriodMs = parseGoDuration(resyncText.trim());
   if (resyncPeriodMs === undefined || resyncPeriodMs < 0) {
-    throw new UsageError(`flag --resync-period: "${resyncText}" is not a duration; e.g. 1h, 30m`);
+    throw new UsageError(
+      `flag --resync-period: ${quoteValue(resyncText)} is not a duration; e.g. 1h, 30m`,
+    );
   }
   const parallelism = num(ctx, 'nfd-api-parallelism') ?? 32;
   if (!Number.isInteger(parallelism) || parallelism <= 0) {
