@@ -5,7 +5,7 @@
  * spellings (`-sleep-interval 10s`, `-oneshot`), because the upstream programs
  * hwe stands in for are driven with single-dash flags in existing manifests.
  */
-import { quoteValue } from '../runtime/quote.js';
+import { QUOTE_MAX, quoteValue } from '../runtime/quote.js';
 
 export type FlagType = 'string' | 'boolean' | 'number' | 'list';
 
@@ -110,8 +110,9 @@ export function parseFlags(
     let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
     const spec = findFlag(all, name);
     if (!spec) {
+      const given = a.slice(0, a.length - (inline === undefined ? 0 : inline.length + 1));
       throw new UsageError(
-        `unknown flag ${a.slice(0, a.length - (inline === undefined ? 0 : inline.length + 1))}; see --help`,
+        `unknown flag ${given.length > QUOTE_MAX ? quoteValue(given) : given}; see --help`,
       );
     }
     if (spec.type === 'boolean') {

@@ -23,3 +23,19 @@ export function quoteValue(value: unknown, max = QUOTE_MAX): string {
   const cut = s.charCodeAt(max - 1) >= 0xd800 && s.charCodeAt(max - 1) <= 0xdbff ? max - 1 : max;
   return `"${escape(s.slice(0, cut))}"… (${s.length} characters)`;
 }
+
+/** What a value of the wrong type is, for a message: `a map`, `a list`, `null`, or the value. */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined) return 'null';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a map';
+  return typeof v === 'string' ? quoteValue(v) : quoteValue(String(v)).slice(1, -1);
+}
+
+/**
+ * A field path for a message. Paths hold map keys the user wrote, so a path longer than
+ * twice QUOTE_MAX is quoted and cut like a value.
+ */
+export function fieldPath(path: string): string {
+  return path.length > 2 * QUOTE_MAX ? quoteValue(path, 2 * QUOTE_MAX) : path;
+}
