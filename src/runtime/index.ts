@@ -57,7 +57,28 @@ export {
   type ReconcileContext,
 } from './controller.js';
 export * from './predicates.js';
-export { Manager, type ManagerOptions, type Runnable, type HealthCheck } from './manager.js';
+export {
+  Manager,
+  isLoopbackAddress,
+  type ManagerOptions,
+  type Runnable,
+  type HealthCheck,
+} from './manager.js';
+export {
+  DelegatingAuth,
+  bearerToken,
+  verbFor,
+  type AuthDecision,
+  type DelegatingAuthOptions,
+  type UserInfo,
+} from './authz.js';
+export {
+  readLimitedBody,
+  replyBodyTooLarge,
+  BodyTooLargeError,
+  DEFAULT_BODY_LIMIT,
+} from './http.js';
+export { CertificateFiles, reloadServerCertificate } from './tls.js';
 export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.js';
 export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';

@@ -7,18 +7,17 @@ import {
 } from '../../src/kmm/operator/index.js';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
 import type { Pod } from '../../src/kmm/build/index.js';
 import {
   Manager,
-  Pods,
-  ResourceClient,
-  Secrets,
   silentLogger,
   type KubeClient,
   type KubeObject,
-  type ResourceType,
+  type Logger,
+  type ResourceClient,
 } from '../../src/runtime/index.js';
-import { runHwe, type CliResult } from './cli.js';
+import { type CliResult, runHwe } from './cli.js';
 
 /**
  * A manager (not started) with the Module and node config controllers and the image
@@ -34,9 +33,10 @@ export async function kmmTestManager(
     nodeSelector: Record<string, string>;
     retryBaseMs?: KmmOperatorOptions['retryBaseMs'];
     images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs'>;
+    log?: Logger;
   },
 ): Promise<Manager> {
-  const mgr = new Manager({ client, name: o.name, log: silentLogger });
+  const mgr = new Manager({ client, name: o.name, log: o.log ?? silentLogger });
   setupKmmControllers(mgr, {
     config: defaultConfig(),
     operatorNamespace: o.operatorNamespace,
@@ -55,9 +55,14 @@ export async function kmmTestManager(
 }
 
 /** Reports the end of a build or sign pod as the kubelet would (kwok runs no containers). */
-export async function finishPod(client: KubeClient, pod: Pod, ok: boolean, message = '') {
+export async function finishPodAsKubelet(
+  pods: ResourceClient<Pod>,
+  pod: Pod,
+  ok: boolean,
+  message = '',
+): Promise<void> {
   const c = pod.spec.containers[0]!;
-  await new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test').patchStatus(
+  await pods.patchStatus(
     pod.metadata.name!,
     {
       status: {
@@ -81,33 +86,30 @@ export async function finishPod(client: KubeClient, pod: Pod, ok: boolean, messa
         ],
       },
     },
-    { namespace: pod.metadata.namespace! },
+    { namespace: pod.metadata.namespace },
   );
 }
 
 /**
- * Runs what a signing pod runs (`hwe kmm sign-image` with its container's arguments), with
- * every Secret volume written to <a temporary root>/<mountPath>/<key> and the mount paths in
- * the arguments pointed there.
+ * Runs what a signing pod runs: its container's arguments, with every Secret volume written
+ * to <root><mountPath>/<key> (a temporary root under `work`) and the mount paths in the
+ * arguments pointed there. `env` is added to the program's environment (HWE_LOG_LEVEL…).
  */
-export async function runSignPod(
-  client: KubeClient,
+export async function runSignPodProgram(
+  secrets: ResourceClient<KubeObject>,
   pod: Pod,
-  workDir: string,
+  work: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<CliResult> {
-  const secrets = new ResourceClient<KubeObject & { data: Record<string, string> }>(
-    client,
-    Secrets as ResourceType<KubeObject & { data: Record<string, string> }>,
-    'test',
-  );
-  const root = mkdtempSync(join(workDir, 'pod-'));
+  const root = mkdtempSync(join(work, 'pod-'));
   const c = pod.spec.containers[0]!;
-  if (c.command?.join(' ') !== 'hwe') throw new Error(`not a signing pod: ${c.command?.join(' ')}`);
   let args = c.args ?? [];
   for (const m of c.volumeMounts ?? []) {
     const v = pod.spec.volumes?.find((x) => x.name === m.name);
-    if (!v?.secret) throw new Error(`volume ${m.name} is no Secret volume`);
-    const s = await secrets.get(v.secret.secretName, pod.metadata.namespace);
+    assert.ok(v?.secret, `volume ${m.name} is a Secret volume`);
+    const s = (await secrets.get(v.secret.secretName, pod.metadata.namespace)) as KubeObject & {
+      data: Record<string, string>;
+    };
     for (const item of v.secret.items ?? Object.keys(s.data).map((k) => ({ key: k, path: k }))) {
       const file = join(root, m.mountPath, item.path);
       mkdirSync(dirname(file), { recursive: true });
@@ -115,9 +117,8 @@ export async function runSignPod(
     }
     args = args.map((a) => a.replace(m.mountPath, join(root, m.mountPath)));
   }
-  try {
-    return await runHwe(args);
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  assert.deepEqual(c.command, ['hwe']);
+  const r = await runHwe(args, { env });
+  rmSync(root, { recursive: true, force: true });
+  return r;
 }

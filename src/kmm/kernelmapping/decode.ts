@@ -1,3 +1,4 @@
+import { describeValue, quoteValue } from '../../runtime/quote.js';
 import { fail, ok, type Result } from './errors.js';
 import type {
   Build,
@@ -36,7 +37,7 @@ function isObj(v: unknown): v is Obj {
 function typeName(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a map' : `${typeof v} ${JSON.stringify(v)}`;
+  return typeof v === 'object' ? 'a map' : `${typeof v} ${describeValue(v)}`;
 }
 
 function obj(v: unknown, field: string): Obj {
@@ -236,13 +237,13 @@ export function decodeModule(doc: unknown): Result<MappableModule> {
     const root = obj(doc, '(document)');
     const kind = optString(root, 'kind', '');
     if (kind !== undefined && kind !== 'Module') {
-      throw new DecodeError('kind', `is "${kind}"; expected Module`);
+      throw new DecodeError('kind', `is ${quoteValue(kind)}; expected Module`);
     }
     const apiVersion = optString(root, 'apiVersion', '');
     if (apiVersion !== undefined && !apiVersion.startsWith(`${MODULE_API_GROUP}/`)) {
       throw new DecodeError(
         'apiVersion',
-        `is "${apiVersion}"; expected ${MODULE_API_GROUP}/v1beta1`,
+        `is ${quoteValue(apiVersion)}; expected ${MODULE_API_GROUP}/v1beta1`,
       );
     }
     const meta = optObj(root, 'metadata', '') ?? {};

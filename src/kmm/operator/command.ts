@@ -1,5 +1,6 @@
 import type { Command } from '../../cli/command.js';
 import { CONFIG_KEY, CONFIG_MAP_NAME } from './config.js';
+import { METRICS_CERT_DIR_FLAG } from '../../cli/metrics-flags.js';
 
 export const operatorCommand: Command = {
   name: 'operator',
@@ -49,8 +50,14 @@ export const operatorCommand: Command = {
       name: 'metrics-bind-address',
       type: 'string',
       placeholder: 'ADDR',
-      help: 'overrides metrics.bindAddress of the config',
+      help: 'overrides metrics.bindAddress of the config ("0": no metrics)',
     },
+    {
+      name: 'metrics-secure',
+      type: 'boolean',
+      help: 'overrides metrics.secureServing of the config (HTTPS; TokenReview and SubjectAccessReview as metrics.enableAuthnAuthz says)',
+    },
+    METRICS_CERT_DIR_FLAG,
   ],
   // The controllers load on use, so that registering this command costs other commands nothing.
   run: async (ctx) => (await import('./run.js')).run(ctx),

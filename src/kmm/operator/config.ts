@@ -1,3 +1,4 @@
+import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { parse } from 'yaml';
 
@@ -25,7 +26,7 @@ export class ConfigError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(field ? `${field}: ${detail}` : detail);
+    super(field ? `${fieldPath(field)}: ${detail}` : detail);
     this.name = 'ConfigError';
   }
 }
@@ -65,7 +66,7 @@ function take<T>(
 ): T {
   const v = o[key];
   if (v === undefined || v === null) return dflt;
-  if (typeof v !== type) throw new ConfigError(at, `must be a ${type}, not ${JSON.stringify(v)}`);
+  if (typeof v !== type) throw new ConfigError(at, `must be a ${type}, not ${describeValue(v)}`);
   if (type === 'number' && !Number.isInteger(v)) throw new ConfigError(at, 'must be an integer');
   return v as T;
 }
@@ -79,7 +80,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new ConfigError('', `not valid YAML: ${(e as Error).message}`);
+    throw new ConfigError('', `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   const d = defaultConfig();
   if (doc === null || doc === undefined) return d;
@@ -156,7 +157,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   if (!cfg.worker.firmwareHostPath.startsWith('/')) {
     throw new ConfigError(
       'worker.firmwareHostPath',
-      `"${cfg.worker.firmwareHostPath}" must be an absolute path on the nodes`,
+      `${quoteValue(cfg.worker.firmwareHostPath)} must be an absolute path on the nodes`,
     );
   }
   if (!cfg.leaderElection.resourceID) {
@@ -166,7 +167,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   if (ms === undefined || ms < 0) {
     throw new ConfigError(
       'job.gcDelay',
-      `"${cfg.job.gcDelay}" is not a duration; write e.g. 0s, 30s, 1h`,
+      `${quoteValue(cfg.job.gcDelay)} is not a duration; write e.g. 0s, 30s, 1h`,
     );
   }
   cfg.job.gcDelayMs = ms;

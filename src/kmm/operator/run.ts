@@ -1,3 +1,4 @@
+import { metricsServing } from '../../cli/metrics-flags.js';
 import { readFile } from 'node:fs/promises';
 import { type CommandContext, UsageError } from '../../cli/command.js';
 import { VERSION } from '../../version.js';
@@ -107,6 +108,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       (flags['health-probe-bind-address'] as string | undefined) ?? config.healthProbeBindAddress,
     metricsAddress:
       (flags['metrics-bind-address'] as string | undefined) ?? config.metrics.bindAddress,
+    ...metricsServing(ctx, config.metrics.secureServing),
+    ...(config.metrics.enableAuthnAuthz ? {} : { metricsAuth: false as const }),
   }).stopOnSignals();
   mgr.log.info('operator config', { source: loaded.source, namespace, workerImage, managed });
   await setupKmmOperator(mgr, {

@@ -77,6 +77,9 @@ export interface MasterOptions {
   /** host:port for /healthz and /readyz (and /metrics unless metricsAddress is given). */
   healthProbeAddress?: string;
   metricsAddress?: string;
+  /** HTTPS with TokenReview/SubjectAccessReview on metricsAddress (see ManagerOptions). */
+  metricsSecure?: boolean;
+  metricsCertDir?: string;
   /** NodeFeature objects per page when listing (they are large). */
   informerPageSize?: number;
   log?: Logger;
@@ -227,7 +230,11 @@ export class NfdMaster {
         ? { namespace: opts.namespace, name: LEADER_LEASE_NAME }
         : undefined,
       healthProbeAddress: opts.healthProbeAddress,
+      // Upstream's layout serves /metrics plain beside the probes; a metrics address of its
+      // own is served securely unless metricsSecure is false.
       metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
+      metricsSecure: opts.metricsAddress === undefined ? false : opts.metricsSecure,
+      metricsCertDir: opts.metricsCertDir,
     });
     this.log = this.mgr.log;
     this.nodeApi = this.mgr.api(Nodes as ResourceType<MasterNode>);

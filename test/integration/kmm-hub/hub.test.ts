@@ -77,7 +77,7 @@ import {
   testNodes,
   uniqueName,
 } from '../../support/cluster.js';
-import { finishPod, runSignPod } from '../../support/kmm.js';
+import { finishPodAsKubelet, runSignPodProgram } from '../../support/kmm.js';
 import { installOcmCrds, startAgentStandIn } from '../../support/ocm.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
@@ -191,6 +191,7 @@ function files(root: string, dir = root): LayerFile[] {
   });
 }
 const hubPods = new ResourceClient<Pod>(hub, Pods as ResourceType<Pod>, 'test');
+const hubSecrets = new ResourceClient<KubeObject>(hub, Secrets, 'test');
 let building = true;
 const builder = (async () => {
   while (building) {
@@ -203,8 +204,8 @@ const builder = (async () => {
     for (const pod of signPods.items.filter(
       (p) => !p.status?.phase || p.status.phase === 'Pending',
     )) {
-      const r = await runSignPod(hub, pod, work);
-      await finishPod(hub, pod, r.code === 0, r.stderr);
+      const r = await runSignPodProgram(hubSecrets, pod, work);
+      await finishPodAsKubelet(hubPods, pod, r.code === 0, r.stderr);
       if (r.code === 0) signed.push(pod.metadata.name!);
     }
     for (const pod of list.items.filter((p) => !p.status?.phase || p.status.phase === 'Pending')) {
@@ -215,7 +216,7 @@ const builder = (async () => {
       const src = mkdtempSync(join(work, 'build-'));
       await makeModuleTree(src, '/opt', kernel, [{ name: MODULE }]);
       await pushTestImage(push, dest.repository, dest.tag!, { layers: [files(src)] });
-      await finishPod(hub, pod, true);
+      await finishPodAsKubelet(hubPods, pod, true);
       builtFor.push(kernel);
     }
     await new Promise((r) => setTimeout(r, 300));
