@@ -3,10 +3,10 @@
  * `scripts/bundle.ts` during `npm run build`; `bin/hwe` runs it for `nfd-worker` and
  * `hwe nfd worker`, the image links `nfd-worker` to it). A DaemonSet starts the worker on every
  * node and `-oneshot` runs it as a short process, so start-up counts: one file instead of
- * dozens of modules, Node's compile cache where Node has one (22.1 and later), and output
- * written straight to the file descriptors.
+ * dozens of modules, and output written straight to the file descriptors. (Node's compile
+ * cache cannot help: this file is compiled before it could turn the cache on, and a pod starts
+ * with an empty /tmp.)
  */
-import module from 'node:module';
 import { writeSync } from 'node:fs';
 import { runCommand } from '../../cli/command.js';
 import { workerCommand } from './cli.js';
@@ -34,7 +34,6 @@ function fdWriter(fd: number): NodeJS.WritableStream {
   return { write } as unknown as NodeJS.WritableStream;
 }
 
-(module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 // Named as the full CLI names it, so that help and messages read the same either way.
 void runCommand({ ...workerCommand, name: 'hwe nfd worker' }, process.argv.slice(2), {
   stdout: fdWriter(1),
