@@ -3,7 +3,7 @@ import { dtkCommands } from '../dtk/cli.js';
 import { kmmCommands } from '../kmm/cli.js';
 import { nfdCommands } from '../nfd/cli.js';
 import { COMMIT, VERSION } from '../version.js';
-import { type Command, lazyCommand, runCommand } from './command.js';
+import { type Command, lazyCommand, runCommand } from '../command/index.js';
 import { PROGRAM_ALIASES } from './programs.js';
 
 const versionCommand: Command = {

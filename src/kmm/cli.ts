@@ -1,4 +1,4 @@
-import { type Command, lazyCommand } from '../cli/command.js';
+import { type Command, lazyCommand } from '../command/index.js';
 
 /**
  * The `hwe kmm` subcommands (Kernel Module Management). Each is imported only when it runs, so a

@@ -1,4 +1,4 @@
-import { type Command, lazyCommand } from '../cli/command.js';
+import { type Command, lazyCommand } from '../command/index.js';
 
 /**
  * The `hwe nfd` subcommands (Node Feature Discovery). Each is imported only when it runs, so that

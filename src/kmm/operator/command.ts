@@ -1,4 +1,4 @@
-import type { Command } from '../../cli/command.js';
+import type { Command } from '../../command/index.js';
 import { CONFIG_KEY, CONFIG_MAP_NAME } from './config.js';
 
 export const operatorCommand: Command = {

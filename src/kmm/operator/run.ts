@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { type CommandContext, UsageError } from '../../cli/command.js';
+import { type CommandContext, UsageError } from '../../command/index.js';
 import { VERSION } from '../../version.js';
 import {
   ConfigMaps,

@@ -1,7 +1,7 @@
 /**
  * `hwe nfd gc` (also run as `nfd-gc`, with upstream's single-dash flags).
  */
-import { type Command, UsageError } from '../../cli/command.js';
+import { type Command, UsageError } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 
 export const gcCommand: Command = {

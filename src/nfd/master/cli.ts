@@ -2,7 +2,7 @@
  * `hwe nfd master` (also run as `nfd-master`, with upstream's single-dash flags).
  */
 import { RE2JS } from 're2js';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/cli.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCommand } from '../../cli/command.js';
+import { runCommand } from '../../command/index.js';
 import { gcCommand } from '../gc/cli.js';
 import { masterCommand } from './cli.js';
 import { nodeChangedForMaster, slimNode, type MasterNode } from './master.js';

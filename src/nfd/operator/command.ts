@@ -3,7 +3,7 @@
  * nfd-topology-updater).
  */
 import { readFileSync } from 'node:fs';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { ENV } from './constants.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../cli/command.js';
+import { UsageError } from '../../command/index.js';
 import { kubeletConfigPath, legacyFlagsWarning } from './cli.js';
 
 describe('legacy nfd-master transport flags', () => {

@@ -6,7 +6,7 @@
  * compile cache where Node has one (22.1 and later).
  */
 import module from 'node:module';
-import { runCommand } from '../../cli/command.js';
+import { runCommand } from '../../command/index.js';
 import { workerCommand } from './cli.js';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
