@@ -58,6 +58,8 @@ export {
 } from './controller.js';
 export * from './predicates.js';
 export { Manager, type ManagerOptions, type Runnable, type HealthCheck } from './manager.js';
+export { apiServes, periodic } from './runnables.js';
+export { mapLimit, settleLimit } from './concurrency.js';
 export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.js';
 export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';

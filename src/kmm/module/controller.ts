@@ -18,6 +18,7 @@ import {
   mergePatch,
   removeFinalizer,
   setCondition,
+  settleLimit,
   type Condition,
   type ConditionInput,
   type Manager,
@@ -72,27 +73,6 @@ function moduleOwner(m: Module, controller: boolean): OwnerReference {
     uid: m.metadata.uid!,
     ...(controller ? { controller: true, blockOwnerDeletion: true } : {}),
   };
-}
-
-async function mapLimit<T>(
-  items: readonly T[],
-  n: number,
-  fn: (t: T) => Promise<void>,
-): Promise<unknown[]> {
-  const errors: unknown[] = [];
-  let i = 0;
-  const run = async () => {
-    while (i < items.length) {
-      const item = items[i++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        errors.push(e);
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, run));
-  return errors;
 }
 
 /** The spec.modules of an NMC with one Module's entry set (or removed, when `entry` is null). */
@@ -182,7 +162,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
 
       if (cached.metadata.deletionTimestamp) {
         if (!cached.metadata.finalizers?.includes(MODULE_FINALIZER)) return;
-        const errors = await mapLimit(
+        const errors = await settleLimit(
           nmcs.filter((c) => c.spec.modules?.some((e) => e.namespace === ns && e.name === name)),
           concurrency,
           (c) => writeEntry(c.metadata.name!, c, ns, name, null),
@@ -236,7 +216,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
         if (have && plan.hold.get(node) === have.config.kernelVersion) continue;
         if (have) writes.push([node, null]);
       }
-      const errors = await mapLimit(writes, concurrency, ([node, entry]) =>
+      const errors = await settleLimit(writes, concurrency, ([node, entry]) =>
         writeEntry(node, byNode.get(node), ns, name, entry),
       );
 

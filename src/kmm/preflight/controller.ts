@@ -27,6 +27,7 @@ import {
   createOrPatch,
   generationChanged,
   isKubeError,
+  mapLimit,
   Secrets,
   setControllerReference,
   type KubeObject,
@@ -74,19 +75,6 @@ export function preflightMicName(moduleName: string, kind: string, preflightName
 }
 
 const moduleKey = (m: { namespace: string; name: string }) => `${m.namespace}/${m.name}`;
-
-async function mapLimit<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
 
 /** Registers the PreflightValidation and PreflightValidationOCP controllers on a manager. */
 export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions = {}): void {

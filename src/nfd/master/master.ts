@@ -16,6 +16,8 @@ import {
   isKubeError,
   Manager,
   Nodes,
+  apiServes,
+  periodic,
   type Informer,
   type KubeClient,
   type KubeObject,
@@ -44,7 +46,7 @@ import {
   type Features,
   type NodeFeatureRule as EngineRule,
 } from '../rules/index.js';
-import { apiServes, periodic } from './runnables.js';
+
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
 import { computeNodeUpdate, type DesiredNodeState, type NodeTaintLike } from './node-update.js';
 import { ProblemReporter } from './problems.js';
