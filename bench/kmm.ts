@@ -26,8 +26,8 @@ import {
   ResourceClient,
   ServiceAccounts,
 } from '../src/runtime/index.js';
-import { readyLabel } from '../src/kmm/module/labels.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
+import { readyLabel } from '../src/kmm/common/index.js';
 
 interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };

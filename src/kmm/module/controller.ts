@@ -33,13 +33,26 @@ import {
   planDevicePlugins,
   type DaemonSetObject,
 } from '../devicePlugin/daemonset.js';
-import { kmmInformers, KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.js';
-import { isLoaded, moduleKey, type NodeView } from '../nmc/plan.js';
-import { labelValue } from '../nmc/pod.js';
-import { trimNode, isNodeReady, matchesSelector, type KmmNode } from './nodes.js';
-import { planModule, type ModulePlan, type SecurityOptions } from './desired.js';
-import { DEVICE_PLUGIN_LABEL, lastErrorAnnotation, MODULE_FINALIZER, REASONS } from './labels.js';
+import { planModule, type ModulePlan } from './desired.js';
 import { decideStatus, unloadingConditions, type ImageFailure, type NodeFacts } from './status.js';
+import {
+  DEVICE_PLUGIN_LABEL,
+  isLoaded,
+  isNodeReady,
+  kmmInformers,
+  type KmmNode,
+  KmmNodes,
+  labelValue,
+  lastErrorAnnotation,
+  matchesSelector,
+  MODULE_FINALIZER,
+  moduleKey,
+  nodeHeartbeatFilter,
+  type NodeView,
+  REASONS,
+  type SecurityOptions,
+  trimNode,
+} from '../common/index.js';
 
 export interface ModuleControllerOptions extends SecurityOptions {
   /** Service account of device plugins in the operator's namespace. */

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModuleConfig, NodeModuleSpec, NodeModulesConfig } from '../../api/index.js';
-import { readyLabel, versionReadyLabel } from '../module/labels.js';
 import { loadedCount, nodeLabels, planNode, type WorkerPodView } from './plan.js';
+import { readyLabel, versionReadyLabel } from '../common/index.js';
 
 const cfg = (image: string, kernel = 'k1'): ModuleConfig => ({
   kernelVersion: kernel,

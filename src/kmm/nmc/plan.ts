@@ -5,7 +5,14 @@ import type {
   NodeModulesConfig,
 } from '../../api/index.js';
 import { deepEqual } from '../../runtime/index.js';
-import { readyLabel, versionReadyLabel } from '../module/labels.js';
+import {
+  isLoaded,
+  moduleKey,
+  readyLabel,
+  rebooted,
+  versionReadyLabel,
+  type NodeView,
+} from '../common/index.js';
 import type { WorkerAction } from './pod.js';
 
 /** A worker pod as the node config controller sees it. */
@@ -19,13 +26,6 @@ export interface WorkerPodView {
   message?: string;
   /** The config the pod was given. */
   config?: ModuleConfig;
-}
-
-export interface NodeView {
-  bootID?: string;
-  ready: boolean;
-  /** The kernel the node runs, as KMM maps it (trailing `+` trimmed). */
-  kernelVersion?: string;
 }
 
 export interface NmcEvent {
@@ -56,10 +56,6 @@ export type WorkerEntry = Pick<
   'name' | 'namespace' | 'serviceAccountName' | 'imageRepoSecret' | 'tolerations' | 'version'
 >;
 
-export function moduleKey(m: { namespace: string; name: string }): string {
-  return `${m.namespace}/${m.name}`;
-}
-
 function item(e: WorkerEntry): WorkerEntry {
   const out: WorkerEntry = {
     name: e.name,
@@ -70,20 +66,6 @@ function item(e: WorkerEntry): WorkerEntry {
   if (e.tolerations) out.tolerations = e.tolerations;
   if (e.version) out.version = e.version;
   return out;
-}
-
-/** A status entry was loaded before the node's last boot: the module is gone from the kernel. */
-export function rebooted(s: NodeModuleStatus, node: NodeView): boolean {
-  return node.ready && !!s.bootId && !!node.bootID && s.bootId !== node.bootID;
-}
-
-/** The spec entry is loaded, with exactly its config, in the current boot. */
-export function isLoaded(
-  spec: NodeModuleSpec,
-  status: NodeModuleStatus | undefined,
-  node: NodeView,
-): boolean {
-  return !!status && deepEqual(status.config, spec.config) && !rebooted(status, node);
 }
 
 /**

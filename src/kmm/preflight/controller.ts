@@ -35,6 +35,7 @@ import {
   type ResourceType,
 } from '../../runtime/index.js';
 import { LABEL_MODULE_NAME } from '../build/index.js';
+import { moduleKey } from '../common/index.js';
 import { kernelVersionProblem } from '../validation/index.js';
 import { verifyModule, type Verdict, type VerifyDeps } from './verify.js';
 
@@ -73,8 +74,6 @@ export function preflightMicName(moduleName: string, kind: string, preflightName
   const hash = createHash('sha256').update(`${kind}/${preflightName}`).digest('hex').slice(0, 8);
   return `${moduleName.slice(0, 253 - 20)}-preflight-${hash}`;
 }
-
-const moduleKey = (m: { namespace: string; name: string }) => `${m.namespace}/${m.name}`;
 
 /** Registers the PreflightValidation and PreflightValidationOCP controllers on a manager. */
 export function setupPreflightControllers(mgr: Manager, opts: PreflightOptions = {}): void {
