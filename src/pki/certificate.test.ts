@@ -64,6 +64,28 @@ describe('issueCertificate', () => {
     assert.equal(new X509Certificate(leaf.certPem).subjectAltName, undefined);
   });
 
+  it('tells apart CAs of the same name by key identifier, as OpenSSL picks the issuer', () => {
+    const twin = createCertificateAuthority('hwe-test-ca');
+    const both = ca.certPem + twin.certPem;
+    for (const issuer of [ca, twin]) {
+      const leaf = issueCertificate(issuer, { commonName: 'w', dnsNames: ['localhost'] });
+      assert.match(opensslVerify('sslserver', both, leaf.certPem), /OK/);
+    }
+    const text = (pem: string) => {
+      writeFileSync(join(dir, 'x.crt'), pem);
+      return execFileSync('openssl', ['x509', '-noout', '-text', '-in', join(dir, 'x.crt')], {
+        encoding: 'utf8',
+      });
+    };
+    const ski = /Subject Key Identifier:\s*\n\s*([0-9A-F:]+)/.exec(text(ca.certPem))?.[1];
+    const leaf = issueCertificate(ca, { commonName: 'w', dnsNames: ['localhost'] });
+    const aki = /Authority Key Identifier:\s*\n\s*(?:keyid:)?([0-9A-F:]+)/.exec(
+      text(leaf.certPem),
+    )?.[1];
+    assert.ok(ski && ski.length === 59, `a 20-byte key identifier, got ${ski}`);
+    assert.equal(aki, ski);
+  });
+
   it('refuses a serving certificate with no name', () => {
     assert.throws(
       () => issueCertificate(ca, { commonName: 'nobody' }),

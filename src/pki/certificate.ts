@@ -5,6 +5,8 @@
  * the common name, so every issued certificate carries them there.
  */
 import {
+  X509Certificate,
+  createHash,
   createPrivateKey,
   generateKeyPairSync,
   randomBytes,
@@ -12,7 +14,18 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { isIP } from 'node:net';
-import { TAG, explicit, integer, octetString, oid, sequence, setOf, tlv } from './der.js';
+import {
+  TAG,
+  children,
+  explicit,
+  integer,
+  octetString,
+  oid,
+  readWhole,
+  sequence,
+  setOf,
+  tlv,
+} from './der.js';
 import { parseCertificate } from './x509.js';
 
 const ECDSA_SHA256 = sequence(oid('1.2.840.10045.4.3.2'));
@@ -74,6 +87,20 @@ function ipBytes(ip: string): Buffer {
   throw new Error(`"${ip}" is not an IP address`);
 }
 
+/**
+ * RFC 5280's key identifier (method 1): the SHA-1 of the subjectPublicKey bits. Verifiers use
+ * it to tell apart CAs with the same name (as OpenSSL does when several are trusted).
+ */
+function keyId(publicKey: KeyObject): Buffer {
+  const spki = readWhole(publicKey.export({ type: 'spki', format: 'der' }), TAG.SEQUENCE, 'SPKI');
+  const bits = children(spki)[1]!.value.subarray(1); // after the unused-bits byte
+  return createHash('sha1').update(bits).digest();
+}
+
+const subjectKeyId = (key: KeyObject) => extension('2.5.29.14', false, octetString(keyId(key)));
+const authorityKeyId = (key: KeyObject) =>
+  extension('2.5.29.35', false, sequence(tlv(0x80, keyId(key))));
+
 function validity(v: Validity): [Date, Date] {
   const now = v.now ?? new Date();
   return [
@@ -128,6 +155,7 @@ export function createCertificateAuthority(
       extension('2.5.29.19', true, sequence(TRUE)), // CA:TRUE
       // digitalSignature, keyCertSign, cRLSign: bits 0, 5, 6 → 1000 0110, one unused bit.
       extension('2.5.29.15', true, bitString(Buffer.from([0x86]), 1)),
+      subjectKeyId(ca.publicKey),
     ],
   });
   return { certPem, keyPem: keyPem(ca.privateKey) };
@@ -166,6 +194,8 @@ export function issueCertificate(
         ),
       ),
       ...(dnsNames.length || ipAddresses.length ? [extension('2.5.29.17', false, san)] : []),
+      subjectKeyId(leaf.publicKey),
+      authorityKeyId(new X509Certificate(ca.certPem).publicKey),
     ],
   });
   return { certPem, keyPem: keyPem(leaf.privateKey) };
