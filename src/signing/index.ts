@@ -15,4 +15,4 @@ export {
   stripModuleSignature,
 } from './sign.js';
 export type { CertificateInfo } from '../pki/index.js';
-export { signCommand } from './cli.js';
+export { signCommand } from './command.js';

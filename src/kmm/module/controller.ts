@@ -32,7 +32,7 @@ import {
   devicePluginServiceAccount,
   planDevicePlugins,
   type DaemonSetObject,
-} from '../devicePlugin/daemonset.js';
+} from '../deviceplugin/daemonset.js';
 import { planModule, type ModulePlan } from './desired.js';
 import { decideStatus, unloadingConditions, type ImageFailure, type NodeFacts } from './status.js';
 import {

@@ -7,7 +7,7 @@
  */
 import module from 'node:module';
 import { runCommand } from '../../command/index.js';
-import { workerCommand } from './cli.js';
+import { workerCommand } from './command.js';
 
 (module as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 // Named as the full CLI names it, so that help and messages read the same either way.

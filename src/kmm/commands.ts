@@ -33,7 +33,7 @@ export const kmmCommands: Command[] = [
   lazyCommand(
     'sign',
     'sign kernel modules in place, as the kernel’s sign-file does',
-    async () => (await import('../signing/cli.js')).signCommand,
+    async () => (await import('../signing/command.js')).signCommand,
   ),
   lazyCommand(
     'sign-image',

@@ -5,7 +5,7 @@ import { RE2JS } from 're2js';
 import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
-import { workerNamespace } from '../worker/cli.js';
+import { workerNamespace } from '../worker/command.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
