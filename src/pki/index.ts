@@ -4,7 +4,6 @@ export { type CertificateInfo, colonHex, commonName, parseCertificate } from './
 export {
   type CertificateAndKey,
   type CertificateRequest,
-  type Validity,
   createCertificateAuthority,
   issueCertificate,
 } from './certificate.js';
