@@ -12,8 +12,9 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { LocalCluster } from '../src/cluster/local.js';
 import { KWOK_NODE_ANNOTATION } from '../src/cluster/local.js';
-import { mapLimit, simNodeObject } from '../src/cluster/nodes.js';
+import { simNodeObject } from '../src/cluster/nodes.js';
 import {
+  mapLimit,
   InformerFactory,
   KubeClient,
   loadKubeconfig,

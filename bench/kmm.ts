@@ -32,8 +32,8 @@ import {
   ResourceClient,
   ServiceAccounts,
 } from '../src/runtime/index.js';
-import { readyLabel } from '../src/kmm/module/labels.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
+import { readyLabel } from '../src/kmm/common/index.js';
 import { PACKAGE_ROOT } from '../src/version.js';
 import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS } from '../src/kmm/operator/index.js';
 

@@ -26,7 +26,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { createSimNodes, mapLimit, simNodeSpecs } from '../src/cluster/nodes.js';
+import { createSimNodes, simNodeSpecs } from '../src/cluster/nodes.js';
 import {
   applyLabelPolicy,
   DEFAULT_POLICY,
@@ -42,7 +42,7 @@ import {
   type Rule,
 } from '../src/nfd/rules/index.js';
 import type { KubeClient } from '../src/runtime/client.js';
-import { Nodes, ResourceClient, type KubeObject } from '../src/runtime/index.js';
+import { mapLimit, Nodes, ResourceClient, type KubeObject } from '../src/runtime/index.js';
 import { hostFixture } from '../test/fixtures/hosts/index.js';
 import { benchCluster } from './_support.js';
 

@@ -3,7 +3,6 @@
  * (nfd.k8s-sigs.io/v1alpha1), the OpenShift operator's NodeFeatureDiscovery and its
  * NodeFeatureRule (nfd.openshift.io/v1), and NodeResourceTopology (topology.node.k8s.io).
  */
-import { MATCH_OPS } from '../nfd/rules/types.js';
 import { Taint, Toleration, pullPolicy } from './core.js';
 import { objectSchema, type ResourceDef } from './resource.js';
 import {
@@ -130,8 +129,23 @@ export const NodeFeatureResource: ResourceDef = {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-// The rule engine owns the operator list; the schema enumerates it.
-export { MATCH_OPS, type MatchOp } from '../nfd/rules/types.js';
+/** The match operators, as upstream spells them. */
+export const MATCH_OPS = [
+  'In',
+  'NotIn',
+  'InRegexp',
+  'Exists',
+  'DoesNotExist',
+  'Gt',
+  'Ge',
+  'Lt',
+  'Le',
+  'GtLt',
+  'GeLe',
+  'IsTrue',
+  'IsFalse',
+] as const;
+export type MatchOp = (typeof MATCH_OPS)[number];
 
 export const MatchExpression = obj(
   {

@@ -11,11 +11,11 @@ import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { stringify } from 'yaml';
 import { rng, type Rng } from '../../test/support/fuzz.js';
-import { type Command, type FlagSpec, UsageError, parseFlags } from './command.js';
-import { nfdCommands } from '../nfd/cli.js';
-import { kmmCommands } from '../kmm/cli.js';
-import { dtkCommands } from '../dtk/cli.js';
-import { clusterCommand } from '../cluster/cli.js';
+import { type Command, type FlagSpec, UsageError, parseFlags } from '../command/command.js';
+import { nfdCommands } from '../nfd/commands.js';
+import { kmmCommands } from '../kmm/commands.js';
+import { dtkCommands } from '../dtk/commands.js';
+import { clusterCommand } from '../cluster/command.js';
 import { mustGatherCommand } from '../mustgather/command.js';
 import {
   ConfigError as KmmConfigError,

@@ -1,9 +1,9 @@
 import { basename } from 'node:path';
-import { dtkCommands } from '../dtk/cli.js';
-import { kmmCommands } from '../kmm/cli.js';
-import { nfdCommands } from '../nfd/cli.js';
+import { dtkCommands } from '../dtk/commands.js';
+import { kmmCommands } from '../kmm/commands.js';
+import { nfdCommands } from '../nfd/commands.js';
 import { COMMIT, VERSION } from '../version.js';
-import { type Command, lazyCommand, runCommand } from './command.js';
+import { type Command, lazyCommand, runCommand } from '../command/index.js';
 import { PROGRAM_ALIASES } from './programs.js';
 
 const versionCommand: Command = {
@@ -30,7 +30,7 @@ export const rootCommand: Command = {
     lazyCommand(
       'cluster',
       'a local Kubernetes control plane with simulated nodes, for trying hwe out',
-      async () => (await import('../cluster/cli.js')).clusterCommand,
+      async () => (await import('../cluster/command.js')).clusterCommand,
     ),
     ...group('nfd', 'Node Feature Discovery: worker, master, gc, rule evaluation', nfdCommands),
     ...group('kmm', 'Kernel Module Management: operator, worker, signing, validation', kmmCommands),

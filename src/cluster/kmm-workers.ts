@@ -22,8 +22,6 @@ import {
   type KubeClient,
   type ResourceType,
 } from '../runtime/index.js';
-import { WORKER_CONFIG_ANNOTATION, WORKER_LABELS } from '../kmm/module/labels.js';
-import type { WorkerPod } from '../kmm/nmc/pod.js';
 import {
   DEFAULT_DIR_NAME,
   DEFAULT_FIRMWARE_HOST_PATH,
@@ -41,6 +39,7 @@ import {
   type ImageAccess,
   type SecretLike,
 } from '../oci/index.js';
+import { WORKER_CONFIG_ANNOTATION, WORKER_LABELS, type WorkerPod } from '../kmm/common/index.js';
 
 export type Outcome = 'succeed' | 'hold' | { fail: string };
 

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { isKubeError, type KubeClient } from '../runtime/client.js';
+import { mapLimit } from '../runtime/concurrency.js';
 import { KWOK_NODE_ANNOTATION } from './local.js';
 
 export interface Taint {
@@ -92,24 +93,6 @@ export function simNodeObject(s: SimNodeSpec): NodeObject {
       allocatable: resources,
     },
   };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Creates the simulated nodes (status included: the apiserver keeps a Node's status on create). */

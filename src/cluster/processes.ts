@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -120,13 +120,4 @@ export function startWatchdog(ownerPid: number, pidsFile: string, logFile: strin
     }, 500);
   `;
   return startDetached(process.execPath, ['-e', script], logFile);
-}
-
-/** Runs a command to completion; throws with its output when it fails. */
-export function runChecked(bin: string, args: string[], opts: { cwd?: string } = {}): string {
-  const r = spawnSync(bin, args, { cwd: opts.cwd, encoding: 'utf8' });
-  if (r.error) throw new Error(`${bin}: ${r.error.message}`);
-  if (r.status !== 0)
-    throw new Error(`${bin} ${args.join(' ')} failed (exit ${r.status}):\n${r.stderr || r.stdout}`);
-  return r.stdout;
 }

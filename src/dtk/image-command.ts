@@ -1,4 +1,4 @@
-import { type Command, type FlagValues, UsageError } from '../cli/command.js';
+import { type Command, type FlagValues, UsageError } from '../command/index.js';
 import { KubeClient, isKubeError } from '../runtime/client.js';
 import { KubeconfigError, resolveAccess } from '../runtime/kubeconfig.js';
 import { NodeDtkError, dtkImageForClusterNode } from './cluster.js';

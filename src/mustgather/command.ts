@@ -1,6 +1,6 @@
 /** `hwe must-gather` (also the image's `gather`, as `oc adm must-gather --image=…` runs it). */
 import { resolve } from 'node:path';
-import { type Command, UsageError } from '../cli/command.js';
+import { type Command, UsageError } from '../command/index.js';
 import { parseGoDuration } from '../runtime/duration.js';
 
 export const mustGatherCommand: Command = {

@@ -1,3 +1,5 @@
+import { mapLimit } from './concurrency.js';
+
 /**
  * Per-item failures of one reconcile, reported together. A reconcile that writes to many
  * objects keeps going past a failed write (the others still get their turn), then throws once so
@@ -21,17 +23,12 @@ export async function settleEach<T>(
   fn: (item: T) => Promise<unknown>,
 ): Promise<unknown[]> {
   const errors: unknown[] = [];
-  let i = 0;
-  const run = async (): Promise<void> => {
-    while (i < items.length) {
-      const item = items[i++]!;
-      try {
-        await fn(item);
-      } catch (e) {
-        errors.push(e);
-      }
+  await mapLimit(items, n, async (item) => {
+    try {
+      await fn(item);
+    } catch (e) {
+      errors.push(e);
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, run));
+  });
   return errors;
 }

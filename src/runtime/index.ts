@@ -79,6 +79,8 @@ export {
   DEFAULT_BODY_LIMIT,
 } from './http.js';
 export { CertificateFiles, reloadServerCertificate } from './tls.js';
+export { apiServes, periodic } from './runnables.js';
+export { mapLimit } from './concurrency.js';
 export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.js';
 export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';

@@ -14,5 +14,5 @@ export {
   signModuleFile,
   stripModuleSignature,
 } from './sign.js';
-export type { CertificateInfo } from './x509.js';
-export { signCommand } from './cli.js';
+export type { CertificateInfo } from '../pki/index.js';
+export { signCommand } from './command.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { TAG, integer, oid, readTlv, sequence, setOf, tlv } from './der.js';
+import { TAG, integer, oid, readTlv, sequence, setOf, tlv } from '../pki/index.js';
 import { HASH_ALGORITHMS, decodeSignedData, encodeSignedData } from './pkcs7.js';
 
 const issuer = sequence(setOf(sequence(oid('2.5.4.3'), tlv(TAG.UTF8_STRING, Buffer.from('k')))));

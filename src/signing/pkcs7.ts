@@ -18,7 +18,7 @@ import {
   readWhole,
   sequence,
   setOf,
-} from './der.js';
+} from '../pki/index.js';
 
 export type HashAlgorithm = 'sha256' | 'sha384' | 'sha512';
 export type KeyType = 'rsa' | 'ec';

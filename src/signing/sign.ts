@@ -18,7 +18,6 @@ import {
   COMPRESSION_EXTENSIONS,
   decompress,
 } from './compress.js';
-import { readTlv } from './der.js';
 import { checkModuleElf } from './elf.js';
 import { SigningError } from './errors.js';
 import {
@@ -32,7 +31,7 @@ import {
 } from './module-signature.js';
 import { type ParsedSignerInfo, decodeSignedData, encodeSignedData } from './pkcs7.js';
 import { type Signer, type SignerOptions, createSigner } from './signer.js';
-import { colonHex, commonName } from './x509.js';
+import { colonHex, commonName, readTlv } from '../pki/index.js';
 
 function toSigner(s: Signer | SignerOptions): Signer {
   return 'certificate' in s ? s : createSigner(s);

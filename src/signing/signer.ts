@@ -6,7 +6,7 @@
 import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { SigningError } from './errors.js';
 import { HASH_ALGORITHMS, type HashAlgorithm, type KeyType } from './pkcs7.js';
-import { type CertificateInfo, parseCertificate } from './x509.js';
+import { type CertificateInfo, parseCertificate } from '../pki/index.js';
 
 export interface SignerOptions {
   /** The private key, PEM (PKCS#8, PKCS#1 or SEC1, possibly encrypted) or DER, or a KeyObject. */

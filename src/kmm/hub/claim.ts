@@ -5,8 +5,7 @@
  */
 import { ClusterClaims } from '../../api/index.js';
 import { createOrPatch, type Manager, type ResourceType } from '../../runtime/index.js';
-import { nodeKernel, trimNode } from '../module/nodes.js';
-import { KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.js';
+import { KmmNodes, nodeHeartbeatFilter, nodeKernel, trimNode } from '../common/index.js';
 import { KERNEL_VERSIONS_CLAIM } from './constants.js';
 import { kernelClaimValue, type ClusterClaim } from './plan.js';
 

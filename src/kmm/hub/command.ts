@@ -1,4 +1,4 @@
-import type { Command } from '../../cli/command.js';
+import type { Command } from '../../command/index.js';
 
 export const hubCommand: Command = {
   name: 'hub',

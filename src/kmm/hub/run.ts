@@ -1,4 +1,4 @@
-import { type CommandContext, UsageError } from '../../cli/command.js';
+import { type CommandContext, UsageError } from '../../command/index.js';
 import { VERSION } from '../../version.js';
 import { EventRecorder, KubeClient, Manager, resolveAccess } from '../../runtime/index.js';
 import { setupImageControllers } from '../images/index.js';

@@ -1,6 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { type Command, UsageError } from '../../cli/command.js';
-import { readInputText } from '../../cli/input.js';
+import { type Command, readInputText, UsageError } from '../../command/index.js';
 import { decodeModule } from './decode.js';
 import { compileKernelMapper } from './mapper.js';
 

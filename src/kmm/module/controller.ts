@@ -33,12 +33,25 @@ import {
   devicePluginServiceAccount,
   planDevicePlugins,
   type DaemonSetObject,
-} from '../devicePlugin/daemonset.js';
-import { kmmInformers, KmmNodes, nodeHeartbeatFilter } from '../nmc/controller.js';
-import { moduleKey, type NodeView } from '../nmc/plan.js';
-import { labelValue } from '../nmc/pod.js';
-import { trimNode, isNodeReady, matchesSelector, type KmmNode } from './nodes.js';
-import { compareStrings, planModule, type ModulePlan, type SecurityOptions } from './desired.js';
+} from '../deviceplugin/daemonset.js';
+import {
+  DEVICE_PLUGIN_LABEL,
+  isNodeReady,
+  kmmInformers,
+  KmmNodes,
+  labelValue,
+  lastErrorAnnotation,
+  matchesSelector,
+  MODULE_FINALIZER,
+  moduleKey,
+  nodeHeartbeatFilter,
+  REASONS,
+  trimNode,
+  type KmmNode,
+  type NodeView,
+  type SecurityOptions,
+} from '../common/index.js';
+import { compareStrings, planModule, type ModulePlan } from './desired.js';
 import {
   micSpec,
   nmcWrites,
@@ -48,7 +61,6 @@ import {
   withEntry,
   type EntryWrite,
 } from './entries.js';
-import { DEVICE_PLUGIN_LABEL, lastErrorAnnotation, MODULE_FINALIZER, REASONS } from './labels.js';
 import {
   decideStatus,
   moduleRequeueMs,

@@ -2,8 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageState, Module } from '../../api/index.js';
 import { compareStrings, listNames, planModule, workerServiceAccount } from './desired.js';
-import { versionModuleLabel } from './labels.js';
-import { isSchedulable, nodeKernel, type KmmNode } from './nodes.js';
+import { isSchedulable, type KmmNode, nodeKernel, versionModuleLabel } from '../common/index.js';
 
 const K1 = '5.14.0-284.30.1.el9_2.x86_64';
 const K2 = '6.1.0-18-amd64';

@@ -7,16 +7,14 @@ import type {
 } from '../../api/index.js';
 import { resolveKernelMapping } from '../kernelmapping/index.js';
 import type { ResolvedMapping } from '../kernelmapping/index.js';
-import { versionModuleLabel } from './labels.js';
-import { isSchedulable, matchesSelector, nodeKernel, type KmmNode } from './nodes.js';
-
-/** Where worker pods get their service account when the Module names none (SPEC §3.3). */
-export interface SecurityOptions {
-  /** The operator's own, trusted namespace. */
-  operatorNamespace: string;
-  /** The privileged service account worker pods use in the operator's namespace. */
-  workerServiceAccount: string;
-}
+import {
+  isSchedulable,
+  matchesSelector,
+  nodeKernel,
+  versionModuleLabel,
+  type KmmNode,
+  type SecurityOptions,
+} from '../common/index.js';
 
 /** What one Module wants, derived from the Module, the nodes and the image states. */
 export interface ModulePlan {

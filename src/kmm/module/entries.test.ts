@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Module, ModuleConfig, NodeModuleSpec, NodeModulesConfig } from '../../api/index.js';
-import type { NodeView } from '../nmc/plan.js';
+import type { NodeView } from '../common/index.js';
 import {
   micSpec,
   nmcWrites,

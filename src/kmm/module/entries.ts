@@ -10,7 +10,7 @@ import type {
   NodeModulesConfig,
 } from '../../api/index.js';
 import { deepEqual } from '../../runtime/index.js';
-import { isLoaded, moduleKey, type NodeView } from '../nmc/plan.js';
+import { isLoaded, moduleKey, type NodeView } from '../common/index.js';
 import { compareStrings, type ModulePlan } from './desired.js';
 import type { NodeFacts } from './status.js';
 

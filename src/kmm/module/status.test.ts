@@ -3,8 +3,6 @@ import assert from 'node:assert/strict';
 import type { ImageState, Module } from '../../api/index.js';
 import type { ConditionInput } from '../../runtime/index.js';
 import { planModule } from './desired.js';
-import { versionModuleLabel } from './labels.js';
-import type { KmmNode } from './nodes.js';
 import {
   decideStatus,
   failureSummary,
@@ -15,6 +13,7 @@ import {
   type NodeFacts,
   type StatusDecision,
 } from './status.js';
+import { type KmmNode, versionModuleLabel } from '../common/index.js';
 
 const K1 = '5.14.0-284.30.1.el9_2.x86_64';
 const K3 = '4.18.0-80.el8.x86_64';

@@ -6,7 +6,7 @@ import {
   type ConditionInput,
 } from '../../runtime/index.js';
 import { listNames, type ModulePlan } from './desired.js';
-import { CONDITIONS, REASONS, versionModuleLabel } from './labels.js';
+import { CONDITIONS, REASONS, versionModuleLabel } from '../common/index.js';
 
 /** What one node's NodeModulesConfig says about the Module. */
 export interface NodeFacts {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { trimWorkerPod } from './cache.js';
-import { failureMessage, podConfig, type WorkerPod } from './pod.js';
+import { trimWorkerPod, type WorkerPod } from '../common/index.js';
+import { failureMessage, podConfig } from './pod.js';
 
 const pod = (status: WorkerPod['status']): WorkerPod => ({
   apiVersion: 'v1',

@@ -1,52 +1,47 @@
-import {
-  Modules,
-  NodeModulesConfigs,
-  type Module,
-  type NodeModulesConfig,
-} from '../../api/index.js';
+import { Modules, NodeModulesConfigs, type NodeModulesConfig } from '../../api/index.js';
 import {
   EventRecorder,
   Expectations,
   Nodes,
-  Pods,
   indexers,
   isKubeError,
   settleEach,
   throwAll,
-  nodeChangedBeyondHeartbeat,
-  type Informer,
   type KubeObject,
   type Logger,
   type Manager,
   type OwnerReference,
   type Result,
-  type ResourceType,
-  type Predicate,
 } from '../../runtime/index.js';
-import { EVENTS, WORKER_LABELS } from '../module/labels.js';
-import { isNodeReady, nodeKernel, trimNode, type KmmNode } from '../module/nodes.js';
-import { trimWorkerPod } from './cache.js';
+import {
+  EVENTS,
+  isNodeReady,
+  kmmInformers,
+  KmmNodes,
+  nodeHeartbeatFilter,
+  moduleKey,
+  nodeKernel,
+  trimNode,
+  WORKER_LABELS,
+  WORKER_SELECTOR,
+  WorkerPods,
+  type KmmNode,
+  type NodeView,
+  type WorkerPod,
+} from '../common/index.js';
 import {
   errorAnnotationsPatch,
   loadedCount,
-  moduleKey,
   nmcModuleKeys,
   nodeLabels,
   nodeLabelsPatch,
   planNode,
   type NmcEvent,
   type NmcPlan,
-  type NodeView,
   type WorkerPodView,
 } from './plan.js';
 import { WorkerRetries } from './retries.js';
-import {
-  failureMessage,
-  podConfig,
-  workerPod,
-  type WorkerPod,
-  type WorkerPodOptions,
-} from './pod.js';
+import { failureMessage, podConfig, workerPod, type WorkerPodOptions } from './pod.js';
 
 export interface NmcControllerOptions extends WorkerPodOptions {
   events: EventRecorder;
@@ -55,36 +50,9 @@ export interface NmcControllerOptions extends WorkerPodOptions {
   workers?: number;
 }
 
-/** Nodes and worker pods with the fields the KMM controllers read. */
-export const KmmNodes = Nodes as ResourceType<KmmNode>;
-export const WorkerPods = Pods as ResourceType<WorkerPod>;
-
-/** Node heartbeats (status-only refreshes) never wake the KMM controllers (KMM 2.4). */
-export const nodeHeartbeatFilter = nodeChangedBeyondHeartbeat as Predicate<KmmNode>;
-
-const WORKER_SELECTOR = `${WORKER_LABELS.role}=worker`;
 const MAX_RETRY_MS = 5 * 60_000;
 /** How long a created worker pod may take to show in the cache before we stop waiting for it. */
 const LAUNCH_GRACE_MS = 30_000;
-
-/** The shared informers the KMM controllers read; requested identically by each. */
-export function kmmInformers(mgr: Manager): {
-  nodes: Informer<KmmNode>;
-  nmcs: Informer<NodeModulesConfig>;
-  pods: Informer<WorkerPod>;
-  modules: Informer<Module>;
-} {
-  return {
-    nodes: mgr.informers.informer(KmmNodes, { transform: trimNode }),
-    nmcs: mgr.informers.informer(NodeModulesConfigs),
-    pods: mgr.informers.informer(WorkerPods, {
-      labelSelector: WORKER_SELECTOR,
-      transform: trimWorkerPod,
-      indexers: { byNodeName: indexers.byNodeName },
-    }),
-    modules: mgr.informers.informer(Modules),
-  };
-}
 
 function podView(p: WorkerPod): WorkerPodView | undefined {
   const module = p.metadata.labels?.[WORKER_LABELS.moduleName];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModuleConfig, NodeModuleSpec, NodeModulesConfig } from '../../api/index.js';
-import { readyLabel, versionReadyLabel } from '../module/labels.js';
+import { readyLabel, versionReadyLabel } from '../common/index.js';
 import {
   errorAnnotationsPatch,
   loadedCount,

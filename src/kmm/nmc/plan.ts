@@ -6,12 +6,16 @@ import type {
 } from '../../api/index.js';
 import { deepEqual } from '../../runtime/index.js';
 import {
+  isLoaded,
   isOwnedNodeLabel,
   lastErrorAnnotation,
   LAST_ERROR_PREFIX,
+  moduleKey,
   readyLabel,
+  rebooted,
   versionReadyLabel,
-} from '../module/labels.js';
+  type NodeView,
+} from '../common/index.js';
 import type { WorkerAction } from './pod.js';
 
 /** A worker pod as the node config controller sees it. */
@@ -25,13 +29,6 @@ export interface WorkerPodView {
   message?: string;
   /** The config the pod was given. */
   config?: ModuleConfig;
-}
-
-export interface NodeView {
-  bootID?: string;
-  ready: boolean;
-  /** The kernel the node runs, as KMM maps it (trailing `+` trimmed). */
-  kernelVersion?: string;
 }
 
 export interface NmcEvent {
@@ -62,10 +59,6 @@ export type WorkerEntry = Pick<
   'name' | 'namespace' | 'serviceAccountName' | 'imageRepoSecret' | 'tolerations' | 'version'
 >;
 
-export function moduleKey(m: { namespace: string; name: string }): string {
-  return `${m.namespace}/${m.name}`;
-}
-
 function item(e: WorkerEntry): WorkerEntry {
   const out: WorkerEntry = {
     name: e.name,
@@ -76,20 +69,6 @@ function item(e: WorkerEntry): WorkerEntry {
   if (e.tolerations) out.tolerations = e.tolerations;
   if (e.version) out.version = e.version;
   return out;
-}
-
-/** A status entry was loaded before the node's last boot: the module is gone from the kernel. */
-export function rebooted(s: NodeModuleStatus, node: NodeView): boolean {
-  return node.ready && !!s.bootId && !!node.bootID && s.bootId !== node.bootID;
-}
-
-/** The spec entry is loaded, with exactly its config, in the current boot. */
-export function isLoaded(
-  spec: NodeModuleSpec,
-  status: NodeModuleStatus | undefined,
-  node: NodeView,
-): boolean {
-  return !!status && deepEqual(status.config, spec.config) && !rebooted(status, node);
 }
 
 /**

@@ -5,16 +5,9 @@ import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ModuleConfig } from '../../api/index.js';
-import { WORKER_CONFIG_ANNOTATION } from '../module/labels.js';
 import { parseWorkerConfig } from '../worker/index.js';
-import {
-  failureMessage,
-  labelValue,
-  podConfig,
-  unpackScript,
-  workerPod,
-  workerPodName,
-} from './pod.js';
+import { failureMessage, podConfig, unpackScript, workerPod, workerPodName } from './pod.js';
+import { labelValue, WORKER_CONFIG_ANNOTATION } from '../common/index.js';
 
 interface Container {
   image: string;

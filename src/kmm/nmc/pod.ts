@@ -1,9 +1,14 @@
-import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 import type { ModuleConfig, NodeModuleSpec, Toleration } from '../../api/index.js';
 import type { KubeObject, OwnerReference } from '../../runtime/index.js';
 import { DEFAULT_DIR_NAME } from '../worker/index.js';
-import { WORKER_CONFIG_ANNOTATION, WORKER_LABELS } from '../module/labels.js';
+import {
+  labelValue,
+  shortHash,
+  WORKER_CONFIG_ANNOTATION,
+  WORKER_LABELS,
+  type WorkerPod,
+} from '../common/index.js';
 
 export type WorkerAction = 'load' | 'unload';
 
@@ -17,37 +22,10 @@ export interface WorkerPodOptions {
   seLinuxType: string;
 }
 
-export interface WorkerPod extends KubeObject {
-  spec: Record<string, unknown> & { nodeName: string };
-  status?: {
-    phase?: string;
-    containerStatuses?: {
-      name: string;
-      state?: { terminated?: { exitCode?: number; message?: string; reason?: string } };
-    }[];
-    initContainerStatuses?: WorkerPodStatusContainer[];
-    message?: string;
-    reason?: string;
-  };
-}
-type WorkerPodStatusContainer = NonNullable<
-  NonNullable<WorkerPod['status']>['containerStatuses']
->[number];
-
 /** Where the init container unpacks the module image; the worker's --image-dir. */
 const IMAGE_DIR = '/tmp';
 const CONFIG_DIR = '/etc/kmm-worker';
 const CONFIG_FILE = 'config.yaml';
-
-/** Ten hex digits of the SHA-256 of `s`: stable names for long or unusual inputs. */
-export function shortHash(s: string): string {
-  return createHash('sha256').update(s).digest('hex').slice(0, 10);
-}
-
-/** Label values are at most 63 characters; longer names are replaced by a stable hash. */
-export function labelValue(s: string): string {
-  return s.length <= 63 ? s : `h-${shortHash(s)}`;
-}
 
 /** `kmm-worker-<node>-<module>`, as upstream; hashed when it would exceed a name's length. */
 export function workerPodName(node: string, module: string): string {

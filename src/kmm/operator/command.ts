@@ -1,6 +1,6 @@
-import type { Command } from '../../cli/command.js';
+import type { Command } from '../../command/index.js';
 import { CONFIG_KEY, CONFIG_MAP_NAME } from './config.js';
-import { METRICS_CERT_DIR_FLAG } from '../../cli/metrics-flags.js';
+import { METRICS_CERT_DIR_FLAG } from '../../command/metrics-flags.js';
 
 export const operatorCommand: Command = {
   name: 'operator',

@@ -1,6 +1,6 @@
-import { metricsServing } from '../../cli/metrics-flags.js';
+import { metricsServing } from '../../command/metrics-flags.js';
 import { readFile } from 'node:fs/promises';
-import { type CommandContext, UsageError } from '../../cli/command.js';
+import { type CommandContext, UsageError } from '../../command/index.js';
 import { VERSION } from '../../version.js';
 import {
   ConfigMaps,

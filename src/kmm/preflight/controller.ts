@@ -27,6 +27,7 @@ import {
   createOrPatch,
   generationChanged,
   isKubeError,
+  mapLimit,
   Secrets,
   setControllerReference,
   type KubeObject,
@@ -34,6 +35,7 @@ import {
   type ResourceType,
 } from '../../runtime/index.js';
 import { LABEL_MODULE_NAME } from '../build/index.js';
+import { moduleKey } from '../common/index.js';
 import { kernelVersionProblem } from '../validation/index.js';
 import { verifyModule, type Verdict, type VerifyDeps } from './verify.js';
 
@@ -71,21 +73,6 @@ export const LABEL_PREFLIGHT = 'kmm.node.kubernetes.io/preflight';
 export function preflightMicName(moduleName: string, kind: string, preflightName: string): string {
   const hash = createHash('sha256').update(`${kind}/${preflightName}`).digest('hex').slice(0, 8);
   return `${moduleName.slice(0, 253 - 20)}-preflight-${hash}`;
-}
-
-const moduleKey = (m: { namespace: string; name: string }) => `${m.namespace}/${m.name}`;
-
-async function mapLimit<T, R>(items: T[], n: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
 }
 
 /** Registers the PreflightValidation and PreflightValidationOCP controllers on a manager. */

@@ -1,6 +1,6 @@
 /** `hwe kmm sign-image`: the program the in-cluster signing job runs. */
 import { readFile } from 'node:fs/promises';
-import { type Command, UsageError } from '../../cli/command.js';
+import { type Command, UsageError } from '../../command/index.js';
 import { isOciError, parseDockerConfig } from '../../oci/index.js';
 import { type Signer, createSigner, isSigningError } from '../../signing/index.js';
 import { SignImageError, signImage } from './sign-image.js';

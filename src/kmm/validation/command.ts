@@ -1,6 +1,5 @@
 import { parseAllDocuments } from 'yaml';
-import { type Command, UsageError } from '../../cli/command.js';
-import { readInputText } from '../../cli/input.js';
+import { type Command, readInputText, UsageError } from '../../command/index.js';
 import { formatErrors } from './fields.js';
 import { validateKmmObject, type ObjectReport } from './objects.js';
 

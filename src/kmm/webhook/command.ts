@@ -1,4 +1,4 @@
-import { type Command, UsageError } from '../../cli/command.js';
+import { type Command, UsageError } from '../../command/index.js';
 import { createLogger, KubeClient, resolveAccess } from '../../runtime/index.js';
 import { startKmmWebhook, type KmmWebhookOptions } from './server.js';
 

@@ -1,6 +1,11 @@
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
-import { type Command, type CommandContext, type FlagSpec, UsageError } from '../../cli/command.js';
+import {
+  type Command,
+  type CommandContext,
+  type FlagSpec,
+  UsageError,
+} from '../../command/index.js';
 import { COMMIT, VERSION } from '../../version.js';
 import { parseWorkerConfig, type WorkerAction } from './config.js';
 import { WorkerError } from './errors.js';

@@ -1,6 +1,5 @@
 import { RE2JS } from 're2js';
-import { type Command, UsageError } from '../../cli/command.js';
-import { readInputText } from '../../cli/input.js';
+import { type Command, readInputText, UsageError } from '../../command/index.js';
 import { type EvalInputs, evaluateNode, parseObjects } from './evaluate.js';
 import { InvalidInputError } from './merge.js';
 import { DEFAULT_POLICY, type LabelPolicy } from './policy.js';

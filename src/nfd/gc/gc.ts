@@ -1,15 +1,16 @@
 import { NodeFeatures, NodeResourceTopologies } from '../../api/index.js';
 import {
+  apiServes,
   isKubeError,
   Manager,
   Nodes,
+  periodic,
   type KubeClient,
   type KubeObject,
   type Logger,
   type ResourceType,
 } from '../../runtime/index.js';
 import { NODE_NAME_LABEL } from '../eval/index.js';
-import { apiServes, periodic } from '../master/runnables.js';
 
 const NODE_INDEX = 'node';
 

@@ -1,3 +1,3 @@
 /** nfd-gc: removes NodeFeature and NodeResourceTopology objects of nodes that are gone. */
-export { gcCommand } from './cli.js';
+export { gcCommand } from './command.js';
 export { DEFAULT_GRACE_PERIOD_MS, graceLeft, NfdGc, type GcOptions, type GcStats } from './gc.js';

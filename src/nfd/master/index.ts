@@ -1,5 +1,5 @@
 /** nfd-master: NodeFeature + NodeFeatureRule → Node labels, annotations, taints, resources. */
-export { masterCommand, policyFromFlags } from './cli.js';
+export { masterCommand, policyFromFlags } from './command.js';
 export {
   NfdMaster,
   LEADER_LEASE_NAME,

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { runCommand } from '../../cli/command.js';
-import { gcCommand } from '../gc/cli.js';
-import { masterCommand } from './cli.js';
+import { runCommand } from '../../command/index.js';
+import { gcCommand } from '../gc/command.js';
+import { masterCommand } from './command.js';
 import { nodeChangedForMaster, slimNode, type MasterNode } from './master.js';
 
 function node(over: Partial<MasterNode['metadata']> = {}, status: Record<string, unknown> = {}) {

@@ -17,6 +17,8 @@ import {
   isKubeError,
   Manager,
   Nodes,
+  apiServes,
+  periodic,
   type Informer,
   type KubeClient,
   type KubeObject,
@@ -45,7 +47,7 @@ import {
   type Features,
   type NodeFeatureRule as EngineRule,
 } from '../rules/index.js';
-import { apiServes, periodic } from './runnables.js';
+
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
 import {
   computeNodeUpdate,

@@ -1,11 +1,11 @@
 import {
+  mapLimit,
   Nodes,
   ResourceClient,
   type KubeClient,
   type Logger,
   type ResourceType,
 } from '../../runtime/index.js';
-import { mapLimit } from '../../cluster/nodes.js';
 import type { MasterNode } from './master.js';
 import { ANNOTATION_NS, computeNodeUpdate, instanceAnnotation } from './node-update.js';
 

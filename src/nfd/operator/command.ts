@@ -2,13 +2,13 @@ import {
   METRICS_CERT_DIR_FLAG,
   METRICS_SECURE_FLAG,
   metricsServing,
-} from '../../cli/metrics-flags.js';
+} from '../../command/metrics-flags.js';
 /**
  * `hwe nfd operator`: the NFD operator (NodeFeatureDiscovery → nfd-master, nfd-worker, nfd-gc,
  * nfd-topology-updater).
  */
 import { readFileSync } from 'node:fs';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { ENV } from './constants.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';

@@ -3,6 +3,9 @@
  * NodeFeature `spec.features` and NodeFeatureRule `spec.rules[]` objects field for field, so a
  * parsed YAML document can be handed over as it is.
  */
+import type { MatchOp } from '../../api/nfd.js';
+
+export { MATCH_OPS, type MatchOp } from '../../api/nfd.js';
 
 /** NodeFeature `spec.features`, keyed by `<source>.<feature>` (e.g. `kernel.loadedmodule`). */
 export interface Features {
@@ -10,24 +13,6 @@ export interface Features {
   attributes: Record<string, { elements: Record<string, string> }>;
   instances: Record<string, { elements: { attributes: Record<string, string> }[] }>;
 }
-
-/** The match operators, as upstream spells them. The CRD schema enumerates this list too. */
-export const MATCH_OPS = [
-  'In',
-  'NotIn',
-  'InRegexp',
-  'Exists',
-  'DoesNotExist',
-  'Gt',
-  'Ge',
-  'Lt',
-  'Le',
-  'GtLt',
-  'GeLe',
-  'IsTrue',
-  'IsFalse',
-] as const;
-export type MatchOp = (typeof MATCH_OPS)[number];
 
 export interface MatchExpression {
   op: MatchOp;

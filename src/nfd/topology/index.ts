@@ -2,7 +2,7 @@
  * nfd-topology-updater: NodeResourceTopology objects from sysfs, the kubelet's configuration
  * and its pod-resources API.
  */
-export { topologyUpdaterCommand } from './cli.js';
+export { topologyUpdaterCommand } from './command.js';
 export {
   aggregateZones,
   allocatableFromConfig,

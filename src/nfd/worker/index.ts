@@ -1,7 +1,7 @@
 /**
  * nfd-worker: feature discovery on the host, configuration, NodeFeature publishing.
  */
-export { workerCommand } from './cli.js';
+export { workerCommand } from './command.js';
 export {
   buildConfig,
   ConfigError,

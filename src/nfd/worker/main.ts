@@ -8,8 +8,8 @@
  * with an empty /tmp.)
  */
 import { writeSync } from 'node:fs';
-import { runCommand } from '../../cli/command.js';
-import { workerCommand } from './cli.js';
+import { runCommand } from '../../command/index.js';
+import { workerCommand } from './command.js';
 
 const pause = new Int32Array(new SharedArrayBuffer(4));
 

@@ -110,7 +110,7 @@ describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mou
     }
     assert.ok(existsSync(join(root, 'opt/hwe/node_modules/yaml')), 'production dependencies');
     assert.ok(!existsSync(join(root, 'opt/hwe/node_modules/typescript')), 'no dev dependencies');
-    assert.ok(!existsSync(join(root, 'opt/hwe/dist/src/cli/command.test.js')), 'no tests');
+    assert.ok(!existsSync(join(root, 'opt/hwe/dist/src/command/command.test.js')), 'no tests');
     assert.ok(!existsSync(join(root, 'opt/hwe/dist/test')), 'no integration tests');
     const node = await inImage(['node', '--version']);
     assert.match(node.stdout, /^v24\./, node.stderr);

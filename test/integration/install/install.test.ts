@@ -52,7 +52,6 @@ import {
   Roles,
 } from '../../../src/nfd/operator/resources.js';
 import { RegistryClient } from '../../../src/oci/index.js';
-import { readyLabel } from '../../../src/kmm/module/labels.js';
 import {
   CONFIG_DIR,
   documentedRights,
@@ -63,6 +62,7 @@ import {
   run,
   type Manifest,
 } from './manifests.js';
+import { readyLabel } from '../../../src/kmm/common/index.js';
 
 const cluster = await testCluster();
 const client = cluster.client;

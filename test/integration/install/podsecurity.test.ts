@@ -17,7 +17,7 @@ import { renderOperands } from '../../../src/nfd/operator/render.js';
 import { loadOperandRbac } from '../../../src/nfd/operator/rbac.js';
 import type { Module, NodeFeatureDiscovery } from '../../../src/api/index.js';
 import { workerPod } from '../../../src/kmm/nmc/pod.js';
-import { devicePluginDaemonSet } from '../../../src/kmm/devicePlugin/daemonset.js';
+import { devicePluginDaemonSet } from '../../../src/kmm/deviceplugin/daemonset.js';
 import { renderSignPod } from '../../../src/kmm/signjob/pod.js';
 import { renderKanikoPod } from '../../../src/kmm/build/kaniko.js';
 import { testCluster, uniqueName, onCleanup } from '../../support/cluster.js';

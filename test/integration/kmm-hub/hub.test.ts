@@ -46,7 +46,7 @@ import {
   type ManifestWork,
 } from '../../../src/kmm/hub/index.js';
 import { setupImageControllers } from '../../../src/kmm/images/index.js';
-import { readyLabel } from '../../../src/kmm/module/labels.js';
+import { readyLabel } from '../../../src/kmm/common/index.js';
 import { defaultConfig, setupKmmOperator } from '../../../src/kmm/operator/index.js';
 import {
   RegistryClient,

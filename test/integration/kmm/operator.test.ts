@@ -30,14 +30,14 @@ import {
   type KubeObject,
 } from '../../../src/runtime/index.js';
 import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
+import { startWorkerDriver, type Outcome } from '../../../src/cluster/kmm-workers.js';
 import {
   DEVICE_PLUGIN_LABEL,
   devicePluginVersionLabel,
   readyLabel,
   WORKER_LABELS,
-} from '../../../src/kmm/module/labels.js';
-import { startWorkerDriver, type Outcome } from '../../../src/cluster/kmm-workers.js';
-import type { WorkerPod } from '../../../src/kmm/nmc/pod.js';
+  type WorkerPod,
+} from '../../../src/kmm/common/index.js';
 
 const cluster = await testCluster();
 const client = cluster.client;

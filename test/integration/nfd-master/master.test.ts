@@ -12,11 +12,12 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { installCrds } from '../../../src/api/index.js';
-import { mapLimit, simNodeSpecs } from '../../../src/cluster/nodes.js';
+import { simNodeSpecs } from '../../../src/cluster/nodes.js';
 import { DEFAULT_POLICY } from '../../../src/nfd/eval/index.js';
 import { NfdMaster } from '../../../src/nfd/master/index.js';
 import type { KubeClient } from '../../../src/runtime/client.js';
 import {
+  mapLimit,
   ResourceClient,
   Nodes,
   silentLogger,

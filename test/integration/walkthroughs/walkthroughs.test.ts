@@ -28,7 +28,6 @@ import {
 } from '../../../src/api/index.js';
 import { dryRunWorkerPod, startWorkerDriver } from '../../../src/cluster/kmm-workers.js';
 import type { Pod } from '../../../src/kmm/build/index.js';
-import { readyLabel } from '../../../src/kmm/module/labels.js';
 import {
   RegistryClient,
   extractFiles,
@@ -59,6 +58,7 @@ import {
 } from '../../support/cluster.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { kmmTestManager } from '../../support/kmm.js';
+import { readyLabel } from '../../../src/kmm/common/index.js';
 
 const KERNEL = '4.18.0-372.46.1.el8_6.x86_64';
 const RHCOS = '412.86.202302211547-0';

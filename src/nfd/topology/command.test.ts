@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { UsageError } from '../../cli/command.js';
-import { kubeletConfigPath, legacyFlagsWarning } from './cli.js';
+import { UsageError } from '../../command/index.js';
+import { kubeletConfigPath, legacyFlagsWarning } from './command.js';
 
 describe('legacy nfd-master transport flags', () => {
   it('are fine when absent', () => assert.equal(legacyFlagsWarning({}), undefined));

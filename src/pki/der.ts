@@ -1,6 +1,7 @@
 /**
- * The little DER that kernel module signatures need: an encoder for the CMS SignedData that
- * sign-file writes, and a strict reader for certificates and existing signatures. Only
+ * The little DER that kernel module signatures and our certificates need: an encoder (the CMS
+ * SignedData that sign-file writes, X.509 certificates), and a strict reader for certificates and
+ * existing signatures. Only
  * low-tag-number, definite-length encodings exist in DER, so anything else is refused.
  */
 

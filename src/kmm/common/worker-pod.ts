@@ -1,4 +1,22 @@
-import type { WorkerPod } from './pod.js';
+import type { KubeObject } from '../../runtime/index.js';
+
+/** A KMM worker pod: the fields we write and the ones we read back. */
+export interface WorkerPod extends KubeObject {
+  spec: Record<string, unknown> & { nodeName: string };
+  status?: {
+    phase?: string;
+    containerStatuses?: {
+      name: string;
+      state?: { terminated?: { exitCode?: number; message?: string; reason?: string } };
+    }[];
+    initContainerStatuses?: WorkerPodStatusContainer[];
+    message?: string;
+    reason?: string;
+  };
+}
+type WorkerPodStatusContainer = NonNullable<
+  NonNullable<WorkerPod['status']>['containerStatuses']
+>[number];
 
 type ContainerStatus = NonNullable<NonNullable<WorkerPod['status']>['containerStatuses']>[number];
 

@@ -1,4 +1,4 @@
-import { type Command, lazyCommand } from '../cli/command.js';
+import { type Command, lazyCommand } from '../command/index.js';
 
 /** The `hwe dtk` subcommands (Driver Toolkit), each imported only when it runs. */
 export const dtkCommands: Command[] = [

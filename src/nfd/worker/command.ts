@@ -3,7 +3,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';

@@ -11,6 +11,8 @@ export interface CertificateInfo {
   der: Buffer;
   /** The issuer Name element, tag and length included, as the certificate encodes it. */
   issuer: Buffer;
+  /** The subject Name element, tag and length included (the issuer of what this one signs). */
+  subject: Buffer;
   /** The serialNumber INTEGER element, tag and length included. */
   serial: Buffer;
   /** What `modinfo` shows as `signer`: the issuer's commonName (empty without one). */
@@ -32,9 +34,12 @@ export function parseCertificate(data: Buffer | string): CertificateInfo {
   const serial = expectTag(fields[i++], TAG.INTEGER, 'TBSCertificate.serialNumber');
   expectTag(fields[i++], TAG.SEQUENCE, 'TBSCertificate.signature');
   const issuer = expectTag(fields[i++], TAG.SEQUENCE, 'TBSCertificate.issuer');
+  expectTag(fields[i++], TAG.SEQUENCE, 'TBSCertificate.validity');
+  const subject = expectTag(fields[i++], TAG.SEQUENCE, 'TBSCertificate.subject');
   return {
     der,
     issuer: Buffer.from(issuer.raw),
+    subject: Buffer.from(subject.raw),
     serial: Buffer.from(serial.raw),
     signer: commonName(issuer),
     sigKey: colonHex(serial.value),

@@ -2,15 +2,15 @@
  * `hwe nfd master` (also run as `nfd-master`, with upstream's single-dash flags).
  */
 import { RE2JS } from 're2js';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
-import { workerNamespace } from '../worker/cli.js';
+import { workerNamespace } from '../worker/command.js';
 import {
   METRICS_CERT_DIR_FLAG,
   METRICS_SECURE_FLAG,
   metricsServing,
-} from '../../cli/metrics-flags.js';
+} from '../../command/metrics-flags.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Module } from '../../api/index.js';
-import { devicePluginVersionLabel, readyLabel, versionReadyLabel } from '../module/labels.js';
 import {
   devicePluginDaemonSet,
   devicePluginName,
@@ -9,6 +8,7 @@ import {
   planDevicePlugins,
   type DaemonSetObject,
 } from './daemonset.js';
+import { devicePluginVersionLabel, readyLabel, versionReadyLabel } from '../common/index.js';
 
 interface PodSpec {
   nodeSelector: Record<string, string>;

@@ -1,9 +1,6 @@
-import {
-  isKubeError,
-  type KubeClient,
-  type ResourceType,
-  type Runnable,
-} from '../../runtime/index.js';
+import { isKubeError, type KubeClient } from './client.js';
+import type { Runnable } from './manager.js';
+import type { ResourceType } from './resources.js';
 
 /** Whether the cluster serves `type` (optional APIs such as OpenShift's or NodeResourceTopology). */
 export async function apiServes(client: KubeClient, type: ResourceType): Promise<boolean> {

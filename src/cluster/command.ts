@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, UsageError } from '../cli/command.js';
+import { type Command, UsageError } from '../command/index.js';
 import type { SecretLike } from '../oci/index.js';
 import { isKubeError } from '../runtime/client.js';
 import { LocalCluster } from './local.js';

@@ -4,7 +4,7 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Command, type CommandContext, UsageError } from '../../cli/command.js';
+import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { resolveHostPaths } from '../worker/hostfs.js';
 import {

@@ -1,4 +1,4 @@
-import { type Command, lazyCommand } from '../cli/command.js';
+import { type Command, lazyCommand } from '../command/index.js';
 
 /**
  * The `hwe nfd` subcommands (Node Feature Discovery). Each is imported only when it runs, so that
@@ -13,22 +13,22 @@ export const nfdCommands: Command[] = [
   lazyCommand(
     'worker',
     'nfd-worker: discover node features and publish them as a NodeFeature object',
-    async () => (await import('./worker/cli.js')).workerCommand,
+    async () => (await import('./worker/command.js')).workerCommand,
   ),
   lazyCommand(
     'master',
     'nfd-master: label nodes from NodeFeature objects and NodeFeatureRules',
-    async () => (await import('./master/cli.js')).masterCommand,
+    async () => (await import('./master/command.js')).masterCommand,
   ),
   lazyCommand(
     'gc',
     'nfd-gc: delete NodeFeature and NodeResourceTopology objects of deleted nodes',
-    async () => (await import('./gc/cli.js')).gcCommand,
+    async () => (await import('./gc/command.js')).gcCommand,
   ),
   lazyCommand(
     'topology-updater',
     'nfd-topology-updater: publish per-NUMA-zone resources as a NodeResourceTopology',
-    async () => (await import('./topology/cli.js')).topologyUpdaterCommand,
+    async () => (await import('./topology/command.js')).topologyUpdaterCommand,
   ),
   lazyCommand(
     'operator',

@@ -1,4 +1,4 @@
-import { type Command, lazyCommand } from '../cli/command.js';
+import { type Command, lazyCommand } from '../command/index.js';
 
 /**
  * The `hwe kmm` subcommands (Kernel Module Management). Each is imported only when it runs, so a
@@ -38,7 +38,7 @@ export const kmmCommands: Command[] = [
   lazyCommand(
     'sign',
     'sign kernel modules in place, as the kernel’s sign-file does',
-    async () => (await import('../signing/cli.js')).signCommand,
+    async () => (await import('../signing/command.js')).signCommand,
   ),
   lazyCommand(
     'sign-image',

@@ -3,11 +3,12 @@ import { deepEqual, type KubeObject, type OwnerReference } from '../../runtime/i
 import {
   DEVICE_PLUGIN_LABEL,
   devicePluginVersionLabel,
+  labelValue,
   readyLabel,
+  type SecurityOptions,
+  shortHash,
   versionReadyLabel,
-} from '../module/labels.js';
-import type { SecurityOptions } from '../module/desired.js';
-import { labelValue, shortHash } from '../nmc/pod.js';
+} from '../common/index.js';
 
 export interface DaemonSetObject extends KubeObject {
   spec: Record<string, unknown>;

@@ -1,13 +1,13 @@
 /**
  * `hwe nfd gc` (also run as `nfd-gc`, with upstream's single-dash flags).
  */
-import { type Command, UsageError } from '../../cli/command.js';
+import { type Command, UsageError } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import {
   METRICS_CERT_DIR_FLAG,
   METRICS_SECURE_FLAG,
   metricsServing,
-} from '../../cli/metrics-flags.js';
+} from '../../command/metrics-flags.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 export const gcCommand: Command = {

@@ -155,7 +155,7 @@ function flagUsage(f: FlagSpec): string {
   return `  ${(names + value).padEnd(34)} ${f.help}${def}`;
 }
 
-export function helpText(cmd: Command, path: string): string {
+function helpText(cmd: Command, path: string): string {
   const lines: string[] = [];
   lines.push(cmd.description ?? cmd.summary, '');
   const sub = cmd.subcommands ?? [];

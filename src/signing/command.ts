@@ -1,6 +1,6 @@
 /** `hwe kmm sign`: signs kernel modules in place, as the kernel's scripts/sign-file does. */
 import { readFile } from 'node:fs/promises';
-import { type Command, UsageError } from '../cli/command.js';
+import { type Command, UsageError } from '../command/index.js';
 import { SigningError } from './errors.js';
 import { HASH_ALGORITHMS } from './pkcs7.js';
 import { type SignFileResult, signModuleFile } from './sign.js';

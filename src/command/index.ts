@@ -1,0 +1,10 @@
+export {
+  type Command,
+  type CommandContext,
+  type FlagSpec,
+  type FlagValues,
+  UsageError,
+  lazyCommand,
+  runCommand,
+} from './command.js';
+export { readInputText } from './input.js';
