@@ -7,3 +7,9 @@ export {
   createCertificateAuthority,
   issueCertificate,
 } from './certificate.js';
+export {
+  type ServingCertificate,
+  type ServingCertificateRequest,
+  certificateUsable,
+  generateServingCertificate,
+} from './serving.js';

@@ -16,7 +16,7 @@ import type { ResourceType } from './resources.js';
 import { DelegatingAuth } from './authz.js';
 import { CertificateFiles, reloadServerCertificate } from './tls.js';
 import { COMMIT, VERSION } from '../version.js';
-import { generateServingCertificate } from '../kmm/webhook/certs.js';
+import { generateServingCertificate } from '../pki/index.js';
 
 // Not `import { createServer } from 'node:http'`: an ESM import of a built-in module reads every
 // export to build its namespace, and node:http's include lazily loaded ones (WebSocket,

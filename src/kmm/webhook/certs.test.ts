@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { X509Certificate } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { certificateUsable, generateServingCertificate } from './certs.js';
+import { certificateUsable, generateServingCertificate } from '../../pki/index.js';
 import { ensureSelfManagedCertificate, RENEW_BEFORE_MS } from './provision.js';
 
 const names = {

@@ -15,12 +15,6 @@ export {
   type WebhookConfigurationOptions,
 } from './configuration.js';
 export {
-  certificateUsable,
-  generateServingCertificate,
-  type CertificateRequest,
-  type ServingCertificate,
-} from './certs.js';
-export {
   ensureSelfManagedCertificate,
   RENEW_BEFORE_MS,
   type CertificateFiles,

@@ -15,7 +15,11 @@ import {
   type KubeObject,
   type Logger,
 } from '../../runtime/index.js';
-import { certificateUsable, generateServingCertificate, type ServingCertificate } from './certs.js';
+import {
+  certificateUsable,
+  generateServingCertificate,
+  type ServingCertificate,
+} from '../../pki/index.js';
 
 /** Renew when less than this is left (a year's certificate, renewed after about 11 months). */
 export const RENEW_BEFORE_MS = 30 * 86_400_000;

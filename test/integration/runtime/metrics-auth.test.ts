@@ -13,7 +13,7 @@ import {
 } from '../../support/cluster.js';
 import { DelegatingAuth, Manager, silentLogger } from '../../../src/runtime/index.js';
 import { getInsecure as get } from '../../support/https.js';
-import { generateServingCertificate } from '../../../src/kmm/webhook/certs.js';
+import { generateServingCertificate } from '../../../src/pki/index.js';
 
 const cluster = await testCluster();
 const { client } = cluster;

@@ -1,12 +1,12 @@
 /**
- * Self-managed serving certificates for the webhook: a private CA and a server certificate it
- * signs, issued by src/pki. The apiserver trusts the CA through the webhook configuration's
- * caBundle.
+ * Self-managed serving certificates (the admission webhook's, the metrics endpoint's): a private
+ * CA and a server certificate it signs. A webhook's caller trusts the CA through the webhook
+ * configuration's caBundle.
  */
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { createCertificateAuthority, issueCertificate } from '../../pki/index.js';
+import { createCertificateAuthority, issueCertificate } from './certificate.js';
 
-export interface CertificateRequest {
+export interface ServingCertificateRequest {
   /** DNS names the server answers to, e.g. `kmm-webhook.openshift-kmm.svc`. */
   dnsNames: string[];
   /** IP addresses, e.g. 127.0.0.1 for a webhook reached by URL on the local machine. */
@@ -27,14 +27,14 @@ export interface ServingCertificate {
 }
 
 /** A new CA and a serving certificate for the given names, signed by it. */
-export function generateServingCertificate(req: CertificateRequest): ServingCertificate {
+export function generateServingCertificate(req: ServingCertificateRequest): ServingCertificate {
   if (req.dnsNames.length === 0 && !req.ipAddresses?.length) {
     throw new Error('a serving certificate needs at least one DNS name or IP address');
   }
   const now = req.now ?? new Date();
   const validity = { now, validityDays: req.validityDays ?? 365 };
   const ca = createCertificateAuthority(
-    `hwe-kmm-webhook-ca@${Math.floor(now.getTime() / 1000)}`,
+    `hwe-serving-ca@${Math.floor(now.getTime() / 1000)}`,
     validity,
   );
   const leaf = issueCertificate(ca, {
