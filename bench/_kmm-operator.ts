@@ -1,6 +1,8 @@
 /**
- * The KMM operator as bench/kmm.ts runs it: in its own process, so that its memory is its own,
+ * The KMM operator as the benches run it: in its own process, so that its memory is its own,
  * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
+ * Arguments: KUBECONFIG NAMESPACE [IDENTITY]; with an identity it takes part in leader election
+ * (upstream's Lease) under that name, and exits 1 when it loses the lease, as the operator does.
  */
 import { readFileSync } from 'node:fs';
 import {
@@ -12,7 +14,7 @@ import {
 } from '../src/runtime/index.js';
 import { defaultConfig, setupKmmControllers } from '../src/kmm/operator/index.js';
 
-const [kubeconfig, namespace] = process.argv.slice(2);
+const [kubeconfig, namespace, identity] = process.argv.slice(2);
 const client = new KubeClient(loadKubeconfig([kubeconfig!]));
 const writes = { total: 0, events: 0, byResource: {} as Record<string, number> };
 const request = client.request.bind(client);
@@ -50,15 +52,37 @@ function cpu(): number {
   return (u.user + u.system) / 1e6;
 }
 
-const mgr = new Manager({ client, name: 'kmm', log });
+const mgr = new Manager({
+  client,
+  name: 'kmm',
+  log,
+  ...(identity
+    ? {
+        leaderElection: {
+          namespace: namespace!,
+          name: defaultConfig().leaderElection.resourceID,
+          identity,
+        },
+      }
+    : {}),
+});
 setupKmmControllers(mgr, {
   config: defaultConfig(),
   operatorNamespace: namespace!,
   workerImage: 'hwe:bench',
 });
 await mgr.start();
+mgr.wait().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`kmm operator stopped: ${String(e)}\n`);
+    process.exit(1);
+  },
+);
 process.on('message', (m: { type?: string }) => {
   if (m.type === 'stats') process.send!({ type: 'stats', writes, cpuSeconds: cpu(), ...memory() });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
+// Gone with the bench, even when it was killed.
+process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready' });
