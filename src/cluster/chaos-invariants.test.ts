@@ -51,14 +51,25 @@ test('NFD namespaces: feature and profile, and their subdomains; nothing else', 
   assert.equal(isNfdKey('plain'), false);
 });
 
-test('NFD outputs: wrong, missing and extra counted per part; other namespaces ignored', () => {
+test('NFD outputs: wrong, missing and extra per part; names outside NFD namespaces, books and expectations ignored', () => {
   const n = node(
     { [`${F}/a`]: '1', [`${F}/b`]: 'old', [`${F}/stale`]: 'x', 'kubernetes.io/os': 'linux' },
     {
       metadata: {
         name: 'n1',
-        labels: { [`${F}/a`]: '1', [`${F}/b`]: 'old', [`${F}/stale`]: 'x', other: 'y' },
-        annotations: { [`${F}/note`]: 'v', 'nfd.node.kubernetes.io/feature-labels': 'a,b' },
+        labels: {
+          [`${F}/a`]: '1',
+          [`${F}/b`]: 'old',
+          [`${F}/stale`]: 'x',
+          'vendor.example.com/x': '1',
+          'vendor.example.com/left': '1',
+          other: 'y',
+        },
+        annotations: {
+          [`${F}/note`]: 'v',
+          'nfd.node.kubernetes.io/feature-labels':
+            'a,b,vendor.example.com/x,vendor.example.com/left',
+        },
       },
       spec: {
         taints: [
@@ -70,12 +81,13 @@ test('NFD outputs: wrong, missing and extra counted per part; other namespaces i
     },
   );
   const r = compareNfdNode(n, {
-    labels: { [`${F}/a`]: '1', [`${F}/b`]: 'new', [`${F}/c`]: '1' },
+    labels: { [`${F}/a`]: '1', [`${F}/b`]: 'new', [`${F}/c`]: '1', 'vendor.example.com/x': '1' },
     annotations: { [`${F}/note`]: 'v' },
     taints: [{ key: `${F}/t`, value: 'v', effect: 'PreferNoSchedule' }],
     extendedResources: { [`${F}/units`]: '4' },
   });
-  assert.deepEqual(r.labels, { wrong: 1, missing: 1, extra: 1 });
+  // Stale: one in NFD's namespace, one in another namespace the books list.
+  assert.deepEqual(r.labels, { wrong: 1, missing: 1, extra: 2 });
   assert.deepEqual(r.annotations, { wrong: 0, missing: 0, extra: 0 });
   assert.deepEqual(r.taints, { wrong: 0, missing: 0, extra: 0 });
   assert.deepEqual(r.extendedResources, { wrong: 1, missing: 0, extra: 0 });

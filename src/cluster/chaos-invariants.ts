@@ -47,24 +47,60 @@ function compareMaps(have: Record<string, string>, want: Record<string, string>)
   return m;
 }
 
-const nfdOnly = (o: Record<string, string> | undefined) =>
-  Object.fromEntries(Object.entries(o ?? {}).filter(([k]) => isNfdKey(k)));
+/** nfd-master's bookkeeping annotations: which names it put on the node. */
+const BOOKS = {
+  labels: 'nfd.node.kubernetes.io/feature-labels',
+  annotations: 'nfd.node.kubernetes.io/feature-annotations',
+  extendedResources: 'nfd.node.kubernetes.io/extended-resources',
+} as const;
+
+/** Names a bookkeeping annotation lists (a name without a namespace is in NFD's own). */
+function booked(node: ChaosNode, part: keyof typeof BOOKS): Set<string> {
+  const v = node.metadata.annotations?.[BOOKS[part]] ?? '';
+  return new Set(
+    v
+      .split(',')
+      .filter(Boolean)
+      .map((n) => (n.includes('/') ? n : `${FEATURE_NS}/${n}`)),
+  );
+}
+
+/**
+ * What NFD may own of a map on the node: names in NFD namespaces, names the master's books list,
+ * and names expected there (rules may publish to other allowed namespaces).
+ */
+function owned(
+  have: Record<string, string> | undefined,
+  want: Record<string, string>,
+  books: Set<string>,
+): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(have ?? {}).filter(([k]) => isNfdKey(k) || k in want || books.has(k)),
+  );
+}
 
 const taintMap = (ts: readonly { key: string; value?: string; effect: string }[]) =>
   Object.fromEntries(ts.map((t) => [`${t.key}:${t.effect}`, t.value ?? '']));
 
 export type NfdPart = 'labels' | 'annotations' | 'taints' | 'extendedResources';
 
-/** A Node's NFD outputs (the parts in NFD namespaces) against what `hwe nfd eval` gives. */
+/** A Node's NFD outputs against what `hwe nfd eval` gives for its NodeFeatures and the rules. */
 export function compareNfdNode(node: ChaosNode, expected: NodeOutputs): Record<NfdPart, Mismatch> {
-  const nodeTaints = (node.spec?.taints ?? []).filter((t) => isNfdKey(t.key));
+  const wantTaints = taintMap(expected.taints);
+  const nodeTaints = (node.spec?.taints ?? []).filter(
+    (t) => isNfdKey(t.key) || `${t.key}:${t.effect}` in wantTaints,
+  );
+  const m = node.metadata;
   return {
-    labels: compareMaps(nfdOnly(node.metadata.labels), expected.labels),
-    annotations: compareMaps(nfdOnly(node.metadata.annotations), expected.annotations),
-    taints: compareMaps(taintMap(nodeTaints), taintMap(expected.taints)),
+    labels: compareMaps(owned(m.labels, expected.labels, booked(node, 'labels')), expected.labels),
+    annotations: compareMaps(
+      owned(m.annotations, expected.annotations, booked(node, 'annotations')),
+      expected.annotations,
+    ),
+    taints: compareMaps(taintMap(nodeTaints), wantTaints),
     extendedResources: compareMaps(
-      nfdOnly(node.status?.capacity),
-      nfdOnly(expected.extendedResources),
+      owned(node.status?.capacity, expected.extendedResources, booked(node, 'extendedResources')),
+      expected.extendedResources,
     ),
   };
 }
