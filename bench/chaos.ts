@@ -156,6 +156,8 @@ class Replica {
   readonly rss: RssSample[] = [];
   stopped = false;
   private partial = '';
+  /** A forked program said 'ready' since it was last started. */
+  private isReady = false;
   private readonly log;
   private readyWaiters: (() => void)[] = [];
 
@@ -172,6 +174,7 @@ class Replica {
   start(): void {
     const child = this.launch(this);
     this.child = child;
+    this.isReady = false;
     child.stderr?.on('data', (d: Buffer) => {
       this.log.write(d);
       const text = this.partial + d.toString();
@@ -182,7 +185,9 @@ class Replica {
       }
     });
     child.on('message', (m: { type?: string }) => {
-      if (m.type === 'ready') for (const w of this.readyWaiters.splice(0)) w();
+      if (m.type !== 'ready') return;
+      this.isReady = true;
+      for (const w of this.readyWaiters.splice(0)) w();
     });
     child.on('exit', (code, sig) => {
       this.exits.push(`${new Date().toISOString()} ${sig ?? `exit ${code}`}`);
@@ -195,6 +200,7 @@ class Replica {
 
   /** For forked programs: resolves at their 'ready' message. */
   ready(): Promise<void> {
+    if (this.isReady) return Promise.resolve();
     return new Promise((r) => this.readyWaiters.push(r));
   }
 
@@ -808,13 +814,13 @@ async function competingWriter(client: KubeClient, nodes: string[], ms: number):
 const FAULTS = [
   'SIGKILL nfd-master leader (and nfd-gc)',
   'SIGKILL KMM operator leader',
-  'SIGSTOP nfd-master leader past its lease',
-  'SIGSTOP KMM operator leader past its lease',
   'kube-apiserver restart',
   'proxy drops connections',
-  'proxy stalls connections',
   'competing writer (409 burst)',
   'etcd restart',
+  'SIGSTOP nfd-master leader past its lease',
+  'SIGSTOP KMM operator leader past its lease',
+  'proxy stalls connections',
 ] as const;
 type FaultKind = (typeof FAULTS)[number];
 
@@ -919,6 +925,16 @@ export default async function chaos(args: string[]): Promise<void> {
   const informers: Informer<KubeObject>[] = [];
   const background: Promise<void>[] = [];
   let rssTimer: ReturnType<typeof setInterval> | undefined;
+  // Interrupted: the programs go with the bench (the control plane's watchdog sees to the rest).
+  const interrupted = () => {
+    for (const r of replicas) {
+      r.stopped = true;
+      r.signal('SIGCONT');
+      r.signal('SIGKILL');
+    }
+    process.exit(130);
+  };
+  process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
   try {
     await client.request('/api/v1/namespaces', {
       method: 'POST',
@@ -1186,7 +1202,7 @@ export default async function chaos(args: string[]): Promise<void> {
       log(
         `fault ${kind}: ${rec.detail}; nfd-master acted after ${secs(r.nfd)}, KMM after ${secs(r.kmm)}`,
       );
-      await sleep(10_000);
+      await sleep(5_000);
     }
     log('faults over; waiting for the driver');
     await driverDone;
@@ -1304,6 +1320,7 @@ export default async function chaos(args: string[]): Promise<void> {
     );
     console.log(`\nreport: ${reportFile}`);
   } finally {
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
     stopping.now = true;
     if (rssTimer) clearInterval(rssTimer);
     await Promise.all(replicas.map((r) => r.stop()));
