@@ -35,7 +35,7 @@ import {
   type SimNodeSpec,
 } from '../src/cluster/nodes.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
-import { startFaultProxy, type FaultProxy } from '../src/cluster/fault-proxy.js';
+import { freePort } from '../src/cluster/processes.js';
 import {
   checkKmmNode,
   checkWorkerPods,
@@ -166,7 +166,7 @@ class Replica {
     readonly component: Component,
     private readonly launch: (r: Replica) => ChildProcess,
     logDir: string,
-    readonly proxy?: FaultProxy,
+    readonly proxy?: RemoteProxy,
   ) {
     this.log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
   }
@@ -241,6 +241,46 @@ class Replica {
     });
     this.log.end();
   }
+}
+
+/** A fault proxy in the proxies' process. */
+interface RemoteProxy {
+  port: number;
+  drop(): Promise<number>;
+  stall(): Promise<void>;
+  resume(): Promise<void>;
+}
+
+/** Starts `count` fault proxies to `port` in a process of their own (bench/_fault-proxies.ts). */
+async function startProxies(
+  port: number,
+  count: number,
+): Promise<{ proxies: RemoteProxy[]; child: ChildProcess }> {
+  const child = fork(join(HERE, '_fault-proxies.js'), [String(port), String(count)], {
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+  });
+  const ports = await new Promise<number[]>((resolve) =>
+    child.once('message', (m: { ports: number[] }) => resolve(m.ports)),
+  );
+  const ask = (index: number, op: string) =>
+    new Promise<number>((resolve) => {
+      const on = (m: { type?: string; index?: number; n?: number }) => {
+        if (m.type !== 'done' || m.index !== index) return;
+        child.off('message', on);
+        resolve(m.n ?? 0);
+      };
+      child.on('message', on);
+      child.send({ op, index });
+    });
+  return {
+    child,
+    proxies: ports.map((p, i) => ({
+      port: p,
+      drop: () => ask(i, 'drop'),
+      stall: () => ask(i, 'stall').then(() => undefined),
+      resume: () => ask(i, 'resume').then(() => undefined),
+    })),
+  };
 }
 
 /** A kubeconfig like the cluster's, with the server at the proxy's port. */
@@ -869,15 +909,16 @@ async function inject(
       return { detail: 'etcd stopped and started', done: f.cluster.restartComponent('etcd') };
     case 'proxy drops connections': {
       const all = [...f.nfd, f.gc, ...f.kmm];
-      const n = all.reduce((a, r) => a + (r.proxy?.drop() ?? 0), 0);
+      let n = 0;
+      for (const r of all) n += (await r.proxy?.drop()) ?? 0;
       return { detail: `${n} connections reset`, done: Promise.resolve() };
     }
     case 'proxy stalls connections': {
       const l = await leaders();
       const stalled = [l.nfd, l.kmm].filter((r): r is Replica => !!r);
-      for (const r of stalled) r.proxy?.stall();
-      const done = sleep(PAUSE_MS).then(() => {
-        for (const r of stalled) r.proxy?.resume();
+      for (const r of stalled) await r.proxy?.stall();
+      const done = sleep(PAUSE_MS).then(async () => {
+        for (const r of stalled) await r.proxy?.resume();
       });
       return {
         detail: `${stalled.map((r) => r.name).join(', ')} stalled for ${PAUSE_MS / 1000} s`,
@@ -921,7 +962,7 @@ export default async function chaos(args: string[]): Promise<void> {
   const client = cluster.client;
   const stopping = { now: false };
   const replicas: Replica[] = [];
-  const proxies: FaultProxy[] = [];
+  let proxyHost: ChildProcess | undefined;
   const informers: Informer<KubeObject>[] = [];
   const background: Promise<void>[] = [];
   let rssTimer: ReturnType<typeof setInterval> | undefined;
@@ -932,6 +973,7 @@ export default async function chaos(args: string[]): Promise<void> {
       r.signal('SIGCONT');
       r.signal('SIGKILL');
     }
+    proxyHost?.kill('SIGKILL');
     process.exit(130);
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
@@ -975,12 +1017,7 @@ export default async function chaos(args: string[]): Promise<void> {
       });
 
     // The webhook, then the Modules through it.
-    const webhookPort = await (async () => {
-      const p = await startFaultProxy({ port: 1 });
-      const port = p.port;
-      await p.close();
-      return port;
-    })();
+    const webhookPort = await freePort();
     const vwcName = 'chaos-kmm-webhook';
     await new ResourceClient(client, ValidatingWebhookConfigurations, 'chaos').create(
       kmmWebhookConfiguration({
@@ -1027,10 +1064,11 @@ export default async function chaos(args: string[]): Promise<void> {
     webhook.start();
 
     // Each controller through a proxy of its own.
-    const apiPort = cluster.state.ports.apiserver!;
+    const names = ['nfd-master-a', 'nfd-master-b', 'nfd-gc', 'kmm-operator-a', 'kmm-operator-b'];
+    const hosted = await startProxies(cluster.state.ports.apiserver!, names.length);
+    proxyHost = hosted.child;
     const proxied = async (name: string) => {
-      const p = await startFaultProxy({ port: apiPort });
-      proxies.push(p);
+      const p = hosted.proxies[names.indexOf(name)]!;
       return { proxy: p, kubeconfig: proxiedKubeconfig(cluster, runDir, name, p.port) };
     };
     const nfdReplicas: Replica[] = [];
@@ -1326,7 +1364,7 @@ export default async function chaos(args: string[]): Promise<void> {
     await Promise.all(replicas.map((r) => r.stop()));
     await Promise.all(informers.map((i) => i.stop()));
     await Promise.all(background);
-    await Promise.all(proxies.map((p) => p.close()));
+    proxyHost?.kill('SIGTERM');
     await cluster.stop();
   }
 }
