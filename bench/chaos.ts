@@ -901,12 +901,14 @@ async function inject(
       return { detail: `stopped ${l?.name} for ${PAUSE_MS / 1000} s`, done: pause(l) };
     }
     case 'kube-apiserver restart':
-      return {
-        detail: 'kube-apiserver stopped and started',
-        done: f.cluster.restartComponent('kube-apiserver'),
-      };
-    case 'etcd restart':
-      return { detail: 'etcd stopped and started', done: f.cluster.restartComponent('etcd') };
+    case 'etcd restart': {
+      const c = kind === 'etcd restart' ? 'etcd' : 'kube-apiserver';
+      // A loaded machine can take minutes to report ready; the probes tell when it serves again.
+      const done = f.cluster
+        .restartComponent(c, RECOVERY_TIMEOUT_MS)
+        .catch((e: unknown) => log(`${c} restart: ${String(e).split('\n')[0]}`));
+      return { detail: `${c} stopped and started`, done };
+    }
     case 'proxy drops connections': {
       const all = [...f.nfd, f.gc, ...f.kmm];
       let n = 0;
@@ -977,6 +979,12 @@ export default async function chaos(args: string[]): Promise<void> {
     process.exit(130);
   };
   process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+  // However the bench ends, the programs it started end with it.
+  const orphans = () => {
+    for (const r of replicas) r.signal('SIGKILL');
+    proxyHost?.kill('SIGKILL');
+  };
+  process.on('exit', orphans);
   try {
     await client.request('/api/v1/namespaces', {
       method: 'POST',
@@ -1358,7 +1366,7 @@ export default async function chaos(args: string[]): Promise<void> {
     );
     console.log(`\nreport: ${reportFile}`);
   } finally {
-    process.off('SIGINT', interrupted).off('SIGTERM', interrupted);
+    process.off('SIGINT', interrupted).off('SIGTERM', interrupted).off('exit', orphans);
     stopping.now = true;
     if (rssTimer) clearInterval(rssTimer);
     await Promise.all(replicas.map((r) => r.stop()));
