@@ -906,7 +906,7 @@ async function inject(
       // A loaded machine can take minutes to report ready; the probes tell when it serves again.
       const done = f.cluster
         .restartComponent(c, RECOVERY_TIMEOUT_MS)
-        .catch((e: unknown) => log(`${c} restart: ${String(e).split('\n')[0]}`));
+        .catch((e: unknown) => void log(`${c} restart: ${String(e).split('\n')[0]}`));
       return { detail: `${c} stopped and started`, done };
     }
     case 'proxy drops connections': {
