@@ -285,12 +285,11 @@ async function startProxies(
 
 /** A kubeconfig like the cluster's, with the server at the proxy's port. */
 function proxiedKubeconfig(cluster: LocalCluster, dir: string, name: string, port: number): string {
-  const text = readFileSync(cluster.kubeconfig, 'utf8').replace(
-    /server: https:\/\/127\.0\.0\.1:\d+/,
-    `server: https://127.0.0.1:${port}`,
-  );
+  const server = cluster.state.server;
+  const text = readFileSync(cluster.kubeconfig, 'utf8');
+  if (!text.includes(server)) throw new Error(`${cluster.kubeconfig} does not name ${server}`);
   const file = join(dir, `${name}.kubeconfig`);
-  writeFileSync(file, text, { mode: 0o600 });
+  writeFileSync(file, text.split(server).join(`https://127.0.0.1:${port}`), { mode: 0o600 });
   return file;
 }
 
