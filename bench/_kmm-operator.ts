@@ -1,6 +1,8 @@
 /**
- * The KMM operator as bench/kmm.ts runs it: in its own process, so that its memory is its own,
+ * The KMM operator as the benches run it: in its own process, so that its memory is its own,
  * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
+ * Arguments: KUBECONFIG NAMESPACE [IDENTITY]; with an identity it takes part in leader election
+ * (upstream's Lease) under that name, and exits 1 when it loses the lease, as the operator does.
  */
 import { readFileSync } from 'node:fs';
 import { writeHeapSnapshot } from 'node:v8';
@@ -18,7 +20,7 @@ import {
   setupKmmControllers,
 } from '../src/kmm/operator/index.js';
 
-const [kubeconfig, namespace] = process.argv.slice(2);
+const [kubeconfig, namespace, identity] = process.argv.slice(2);
 // As `hwe kmm operator` makes its client and manager.
 const client = new KubeClient(loadKubeconfig([kubeconfig!]), { maxSockets: OPERATOR_MAX_SOCKETS });
 const writes = { total: 0, events: 0, byResource: {} as Record<string, number> };
@@ -63,6 +65,15 @@ const mgr = new Manager({
   name: 'kmm',
   log,
   heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+  ...(identity
+    ? {
+        leaderElection: {
+          namespace: namespace!,
+          name: defaultConfig().leaderElection.resourceID,
+          identity,
+        },
+      }
+    : {}),
 });
 setupKmmControllers(mgr, {
   config: defaultConfig(),
@@ -70,9 +81,18 @@ setupKmmControllers(mgr, {
   workerImage: 'hwe:bench',
 });
 await mgr.start();
+mgr.wait().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    process.stderr.write(`kmm operator stopped: ${String(e)}\n`);
+    process.exit(1);
+  },
+);
 process.on('message', (m: { type?: string; file?: string }) => {
   if (m.type === 'stats') process.send!({ type: 'stats', writes, cpuSeconds: cpu(), ...memory() });
   if (m.type === 'snapshot') process.send!({ type: 'snapshot', file: writeHeapSnapshot(m.file) });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
+// Gone with the bench, even when it was killed.
+process.on('disconnect', () => process.exit(0));
 process.send!({ type: 'ready' });

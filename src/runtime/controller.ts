@@ -39,6 +39,12 @@ export interface ControllerOptions {
   rateLimiter?: RateLimiter<string>;
   log?: Logger;
   metrics?: RuntimeMetrics;
+  /**
+   * Asked before each reconcile; false puts the key back for a second later. A manager with
+   * leader election says whether it surely holds the lease, so that a leader resuming from a
+   * pause acts on nothing its stale cache says before it learns whether it still leads.
+   */
+  mayReconcile?: () => boolean;
 }
 
 /**
@@ -51,6 +57,7 @@ export class Controller {
   private readonly workers: number;
   private readonly log: Logger;
   private readonly metrics: RuntimeMetrics | undefined;
+  private readonly mayReconcile: (() => boolean) | undefined;
   private running: Promise<void>[] = [];
   private abort: AbortController | undefined;
 
@@ -62,6 +69,7 @@ export class Controller {
     this.workers = Math.max(1, opts.workers ?? 1);
     this.log = (opts.log ?? silentLogger).child({ controller: opts.name });
     this.metrics = opts.metrics;
+    this.mayReconcile = opts.mayReconcile;
     this.queue = new WorkQueue<string>({
       rateLimiter: opts.rateLimiter,
       observer: opts.metrics?.queueObserver(opts.name),
@@ -101,6 +109,11 @@ export class Controller {
     for (;;) {
       const key = await this.queue.get();
       if (key === undefined) return;
+      if (this.mayReconcile && !this.mayReconcile()) {
+        this.queue.done(key);
+        this.queue.addAfter(key, 1000);
+        continue;
+      }
       const req = parseKey(key);
       const log = this.log.child({
         ...(req.namespace ? { namespace: req.namespace } : {}),
@@ -145,6 +158,8 @@ export interface ControllerHost {
   readonly informers: InformerFactory;
   readonly log: Logger;
   readonly metrics?: RuntimeMetrics;
+  /** False while the host may not act as leader (see ControllerOptions.mayReconcile). */
+  readonly isLeader?: boolean;
   addController(c: Controller): void;
 }
 
@@ -275,6 +290,7 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
         rateLimiter: this.limiter,
         log: this.host.log,
         metrics: this.host.metrics,
+        mayReconcile: () => this.host.isLeader !== false,
       },
       reconciler,
     );

@@ -53,6 +53,8 @@ export class LeaderElector {
   private observedTransitions = 0;
   private observedAt = 0;
   private leading = false;
+  /** When the lease was last taken or renewed, by our clock. */
+  private lastRenew = 0;
 
   constructor(
     client: KubeClient,
@@ -67,8 +69,14 @@ export class LeaderElector {
     this.retryPeriodMs = opts.retryPeriodMs ?? 2_000;
   }
 
+  /**
+   * Whether this candidate surely holds the lease: it won it and renewed it within the renew
+   * deadline. A leader that could not renew for longer (a stopped process, a long pause, a
+   * stalled connection) may have lost the lease to another without having seen it yet; until its
+   * next renewal says which, it must not act as leader.
+   */
   get isLeader(): boolean {
-    return this.leading;
+    return this.leading && this.clock.now() - this.lastRenew <= this.renewDeadlineMs;
   }
 
   private get where(): string {
@@ -90,15 +98,15 @@ export class LeaderElector {
     }
     if (signal.aborted) return 'stopped';
     this.leading = true;
+    this.lastRenew = this.clock.now();
     this.log.info('successfully acquired lease', { lease: this.where, identity: this.identity });
     onStartedLeading();
-    let lastRenew = this.clock.now();
     while (!signal.aborted) {
       await sleep(this.retryPeriodMs, signal);
       if (signal.aborted) break;
       if (await this.tryAcquireOrRenew()) {
-        lastRenew = this.clock.now();
-      } else if (this.clock.now() - lastRenew > this.renewDeadlineMs) {
+        this.lastRenew = this.clock.now();
+      } else if (this.clock.now() - this.lastRenew > this.renewDeadlineMs) {
         this.leading = false;
         this.log.error('leader election lost', { lease: this.where, identity: this.identity });
         return 'lost';

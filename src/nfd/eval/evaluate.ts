@@ -100,6 +100,10 @@ export interface EvalResult {
   rejected: Rejection[];
 }
 
+// Callers evaluating many nodes against one rule set pass the same array each time: compile it
+// once (rules are compiled regexps and templates; compiling dominates a node's evaluation).
+const compiledSets = new WeakMap<readonly NodeFeatureRule[], ReturnType<typeof compileRules>>();
+
 /**
  * What nfd-master would apply to the node the NodeFeature objects describe: merge them, run
  * the rules, add the NodeFeature labels (rule labels win), then apply the label policy.
@@ -111,7 +115,11 @@ export function evaluateNode(
   masterNamespace: string,
 ): EvalResult {
   const merged = mergeNodeFeatures(nodeFeatures, masterNamespace);
-  const compiled = compileRules(rules);
+  let compiled = compiledSets.get(rules);
+  if (!compiled) {
+    compiled = compileRules(rules);
+    compiledSets.set(rules, compiled);
+  }
   const processed = processRules(compiled, merged.features);
   const labels = { ...addDefaultNamespace(merged.labels), ...processed.labels };
   const applied = applyLabelPolicy(

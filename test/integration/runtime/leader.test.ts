@@ -109,6 +109,35 @@ test('when the leader process is killed, the other takes over within 20 s', asyn
   assert.ok((await leases.get(lease, ns)).spec!.leaseTransitions! >= 1);
 });
 
+test('a leader stopped past its lease reconciles nothing its stale cache says when it resumes', async () => {
+  const lease = uniqueName('lease');
+  const set = uniqueName('pause');
+  const c = child(lease, set, 'child-paused');
+  const closed = new Promise<void>((r) => c.proc.on('close', () => r()));
+  await eventually('the child to lead', async () => c.events.some((e) => e.event === 'leading'));
+  await api.create(source(set, 'paused-before'));
+  await eventually('the child to reconcile', async () =>
+    c.events.some((e) => e.name === 'paused-before'),
+  );
+  const standby = await candidate(lease, set, 'standby-pause');
+
+  c.proc.kill('SIGSTOP');
+  await eventually('the standby to take over', async () => standby.mgr.isLeader, 60_000);
+  // Changes the paused process's watch delivers the moment it resumes.
+  for (let i = 0; i < 5; i++) await api.create(source(set, `paused-during-${i}`));
+  for (let i = 0; i < 5; i++)
+    await eventually(`the new leader to mirror ${i}`, () =>
+      api.find(mirrorName(`paused-during-${i}`), ns),
+    );
+  const before = c.events.length;
+  c.proc.kill('SIGCONT');
+  await c.exited;
+  await closed;
+  const after = c.events.slice(before).filter((e) => e.event === 'reconcile');
+  assert.deepEqual(after, [], 'the resumed process learnt it had lost the lease before acting');
+  assert.equal((await leases.get(lease, ns)).spec?.holderIdentity, 'standby-pause');
+});
+
 test('SIGTERM releases the lease at once', async () => {
   const lease = uniqueName('lease');
   const set = uniqueName('term');
