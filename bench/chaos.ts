@@ -28,7 +28,6 @@ import type { LocalCluster } from '../src/cluster/local.js';
 import {
   createSimNodes,
   deleteSimNodes,
-  mapLimit,
   rebootNode,
   simNodeSpecs,
   upgradeKernel,
@@ -68,6 +67,7 @@ import {
   KubeClient,
   Leases,
   loadKubeconfig,
+  mapLimit,
   Nodes,
   Pods,
   ResourceClient,
@@ -76,7 +76,7 @@ import {
   type KubeObject,
 } from '../src/runtime/index.js';
 import { kmmWebhookConfiguration } from '../src/kmm/webhook/index.js';
-import { isOwnedNodeLabel, readyLabel, WORKER_LABELS } from '../src/kmm/module/labels.js';
+import { isOwnedNodeLabel, readyLabel, WORKER_LABELS } from '../src/kmm/common/index.js';
 import { benchCluster } from './_support.js';
 import { nodeFeatureFor, profiles, ruleSet } from './nfd-master.js';
 

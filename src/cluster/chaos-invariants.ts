@@ -8,8 +8,14 @@
 import type { NodeOutputs } from '../nfd/eval/index.js';
 import { FEATURE_NS } from '../nfd/rules/index.js';
 import { resolveKernelMapping, type MappableModule } from '../kmm/kernelmapping/index.js';
-import { isOwnedNodeLabel, readyLabel, WORKER_LABELS } from '../kmm/module/labels.js';
-import { matchesSelector, nodeKernel, type KmmNode } from '../kmm/module/nodes.js';
+import {
+  isOwnedNodeLabel,
+  matchesSelector,
+  nodeKernel,
+  readyLabel,
+  WORKER_LABELS,
+  type KmmNode,
+} from '../kmm/common/index.js';
 import { PROFILE_NS } from '../nfd/eval/index.js';
 import type { NodeModulesConfig } from '../api/index.js';
 import type { KubeObject } from '../runtime/index.js';
