@@ -3,7 +3,6 @@
  * (nfd.k8s-sigs.io/v1alpha1), the OpenShift operator's NodeFeatureDiscovery and its
  * NodeFeatureRule (nfd.openshift.io/v1), and NodeResourceTopology (topology.node.k8s.io).
  */
-import { MATCH_OPS } from '../nfd/rules/types.js';
 import { Taint, Toleration, pullPolicy } from './core.js';
 import { objectSchema, type ResourceDef } from './resource.js';
 import {
@@ -28,6 +27,9 @@ export const NFD_VERSION = 'v1alpha1';
 export const NFD_OPENSHIFT_GROUP = 'nfd.openshift.io';
 export const NFD_OPENSHIFT_VERSION = 'v1';
 export const TOPOLOGY_GROUP = 'topology.node.k8s.io';
+
+/** The label on a NodeFeature object naming the node its features are for. */
+export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
 
 // ---------------------------------------------------------------------------------------------
 // NodeFeature
@@ -74,7 +76,16 @@ export const Features = obj(
   },
   { description: 'Every feature discovered on a node, by type.' },
 );
-export type Features = Static<typeof Features>;
+/**
+ * A node's features as the engines hold them: all three maps present. A NodeFeature object may
+ * leave any of them out; decoding it (readNodeFeature) fills them in.
+ */
+export type Features = Required<Static<typeof Features>>;
+
+/** An empty Features value, for callers building one up. */
+export function emptyFeatures(): Features {
+  return { flags: {}, attributes: {}, instances: {} };
+}
 
 export const NodeFeatureSpec = obj(
   {
@@ -130,8 +141,23 @@ export const NodeFeatureResource: ResourceDef = {
 // ---------------------------------------------------------------------------------------------
 // Rules
 
-// The rule engine owns the operator list; the schema enumerates it.
-export { MATCH_OPS, type MatchOp } from '../nfd/rules/types.js';
+/** The match operators, as upstream spells them. */
+export const MATCH_OPS = [
+  'In',
+  'NotIn',
+  'InRegexp',
+  'Exists',
+  'DoesNotExist',
+  'Gt',
+  'Ge',
+  'Lt',
+  'Le',
+  'GtLt',
+  'GeLe',
+  'IsTrue',
+  'IsFalse',
+] as const;
+export type MatchOp = (typeof MATCH_OPS)[number];
 
 export const MatchExpression = obj(
   {

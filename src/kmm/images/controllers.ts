@@ -46,7 +46,7 @@ import {
   type Pod,
   labelValue,
 } from '../build/index.js';
-import { ANNOTATION_REBUILD_TRIGGER, Reasons } from './constants.js';
+import { ANNOTATION_REBUILD_TRIGGER, REASONS } from './constants.js';
 import {
   type Existence,
   type ImagePlan,
@@ -292,7 +292,7 @@ export async function setupImageControllers(
         void events.event(
           target,
           'Normal',
-          Reasons.ImageRebuildTriggered,
+          REASONS.ImageRebuildTriggered,
           `imageRebuildTriggerGeneration is now ${triggerText(mic.spec.imageRebuildTriggerGeneration)}: checking every image again`,
         );
       }
@@ -335,7 +335,7 @@ export async function setupImageControllers(
             void events.event(
               target,
               next.action ? 'Normal' : 'Warning',
-              Reasons.ImageMissing,
+              REASONS.ImageMissing,
               `image ${spec.image} for kernel ${spec.kernelVersion} does not exist; ${what}`,
             );
           }
@@ -344,7 +344,7 @@ export async function setupImageControllers(
       );
       for (const p of problems) {
         log.warn('image check failed', { problem: p });
-        void events.event(target, 'Warning', Reasons.ImageCheckFailed, p);
+        void events.event(target, 'Warning', REASONS.ImageCheckFailed, p);
       }
 
       const entries = buildSignEntries(specs, plans);
@@ -518,7 +518,7 @@ export async function setupImageControllers(
           void events.event(
             target,
             'Warning',
-            verb(entry) === 'Build' ? Reasons.BuildFailed : Reasons.SignFailed,
+            verb(entry) === 'Build' ? REASONS.BuildFailed : REASONS.SignFailed,
             `${describe(entry)} cannot start: ${work.message}`,
           );
         }
@@ -546,7 +546,7 @@ export async function setupImageControllers(
         void events.event(
           target,
           'Normal',
-          verb(entry) === 'Build' ? Reasons.BuildCreated : Reasons.SignCreated,
+          verb(entry) === 'Build' ? REASONS.BuildCreated : REASONS.SignCreated,
           `${describe(entry)}: ${work.kind === 'build' ? 'Build' : 'pod'} ${name} created`,
         );
         continue;
@@ -560,7 +560,7 @@ export async function setupImageControllers(
           void events.event(
             target,
             'Warning',
-            verb(entry) === 'Build' ? Reasons.BuildPending : Reasons.SignPending,
+            verb(entry) === 'Build' ? REASONS.BuildPending : REASONS.SignPending,
             `${describe(entry)}: ${existing.kind} ${name} cannot start: ${outcome.message}`,
           );
         }
@@ -572,7 +572,7 @@ export async function setupImageControllers(
           void events.event(
             target,
             'Warning',
-            verb(entry) === 'Build' ? Reasons.BuildFailed : Reasons.SignFailed,
+            verb(entry) === 'Build' ? REASONS.BuildFailed : REASONS.SignFailed,
             `${describe(entry)} failed in ${existing.kind === 'build' ? 'Build' : 'pod'} ${name}: ${outcome.message}`,
           );
         }
@@ -597,7 +597,7 @@ export async function setupImageControllers(
           void events.event(
             target,
             'Warning',
-            Reasons.ImageCheckFailed,
+            REASONS.ImageCheckFailed,
             `${describe(entry)}: ${verdict.message}`,
           );
           soon(retryMs);
@@ -608,8 +608,8 @@ export async function setupImageControllers(
         if (ok || before?.status !== 'Failure') {
           const [succeeded, failed] =
             verb(entry) === 'Build'
-              ? [Reasons.BuildSucceeded, Reasons.BuildFailed]
-              : [Reasons.SignSucceeded, Reasons.SignFailed];
+              ? [REASONS.BuildSucceeded, REASONS.BuildFailed]
+              : [REASONS.SignSucceeded, REASONS.SignFailed];
           void events.event(
             target,
             ok ? 'Normal' : 'Warning',

@@ -1,9 +1,9 @@
+import { NODE_NAME_LABEL } from '../../api/nfd.js';
 import { addDefaultNamespace, emptyFeatures, type Features } from '../rules/index.js';
 
-/** The label the worker puts on its NodeFeature object: which node the features are for. */
-export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
+export { NODE_NAME_LABEL };
 
-/** A NodeFeature object, checked and normalised by readNodeFeature. */
+/** What nfd-master reads of one NodeFeature object, checked and normalised by readNodeFeature. */
 export interface NodeFeatureObject {
   name: string;
   namespace: string;
@@ -48,15 +48,15 @@ function strings(v: unknown, path: string): Record<string, string> {
 }
 
 /** Checks a NodeFeature document and returns it normalised. `at` prefixes error paths. */
-export function readNodeFeature(doc: Record<string, unknown>, at: string): NodeFeatureObject {
-  const meta = record(doc['metadata'], `${at}metadata`);
+export function readNodeFeature(doc: unknown, at: string): NodeFeatureObject {
+  const meta = record(record(doc, at || '(document)')['metadata'], `${at}metadata`);
   const name = meta['name'];
   if (typeof name !== 'string' || name === '') {
     throw new InvalidInputError(`${at}metadata.name`, 'is required');
   }
   const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : '';
   const objLabels = strings(meta['labels'], `${at}metadata.labels`);
-  const spec = record(doc['spec'], `${at}spec`);
+  const spec = record((doc as Record<string, unknown>)['spec'], `${at}spec`);
   const f = record(spec['features'], `${at}spec.features`);
   const features = emptyFeatures();
   for (const [k, v] of Object.entries(record(f['flags'], `${at}spec.features.flags`))) {

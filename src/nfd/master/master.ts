@@ -42,7 +42,6 @@ import {
   processRules,
   type CompiledRuleSet,
   type Features,
-  type NodeFeatureRule as EngineRule,
 } from '../rules/index.js';
 import { apiServes, periodic } from './runnables.js';
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
@@ -354,7 +353,7 @@ export class NfdMaster {
     };
     let read: NodeFeatureObject;
     try {
-      read = readNodeFeature(nf as unknown as Record<string, unknown>, '');
+      read = readNodeFeature(nf, '');
     } catch (e) {
       const out = { apiVersion: nf.apiVersion, kind: nf.kind, metadata: meta, spec: {} };
       this.invalid.set(out, (e as Error).message);
@@ -376,7 +375,7 @@ export class NfdMaster {
   private rules(): CompiledRuleSet {
     if (!this.compiled) {
       const objects = this.ruleInformers.flatMap((i) => i.list());
-      this.compiled = compileRules(objects as unknown as EngineRule[]);
+      this.compiled = compileRules(objects);
       this.problems.retain(objects);
       this.tracedRejections.clear();
       for (const w of this.compiled.warnings) {
