@@ -107,7 +107,7 @@ export const NodeFeatureStatus = obj(
 );
 export type NodeFeatureStatus = Static<typeof NodeFeatureStatus>;
 
-const NodeFeatureSchema = objectSchema(
+export const NodeFeatureSchema = objectSchema(
   { spec: NodeFeatureSpec, status: opt(NodeFeatureStatus) },
   'Features discovered on one node (named by the label nfd.node.kubernetes.io/node-name), ' +
     'published by nfd-worker or another agent and merged by nfd-master.',

@@ -279,11 +279,3 @@ function guard<T>(decode: () => T): Result<T> {
     throw e;
   }
 }
-
-/**
- * A `modprobe` section (as in `spec.moduleLoader.container.modprobe`, and in the worker's
- * config); `field` is its path, for messages.
- */
-export function decodeModprobe(doc: unknown, field: string): Result<ModprobeSpec> {
-  return guard(() => modprobe(obj(doc, field), field));
-}
