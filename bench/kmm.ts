@@ -134,7 +134,7 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
           },
         },
       },
-    } as Module);
+    });
     // Standing in for the image controller: the three images exist.
     let images: string[] = [];
     while (images.length < KERNELS.length) {

@@ -118,5 +118,5 @@ export function decode<T extends TSchema>(
   value: unknown,
   options: DecodeOptions = {},
 ): Static<T> {
-  return read(schema, value, options.at ?? '', options) as Static<T>;
+  return read(schema, value, options.at ?? '', options);
 }

@@ -1,7 +1,5 @@
 /** Patches computed from two states of a JSON document. Pure functions. */
 
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -64,10 +62,10 @@ export function jsonPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] 
     for (const [k, v] of Object.entries(to)) {
       if (v === undefined) continue;
       const p = `${path}/${pointerSegment(k)}`;
-      if (from[k] === undefined) ops.push({ op: 'add', path: p, value: v as Json });
+      if (from[k] === undefined) ops.push({ op: 'add', path: p, value: v });
       else ops.push(...jsonPatch(from[k], v, p));
     }
     return ops;
   }
-  return [{ op: 'replace', path, value: to as Json }];
+  return [{ op: 'replace', path, value: to }];
 }

@@ -140,8 +140,7 @@ export function parseExecCredentialOutput(
   }
   const st = doc.status;
   if (!isRecord(st)) return fail('printed an ExecCredential without status');
-  const str = (k: string) =>
-    typeof st[k] === 'string' && st[k] !== '' ? (st[k] as string) : undefined;
+  const str = (k: string) => (typeof st[k] === 'string' && st[k] !== '' ? st[k] : undefined);
   const out: ExecCredential = {};
   const token = str('token');
   const cert = str('clientCertificateData');

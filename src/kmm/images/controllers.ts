@@ -30,7 +30,6 @@ import {
   type KubeClient,
   type KubeObject,
   type Manager,
-  type ResourceType,
 } from '../../runtime/index.js';
 import {
   imageExists,
@@ -178,22 +177,22 @@ export async function setupImageControllers(
 
   const mics = mgr.informers.informer(ModuleImagesConfigs, scope);
   const mbscs = mgr.informers.informer(ModuleBuildSignConfigs, scope);
-  const pods = mgr.informers.informer(Pods as ResourceType<Pod>, podRequest);
+  const pods = mgr.informers.informer<Pod>(Pods, podRequest);
   const builds =
     backend === 'openshift'
-      ? mgr.informers.informer(Builds as ResourceType<OpenShiftBuild>, podRequest)
+      ? mgr.informers.informer<OpenShiftBuild>(Builds, podRequest)
       : undefined;
   const micApi = mgr.api(ModuleImagesConfigs);
   const mbscApi = mgr.api(ModuleBuildSignConfigs);
-  const podApi = mgr.api(Pods as ResourceType<Pod>);
-  const buildApi = mgr.api(Builds as ResourceType<OpenShiftBuild>);
-  const secretApi = mgr.api(Secrets as ResourceType<SecretObject>);
+  const podApi = mgr.api<Pod>(Pods);
+  const buildApi = mgr.api<OpenShiftBuild>(Builds);
+  const secretApi = mgr.api<SecretObject>(Secrets);
   const apis: WorkApis = {
     secrets: secretApi,
     configMaps: mgr.api(ConfigMaps),
     nodes: mgr.api(Nodes),
     imageStreams: mgr.api(ImageStreams),
-  } as WorkApis;
+  };
 
   // ---------------------------------------------------------------------------------------
   // MIC: image states
@@ -471,9 +470,9 @@ export async function setupImageControllers(
   const mbscController = mgr
     .controller('kmm-buildsign')
     .for(ModuleBuildSignConfigs, { informer: scope })
-    .owns(Pods as ResourceType<Pod>, { informer: podRequest });
+    .owns<Pod>(Pods, { informer: podRequest });
   if (backend === 'openshift') {
-    mbscController.owns(Builds as ResourceType<OpenShiftBuild>, { informer: podRequest });
+    mbscController.owns<OpenShiftBuild>(Builds, { informer: podRequest });
   }
   mbscController.workers(2).complete(async (req, { log }) => {
     const mbsc = mbscs.getByName(req.name, req.namespace);

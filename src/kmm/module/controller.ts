@@ -391,8 +391,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     if (module.spec.imageRepoSecret?.name)
       spec.imageRepoSecret = { ...module.spec.imageRepoSecret };
     // The same pull policy for the existence check as for the worker pods (KMM 2.4 fix).
-    spec.imagePullPolicy = (c.imagePullPolicy ??
-      'IfNotPresent') as ModuleImagesConfig['spec']['imagePullPolicy'];
+    spec.imagePullPolicy = c.imagePullPolicy ?? 'IfNotPresent';
     if (module.spec.tolerations?.length) spec.tolerations = module.spec.tolerations;
     if (module.spec.imageRebuildTriggerGeneration !== undefined) {
       spec.imageRebuildTriggerGeneration = module.spec.imageRebuildTriggerGeneration;
@@ -510,7 +509,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
         observedGeneration: module.metadata.generation,
       }).conditions;
     }
-    next.conditions = list as NonNullable<Module['status']>['conditions'];
+    next.conditions = list;
     if (counts) {
       if (counts.moduleLoader) next.moduleLoader = counts.moduleLoader;
       else delete next.moduleLoader;
@@ -525,7 +524,7 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
     const gist = (l: Condition[] | undefined) =>
       JSON.stringify((l ?? []).map((c) => [c.type, c.status, c.reason]));
     const since = Date.now() - (lastStatusWrite.get(key) ?? 0);
-    if (gist(old.conditions as Condition[]) === gist(list) && since < STATUS_INTERVAL_MS) {
+    if (gist(old.conditions) === gist(list) && since < STATUS_INTERVAL_MS) {
       return STATUS_INTERVAL_MS - since;
     }
     await modulesApi.patchStatus(module.metadata.name!, patch, {

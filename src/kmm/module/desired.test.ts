@@ -40,7 +40,7 @@ function mod(extra: Partial<Module['spec']> = {}, ns = 'openshift-kmm', version?
       },
       ...extra,
     },
-  } as Module;
+  };
 }
 
 const exists = (...images: string[]) =>

@@ -59,7 +59,7 @@ export class Errors {
       this.add(field, `must be a list, not ${describe(v)}`);
       return undefined;
     }
-    return v;
+    return v as unknown[];
   }
 
   /** A list of strings; entries of another type are reported and left out. */

@@ -4,6 +4,7 @@ import {
   compileRules,
   type NodeFeatureRule,
   processRules,
+  type Rule,
   type RuleFailure,
   type RuleSetWarning,
 } from '../rules/index.js';
@@ -83,7 +84,9 @@ function addObject(obj: unknown, at: string, into: EvalInputs): void {
     if (!spec || !Array.isArray(spec['rules'])) {
       throw new InvalidInputError(`${at}: spec.rules`, 'must be a list of rules');
     }
-    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules: spec['rules'] } });
+    // compileRules checks each rule and names the field at fault.
+    const rules = spec['rules'] as Rule[];
+    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules } });
   } else {
     throw new InvalidInputError(
       `${at}: kind`,

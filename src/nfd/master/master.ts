@@ -223,7 +223,7 @@ export class NfdMaster {
       metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
     });
     this.log = this.mgr.log;
-    this.nodeApi = this.mgr.api(Nodes as ResourceType<MasterNode>);
+    this.nodeApi = this.mgr.api(Nodes);
     this.groupApi = this.mgr.api(NodeFeatureGroups);
     const registers = [this.mgr.metrics.registry];
     this.metrics = {
@@ -362,14 +362,14 @@ export class NfdMaster {
         name: meta.name,
         error: e,
       });
-      return out as NodeFeature;
+      return out;
     }
     return {
       apiVersion: nf.apiVersion,
       kind: nf.kind,
       metadata: meta,
       spec: { features: internFeatures(read.features, this.interner), labels: read.labels },
-    } as NodeFeature;
+    };
   }
 
   private rules(): CompiledRuleSet {

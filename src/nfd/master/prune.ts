@@ -1,10 +1,4 @@
-import {
-  Nodes,
-  ResourceClient,
-  type KubeClient,
-  type Logger,
-  type ResourceType,
-} from '../../runtime/index.js';
+import { Nodes, ResourceClient, type KubeClient, type Logger } from '../../runtime/index.js';
 import { mapLimit } from '../../cluster/nodes.js';
 import type { MasterNode } from './master.js';
 import { ANNOTATION_NS, computeNodeUpdate, instanceAnnotation } from './node-update.js';
@@ -19,11 +13,7 @@ export async function pruneNodes(
   instance: string | undefined,
   log: Logger,
 ): Promise<number> {
-  const api = new ResourceClient<MasterNode>(
-    client,
-    Nodes as ResourceType<MasterNode>,
-    'nfd-master',
-  );
+  const api = new ResourceClient<MasterNode>(client, Nodes, 'nfd-master');
   const { items } = await api.listAll();
   const prefix = instanceAnnotation(`${ANNOTATION_NS}/`, instance);
   const written = await mapLimit(items, 10, async (node) => {

@@ -109,7 +109,7 @@ export function desiredState(current: Operand, desired: Operand): void {
     const prev = cur[k];
     cur[k] = structuredClone(v);
     if (keep && isObject(prev) && isObject(cur[k])) {
-      const next = cur[k] as Record<string, unknown>;
+      const next = cur[k];
       for (const f of keep) if (prev[f] !== undefined && next[f] === undefined) next[f] = prev[f];
     }
   }

@@ -162,10 +162,10 @@ function ruleName(raw: unknown): string {
 }
 
 /**
- * Compiles one rule. Throws a RuleError (kind InvalidRule) naming the field when the rule is
- * malformed.
+ * Compiles one rule (a Rule, or a document not checked yet). Throws a RuleError (kind
+ * InvalidRule) naming the field when the rule is malformed.
  */
-export function compileRule(raw: Rule | unknown): CompiledRule {
+export function compileRule(raw: unknown): CompiledRule {
   const name = ruleName(raw);
   try {
     if (!isRecord(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
@@ -382,7 +382,7 @@ const UNMATCHED: RuleOutput = Object.freeze({
   vars: Object.freeze({}),
   taints: Object.freeze([]) as unknown as Taint[],
   extendedResources: Object.freeze({}),
-}) as RuleOutput;
+});
 
 /**
  * Evaluates a compiled rule against one node's features, exactly as upstream's fail-fast

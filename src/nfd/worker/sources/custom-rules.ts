@@ -96,7 +96,8 @@ export function normalizeExpressionSet(v: unknown, field: string): Record<string
 
 function normalizeTerms(v: unknown, field: string): unknown {
   if (!Array.isArray(v)) return v;
-  return v.map((t, i) => {
+  const terms: unknown[] = v;
+  return terms.map((t, i) => {
     if (!isMap(t)) return t;
     const f = `${field}[${i}]`;
     for (const k of Object.keys(t)) {
@@ -183,13 +184,15 @@ export function toCustomRule(raw: unknown): CustomRule {
   if (raw.matchFeatures !== undefined)
     out.matchFeatures = normalizeTerms(raw.matchFeatures, 'matchFeatures');
   if (Array.isArray(raw.matchAny)) {
-    out.matchAny = raw.matchAny.map((e, i) =>
+    const alternatives: unknown[] = raw.matchAny;
+    out.matchAny = alternatives.map((e, i) =>
       isMap(e)
         ? { ...e, matchFeatures: normalizeTerms(e.matchFeatures, `matchAny[${i}].matchFeatures`) }
         : e,
     );
   }
-  return { rule: out as unknown as Rule, legacy: false };
+  // The rule engine checks the rest when it compiles the rule.
+  return { rule: out as Rule, legacy: false };
 }
 
 /** The rules every worker applies before the configured ones (upstream's static rules). */
