@@ -12,6 +12,7 @@
  * is an error.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
+import { isMap } from '../runtime/objects.js';
 
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
 export class DecodeError extends Error {
@@ -43,10 +44,6 @@ export function describeValue(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   return typeof v === 'object' ? 'a map' : `${typeof v} ${JSON.stringify(v)}`;
-}
-
-export function isMap(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);

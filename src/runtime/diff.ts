@@ -1,15 +1,12 @@
+import { isMap } from './objects.js';
 /** Patches computed from two states of a JSON document. Pure functions. */
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }
-  if (isObject(a) && isObject(b)) {
+  if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a).filter((k) => a[k] !== undefined);
     const kb = Object.keys(b).filter((k) => b[k] !== undefined);
     return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
@@ -22,7 +19,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * Arrays are replaced whole; removed keys become null.
  */
 export function mergePatch(from: unknown, to: unknown): unknown {
-  if (!isObject(from) || !isObject(to)) return deepEqual(from, to) ? undefined : (to ?? null);
+  if (!isMap(from) || !isMap(to)) return deepEqual(from, to) ? undefined : (to ?? null);
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(from)) {
     if (from[k] !== undefined && to[k] === undefined) out[k] = null;
@@ -52,7 +49,7 @@ export function pointerSegment(s: string): string {
  */
 export function jsonPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
   if (deepEqual(from, to)) return [];
-  if (isObject(from) && isObject(to)) {
+  if (isMap(from) && isMap(to)) {
     const ops: JsonPatchOp[] = [];
     for (const k of Object.keys(from)) {
       if (from[k] !== undefined && to[k] === undefined) {

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
-import { DecodeError, decode, isMap } from '../../api/decode.js';
+import { DecodeError, decode } from '../../api/decode.js';
+import { isMap } from '../../runtime/objects.js';
 import { bool, int32, int64, obj, opt, str, type Static } from '../../api/schema.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 

@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
-import { DecodeError, decode, isMap } from '../../api/decode.js';
+import { DecodeError, decode } from '../../api/decode.js';
+import { isMap } from '../../runtime/objects.js';
 import { ModprobeSpec, ModuleConfig } from '../../api/kmm.js';
 import { obj, opt, str, type Static } from '../../api/schema.js';
 import { WorkerError } from './errors.js';

@@ -17,14 +17,11 @@ import { createHash } from 'node:crypto';
 import { deepEqual } from '../../runtime/index.js';
 import { OWNER_ANNOTATION, RENDERED_HASH_ANNOTATION } from './constants.js';
 import type { Operand } from './render.js';
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isMap } from '../../runtime/objects.js';
 
 /** `desired` laid over `current`: desired values win, keys only `current` has stay. */
 export function overlay(current: unknown, desired: unknown): unknown {
-  if (isObject(current) && isObject(desired)) {
+  if (isMap(current) && isMap(desired)) {
     const out: Record<string, unknown> = { ...current };
     for (const [k, v] of Object.entries(desired)) {
       if (v !== undefined) out[k] = overlay(current[k], v);
@@ -108,7 +105,7 @@ export function desiredState(current: Operand, desired: Operand): void {
     const keep = ALLOCATED[desired.kind];
     const prev = cur[k];
     cur[k] = structuredClone(v);
-    if (keep && isObject(prev) && isObject(cur[k])) {
+    if (keep && isMap(prev) && isMap(cur[k])) {
       const next = cur[k];
       for (const f of keep) if (prev[f] !== undefined && next[f] === undefined) next[f] = prev[f];
     }

@@ -11,6 +11,7 @@
  * names in place of a `matchExpressions` map means `Exists` for each name.
  */
 import type { Rule } from '../../rules/index.js';
+import { isMap } from '../../../runtime/objects.js';
 
 export class CustomRuleError extends Error {
   constructor(
@@ -45,10 +46,6 @@ const LEGACY_FEATURES: Record<string, string> = {
   kConfig: 'kernel.config',
   nodename: 'system.name',
 };
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
