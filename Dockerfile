@@ -20,7 +20,8 @@ RUN npm run build \
     && rm -rf dist/test dist/bench dist/scripts dist/.tsbuildinfo \
     && find dist -name '*.test.js' -delete && find dist -name '*.map' -delete \
     && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
-    && sed -i '1s|.*|#!/usr/local/bin/node|' bin/hwe
+    && sed -i '1s|.*|#!/usr/local/bin/node|' bin/hwe \
+    && sed -i '1s|.*|#!/usr/local/bin/node --jitless|' dist/nfd-worker/nfd-worker.cjs
 
 FROM docker.io/library/debian:bookworm-slim
 ARG HWE_COMMIT=unknown
@@ -37,7 +38,8 @@ COPY --from=build /src/bin/hwe /opt/hwe/bin/hwe
 # one link per program name of src/cli/programs.ts
 RUN names=$(node --input-type=module -e "const m = await import('/opt/hwe/dist/src/cli/programs.js'); \
       console.log(Object.keys(m.PROGRAM_ALIASES).join(' '))") \
-    && for p in hwe $names; do ln -s /opt/hwe/bin/hwe /usr/local/bin/$p; done
+    && for p in hwe $names; do ln -s /opt/hwe/bin/hwe /usr/local/bin/$p; done \
+    && ln -sf /opt/hwe/dist/nfd-worker/nfd-worker.cjs /usr/local/bin/nfd-worker
 ENV HWE_COMMIT=${HWE_COMMIT} NODE_ENV=production
 LABEL org.opencontainers.image.title=hwe org.opencontainers.image.revision=${HWE_COMMIT} \
       org.opencontainers.image.licenses=Apache-2.0

@@ -3,6 +3,7 @@
  * counting the API writes it makes. Answers {type: 'stats'} messages with its figures.
  */
 import { readFileSync } from 'node:fs';
+import { writeHeapSnapshot } from 'node:v8';
 import {
   KubeClient,
   Manager,
@@ -10,10 +11,16 @@ import {
   loadKubeconfig,
   silentLogger,
 } from '../src/runtime/index.js';
-import { defaultConfig, setupKmmControllers } from '../src/kmm/operator/index.js';
+import {
+  defaultConfig,
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_MAX_SOCKETS,
+  setupKmmControllers,
+} from '../src/kmm/operator/index.js';
 
 const [kubeconfig, namespace] = process.argv.slice(2);
-const client = new KubeClient(loadKubeconfig([kubeconfig!]));
+// As `hwe kmm operator` makes its client and manager.
+const client = new KubeClient(loadKubeconfig([kubeconfig!]), { maxSockets: OPERATOR_MAX_SOCKETS });
 const writes = { total: 0, events: 0, byResource: {} as Record<string, number> };
 const request = client.request.bind(client);
 client.request = (path: string, init?: { method?: string }) => {
@@ -38,6 +45,7 @@ function memory(): Record<string, number> {
   return {
     rssMB: kb('VmRSS') / 1024,
     peakMB: kb('VmHWM') / 1024,
+    fileMB: kb('RssFile') / 1024,
     heapMB: u.heapUsed / 1048576,
     heapTotalMB: u.heapTotal / 1048576,
     externalMB: u.external / 1048576,
@@ -50,15 +58,21 @@ function cpu(): number {
   return (u.user + u.system) / 1e6;
 }
 
-const mgr = new Manager({ client, name: 'kmm', log });
+const mgr = new Manager({
+  client,
+  name: 'kmm',
+  log,
+  heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+});
 setupKmmControllers(mgr, {
   config: defaultConfig(),
   operatorNamespace: namespace!,
   workerImage: 'hwe:bench',
 });
 await mgr.start();
-process.on('message', (m: { type?: string }) => {
+process.on('message', (m: { type?: string; file?: string }) => {
   if (m.type === 'stats') process.send!({ type: 'stats', writes, cpuSeconds: cpu(), ...memory() });
+  if (m.type === 'snapshot') process.send!({ type: 'snapshot', file: writeHeapSnapshot(m.file) });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
 process.send!({ type: 'ready' });

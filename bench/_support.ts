@@ -13,6 +13,13 @@ export const RSS_PROBE =
     "import{writeFileSync}from'node:fs';process.on('exit',()=>{const u=process.resourceUsage();writeFileSync(process.env.HWE_BENCH_RSS_FILE,u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime));});",
   );
 
+/**
+ * The same probe as a CommonJS file's text, for `--require FILE`: unlike `--import` it does
+ * not start Node's ES module loader, so a CommonJS program is measured as it runs.
+ */
+export const RSS_PROBE_CJS =
+  "process.on('exit',()=>{const u=process.resourceUsage();process.getBuiltinModule('node:fs').writeFileSync(process.env.HWE_BENCH_RSS_FILE,u.maxRSS+' '+(u.userCPUTime+u.systemCPUTime));});";
+
 /** Runs `node ARGS…` and resolves with its wall time (ms) and exit code. */
 export function runNode(
   args: string[],

@@ -1,5 +1,6 @@
 /**
- * npm run bench -- kmm [--nodes 200,1000] [--idle SECONDS] [--node-options 'FLAGS']
+ * npm run bench -- kmm [--nodes 200,1000] [--idle SECONDS] [--node-options 'FLAGS'] [--no-manifest-env]
+ *                       [--heap-snapshots DIR]
  *
  * The KMM operator at scale, once per node count (default 200 and 1,000), each on a fresh local
  * control plane: N simulated nodes on 3 kernels, one Module. Prints, beside upstream
@@ -9,13 +10,18 @@
  * keeps sending node heartbeats, and its resident memory before the Module, at its peak and at
  * the end. Worker pods are completed by a driver standing in for the kubelet, and the bench
  * marks the Module's three images as existing, standing in for the image controller. The
- * operator runs the core controllers (Module, node config) in a process of its own, started
- * with --node-options (e.g. '--max-semi-space-size=1') when given, as NODE_OPTIONS would.
+ * operator runs the core controllers (Module, node config) in a process of its own, with the
+ * memory settings config/kmm/manager.yaml gives the operator's container (NODE_OPTIONS,
+ * MALLOC_ARENA_MAX; --no-manifest-env leaves them out) and --node-options added to node's
+ * command line when given. --heap-snapshots writes the operator's heap before the Module and at
+ * the end (after the figures are taken) to DIR, for Chrome's memory tools.
  */
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
 import { LocalCluster } from '../src/cluster/local.js';
 import { ensureK8sBox } from '../src/cluster/k8s-box.js';
 import { createSimNodes, simNodeSpecs, waitForReadyNodes } from '../src/cluster/nodes.js';
@@ -28,15 +34,51 @@ import {
 } from '../src/runtime/index.js';
 import { readyLabel } from '../src/kmm/module/labels.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
+import { PACKAGE_ROOT } from '../src/version.js';
+import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS } from '../src/kmm/operator/index.js';
+
+/** The operator's memory settings, as the deployment in config/kmm/manager.yaml sets them. */
+const MANIFEST = 'config/kmm/manager.yaml';
+function manifestMemoryEnv(): Record<string, string> {
+  const doc = parse(readFileSync(join(PACKAGE_ROOT, MANIFEST), 'utf8')) as {
+    spec: {
+      template: {
+        spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] };
+      };
+    };
+  };
+  const manager = doc.spec.template.spec.containers.find((c) => c.name === 'manager');
+  const env: Record<string, string> = {};
+  for (const e of manager?.env ?? []) {
+    if ((e.name === 'NODE_OPTIONS' || e.name === 'MALLOC_ARENA_MAX') && e.value !== undefined) {
+      env[e.name] = e.value;
+    }
+  }
+  return env;
+}
 
 interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
   rssMB: number;
   peakMB: number;
+  /** Resident pages backed by files: the node binary's code and data, shared libraries. */
+  fileMB: number;
   heapMB: number;
   heapTotalMB: number;
   externalMB: number;
   cpuSeconds: number;
+}
+
+function snapshot(child: ChildProcess, file: string): Promise<void> {
+  return new Promise((resolve) => {
+    const on = (m: { type?: string }) => {
+      if (m.type !== 'snapshot') return;
+      child.off('message', on);
+      resolve();
+    };
+    child.on('message', on);
+    child.send({ type: 'snapshot', file });
+  });
 }
 
 function stats(child: ChildProcess): Promise<Stats> {
@@ -77,7 +119,13 @@ interface Run {
   detail: string[];
 }
 
-async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]): Promise<Run> {
+async function runOnce(
+  nodes: number,
+  idleSeconds: number,
+  nodeOptions: string[],
+  env: Record<string, string>,
+  snapshots: string | undefined,
+): Promise<Run> {
   const c = await LocalCluster.start({ ownedByProcess: true });
   let child: ChildProcess | undefined;
   try {
@@ -105,6 +153,7 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
     child = fork(join(here, '_kmm-operator.js'), [c.kubeconfig, ns], {
       stdio: 'inherit',
       execArgv: nodeOptions,
+      env: { ...process.env, ...env },
     });
     await new Promise<void>((resolve) =>
       child!.on('message', (m: { type?: string }) => m.type === 'ready' && resolve()),
@@ -112,6 +161,7 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
     // The caches are full; let start-up garbage be collected as it would be in a quiet operator.
     await sleep(5000);
     const before = await stats(child);
+    if (snapshots) await snapshot(child, join(snapshots, `kmm-${nodes}-before.heapsnapshot`));
 
     const modules = new ResourceClient<Module>(client, Modules, 'bench');
     const mics = new ResourceClient(client, ModuleImagesConfigs, 'bench');
@@ -194,9 +244,12 @@ async function runOnce(nodes: number, idleSeconds: number, nodeOptions: string[]
 
     await sleep(idleSeconds * 1000);
     const idle = await stats(child);
-    detail.push(
-      `JS heap at the end: ${idle.heapMB.toFixed(1)} MiB used of ${idle.heapTotalMB.toFixed(1)} MiB`,
-    );
+    if (snapshots) await snapshot(child, join(snapshots, `kmm-${nodes}-end.heapsnapshot`));
+    const where = (st: Stats) =>
+      `${st.rssMB.toFixed(1)} MiB = ${st.fileMB.toFixed(1)} file-backed (node binary, libraries) + ` +
+      `${(st.rssMB - st.fileMB).toFixed(1)} anonymous (JS heap ${st.heapMB.toFixed(1)} used of ` +
+      `${st.heapTotalMB.toFixed(1)}, external ${st.externalMB.toFixed(1)}, the rest malloc and code)`;
+    detail.push(`RSS before the Module: ${where(before)}`, `RSS at the end: ${where(idle)}`);
     return {
       nodes,
       figures: {
@@ -247,15 +300,30 @@ export default async function bench(args: string[]): Promise<void> {
   const j = args.indexOf('--idle');
   const idleSeconds = j >= 0 ? Number(args[j + 1]) : UPSTREAM_IDLE_SECONDS;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1) || !(idleSeconds >= 0)) {
-    throw new Error('usage: kmm [--nodes N[,N...]] [--idle SECONDS]');
+    throw new Error(
+      "usage: kmm [--nodes N[,N...]] [--idle SECONDS] [--node-options 'FLAGS'] [--no-manifest-env] [--heap-snapshots DIR]",
+    );
   }
   const k = args.indexOf('--node-options');
   const nodeOptions = k >= 0 ? args[k + 1]!.split(/\s+/).filter(Boolean) : [];
   await ensureK8sBox((l) => process.stderr.write(`${l}\n`));
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start`);
-  if (nodeOptions.length) console.log(`operator started with ${nodeOptions.join(' ')}`);
+  const env = args.includes('--no-manifest-env') ? {} : manifestMemoryEnv();
+  const h = args.indexOf('--heap-snapshots');
+  const snapshots = h >= 0 ? args[h + 1] : undefined;
+  const shown = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+  console.log(
+    shown.length
+      ? `operator environment as ${MANIFEST} sets it: ${shown.join(' ')}`
+      : `operator started without the memory settings of ${MANIFEST}`,
+  );
+  console.log(
+    `operator's manager and client as \`hwe kmm operator\` makes them: heap growth ` +
+      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections`,
+  );
+  if (nodeOptions.length) console.log(`operator node flags: ${nodeOptions.join(' ')}`);
   for (const n of sizes) {
-    const r = await runOnce(n, idleSeconds, nodeOptions);
+    const r = await runOnce(n, idleSeconds, nodeOptions, env, snapshots);
     print(r, idleSeconds);
     console.log(`  load average ${loadavg()[0]!.toFixed(1)} after this run`);
   }

@@ -83,6 +83,11 @@ interface BundleSpec {
   namespace: string;
   /** config/ files: RBAC, Deployments, Services, ConfigMaps. */
   configFiles: string[];
+  /**
+   * Objects installed as written (the metrics-reader ClusterRole and its binding to the
+   * cluster's Prometheus, whose ServiceAccount is not the operator's to create).
+   */
+  asIs: string[];
   owned: OwnedCrd[];
   examples: string[];
   /** Examples of the kinds examples/ has none of (the validator wants one per owned API). */
@@ -119,6 +124,7 @@ const BUNDLES: BundleSpec[] = [
       'config/webhook/rbac.yaml',
       'config/webhook/deployment.yaml',
     ],
+    asIs: ['config/kmm/metrics-reader.yaml'],
     owned: [
       CRD(
         'kmm.sigs.x-k8s.io_modules.yaml',
@@ -233,6 +239,7 @@ const BUNDLES: BundleSpec[] = [
     keywords: ['node feature discovery', 'labels', 'hardware', 'pci', 'numa'],
     namespace: 'openshift-nfd',
     configFiles: ['config/nfd/rbac.yaml', 'config/nfd/manager.yaml', 'config/nfd/service.yaml'],
+    asIs: ['config/nfd/metrics-reader.yaml'],
     owned: [
       CRD(
         'nfd.openshift.io_nodefeaturediscoveries.yaml',
@@ -491,10 +498,13 @@ function renderBundle(b: BundleSpec): Map<string, string> {
   };
   files.set(`${b.dir}/manifests/${b.packageName}.clusterserviceversion.yaml`, yaml(csv));
   for (const { crd } of crds) files.set(`${b.dir}/manifests/${crdFileName(crd)}`, yaml(crd));
-  // Objects OLM installs as they are: Services and ConfigMaps. OLM creates the ServiceAccounts
+  // Objects OLM installs as they are: Services, ConfigMaps and the asIs objects. OLM creates the ServiceAccounts
   // of the install strategy itself, and the webhook's Service along with its certificate.
-  for (const o of objs) {
-    if (!['Service', 'ConfigMap'].includes(o.kind)) continue;
+  const asIs = [
+    ...objs.filter((o) => ['Service', 'ConfigMap'].includes(o.kind)),
+    ...b.asIs.flatMap(read),
+  ];
+  for (const o of asIs) {
     const { namespace: _ns, ...metadata } = o.metadata;
     files.set(
       `${b.dir}/manifests/${o.metadata.name}_${o.apiVersion.replace(/\//g, '_')}_${o.kind.toLowerCase()}.yaml`,

@@ -13,6 +13,7 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isMap } from '../runtime/objects.js';
+import { describeValue as quoted } from '../runtime/quote.js';
 
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
 export class DecodeError extends Error {
@@ -39,11 +40,13 @@ export interface DecodeOptions {
 
 type Node = Record<string, unknown>;
 
-/** How a value is named in messages: `a map`, `a list`, `null`, `number 6.1`, `string "x"`. */
+/**
+ * How a value is named in messages: `a map`, `a list`, `null`, `number 6.1`, `string "x"`;
+ * a long string is cut (see quote.ts), as messages end up in logs, events and answers.
+ */
 export function describeValue(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a map' : `${typeof v} ${JSON.stringify(v)}`;
+  if (v === null || v === undefined || typeof v === 'object') return quoted(v);
+  return `${typeof v} ${quoted(v)}`;
 }
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);

@@ -2,7 +2,6 @@ import type { KubeClient } from '../runtime/client.js';
 import { isKubeError } from '../runtime/client.js';
 import { HWE_RESOURCES } from './catalog.js';
 import {
-  crdName,
   customResourceDefinition,
   type CustomResourceDefinition,
   type ResourceDef,
@@ -24,7 +23,7 @@ interface CrdStatus {
 
 /**
  * Creates or updates the CRDs of the given resources (hwe's own by default; tests of the
- * OpenShift and hub paths pass ALL_RESOURCES to get the foreign stand-ins too) and waits until
+ * OpenShift paths pass ALL_RESOURCES to get the foreign stand-ins too) and waits until
  * the apiserver serves them. Safe to run concurrently and repeatedly (test suites share one
  * cluster): an existing CRD is replaced by ours, and an update that changes nothing is a no-op.
  */
@@ -33,9 +32,25 @@ export async function installCrds(
   defs: readonly ResourceDef[] = HWE_RESOURCES,
   opts: InstallOptions = {},
 ): Promise<void> {
+  await installCrdObjects(
+    client,
+    defs.map((d) => customResourceDefinition(d)),
+    opts,
+  );
+}
+
+/**
+ * Creates or updates CRDs given as objects, such as the manifests another project publishes
+ * for its APIs, and waits until the apiserver serves them; as installCrds.
+ */
+export async function installCrdObjects(
+  client: KubeClient,
+  crds: readonly CustomResourceDefinition[],
+  opts: InstallOptions = {},
+): Promise<void> {
   const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  await Promise.all(defs.map((d) => applyCrd(client, customResourceDefinition(d), deadline)));
-  await Promise.all(defs.map((d) => waitEstablished(client, crdName(d), deadline)));
+  await Promise.all(crds.map((c) => applyCrd(client, c, deadline)));
+  await Promise.all(crds.map((c) => waitEstablished(client, c.metadata.name, deadline)));
 }
 
 async function applyCrd(client: KubeClient, crd: CustomResourceDefinition, deadline: number) {

@@ -5,6 +5,7 @@
  * spellings (`-sleep-interval 10s`, `-oneshot`), because the upstream programs
  * hwe stands in for are driven with single-dash flags in existing manifests.
  */
+import { QUOTE_MAX, quoteValue } from '../runtime/quote.js';
 
 export type FlagType = 'string' | 'boolean' | 'number' | 'list';
 
@@ -77,7 +78,7 @@ function findFlag(specs: FlagSpec[], name: string): FlagSpec | undefined {
 function parseBool(flag: string, v: string): boolean {
   if (/^(true|1|t|yes)$/i.test(v)) return true;
   if (/^(false|0|f|no)$/i.test(v)) return false;
-  throw new UsageError(`flag --${flag}: "${v}" is not a boolean; use true or false`);
+  throw new UsageError(`flag --${flag}: ${quoteValue(v)} is not a boolean; use true or false`);
 }
 
 /** Parses argv against the flag specs. Positional arguments and flags may be interleaved. */
@@ -109,8 +110,9 @@ export function parseFlags(
     let inline = eq >= 0 ? body.slice(eq + 1) : undefined;
     const spec = findFlag(all, name);
     if (!spec) {
+      const given = a.slice(0, a.length - (inline === undefined ? 0 : inline.length + 1));
       throw new UsageError(
-        `unknown flag ${a.slice(0, a.length - (inline === undefined ? 0 : inline.length + 1))}; see --help`,
+        `unknown flag ${given.length > QUOTE_MAX ? quoteValue(given) : given}; see --help`,
       );
     }
     if (spec.type === 'boolean') {
@@ -124,7 +126,7 @@ export function parseFlags(
     if (spec.type === 'number') {
       const n = Number(inline);
       if (inline.trim() === '' || !Number.isFinite(n)) {
-        throw new UsageError(`flag --${spec.name}: "${inline}" is not a number`);
+        throw new UsageError(`flag --${spec.name}: ${quoteValue(inline)} is not a number`);
       }
       flags[spec.name] = n;
     } else if (spec.type === 'list') {

@@ -11,6 +11,11 @@ export const kmmCommands: Command[] = [
     async () => (await import('./operator/command.js')).operatorCommand,
   ),
   lazyCommand(
+    'hub',
+    'run KMM-Hub: ManagedClusterModule → images built and signed on the hub → ManifestWork',
+    async () => (await import('./hub/command.js')).hubCommand,
+  ),
+  lazyCommand(
     'webhook',
     'serve the KMM admission webhook (Module, PreflightValidation, namespace deletion)',
     async () => (await import('./webhook/command.js')).webhookCommand,

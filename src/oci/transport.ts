@@ -1,8 +1,19 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import type {
+  Agent as HttpAgentType,
+  IncomingHttpHeaders,
+  IncomingMessage,
+  OutgoingHttpHeaders,
+} from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createRequire } from 'node:module';
 import type { Readable } from 'node:stream';
 import { OciError } from './errors.js';
+
+// required, not imported: an ESM import of node:http loads its lazy exports too (the fetch
+// implementation, http2), about 12 MiB resident in every process that talks to a registry.
+const { Agent: HttpAgent, request: httpRequest } = createRequire(import.meta.url)(
+  'node:http',
+) as typeof import('node:http');
 
 /** A Module's `registryTLS` (and `build.baseImageRegistryTLS`). */
 export interface RegistryTLS {
@@ -94,7 +105,7 @@ export class Transport {
   readonly scheme: 'http' | 'https';
   /** How the user sets the TLS switches, for error hints. */
   readonly settings: RegistrySettingNames;
-  private readonly agent: HttpAgent | HttpsAgent;
+  private readonly agent: HttpAgentType | HttpsAgent;
 
   constructor(tls: RegistryTLS = {}) {
     this.scheme = tls.insecure ? 'http' : 'https';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deepEqual, jsonPatch, mergePatch } from './diff.js';
+import { deepEqual, jsonPatch, mergePatch, overlay } from './diff.js';
 
 /** Applies an RFC 6902 patch (add/remove/replace on objects) to check jsonPatch round-trips. */
 function applyJsonPatch(doc: unknown, ops: ReturnType<typeof jsonPatch>): unknown {
@@ -63,4 +63,22 @@ test('deepEqual ignores key order and undefined members', () => {
   assert.ok(deepEqual({ a: 1, z: undefined }, { a: 1 }));
   assert.ok(!deepEqual([1, 2], [2, 1]));
   assert.ok(!deepEqual({ a: null }, { a: undefined }));
+});
+
+test('overlay: rendered values win, server-added values stay, lists of another length are replaced', () => {
+  const table: { name: string; current: unknown; desired: unknown; want: unknown }[] = [
+    { name: 'scalar', current: 1, desired: 2, want: 2 },
+    { name: 'missing', current: undefined, desired: { a: 1 }, want: { a: 1 } },
+    { name: 'defaults kept', current: { a: 1, d: 'x' }, desired: { a: 1 }, want: { a: 1, d: 'x' } },
+    { name: 'edit undone', current: { a: 9, d: 'x' }, desired: { a: 1 }, want: { a: 1, d: 'x' } },
+    {
+      name: 'same-length list merged per element',
+      current: [{ name: 'c', image: 'hand', terminationMessagePath: '/dev/t' }],
+      desired: [{ name: 'c', image: 'img' }],
+      want: [{ name: 'c', image: 'img', terminationMessagePath: '/dev/t' }],
+    },
+    { name: 'longer list replaced', current: [1, 2, 3], desired: [1, 2], want: [1, 2] },
+    { name: 'type change', current: 'x', desired: { a: 1 }, want: { a: 1 } },
+  ];
+  for (const t of table) assert.deepEqual(overlay(t.current, t.desired), t.want, t.name);
 });

@@ -15,6 +15,26 @@ export function deepEqual(a: unknown, b: unknown): boolean {
 }
 
 /**
+ * `desired` laid over `current`: desired values win, keys only `current` has stay (what the
+ * apiserver defaulted), lists of the same length are laid over element by element and others
+ * replaced. A mutate function for createOrPatch that writes nothing when nobody changed a
+ * rendered field, and undoes a hand edit of one.
+ */
+export function overlay(current: unknown, desired: unknown): unknown {
+  if (isMap(current) && isMap(desired)) {
+    const out: Record<string, unknown> = { ...current };
+    for (const [k, v] of Object.entries(desired)) {
+      if (v !== undefined) out[k] = overlay(current[k], v);
+    }
+    return out;
+  }
+  if (Array.isArray(current) && Array.isArray(desired) && current.length === desired.length) {
+    return desired.map((d, i) => overlay(current[i], d));
+  }
+  return structuredClone(desired);
+}
+
+/**
  * The JSON merge patch (RFC 7386) that turns `from` into `to`, or undefined when they are equal.
  * Arrays are replaced whole; removed keys become null.
  */

@@ -57,11 +57,34 @@ export {
   type ReconcileContext,
 } from './controller.js';
 export * from './predicates.js';
-export { Manager, type ManagerOptions, type Runnable, type HealthCheck } from './manager.js';
+export {
+  Manager,
+  isLoopbackAddress,
+  type ManagerOptions,
+  type Runnable,
+  type HealthCheck,
+} from './manager.js';
+export {
+  DelegatingAuth,
+  bearerToken,
+  verbFor,
+  type AuthDecision,
+  type DelegatingAuthOptions,
+  type UserInfo,
+} from './authz.js';
+export {
+  readLimitedBody,
+  replyBodyTooLarge,
+  BodyTooLargeError,
+  DEFAULT_BODY_LIMIT,
+} from './http.js';
+export { CertificateFiles, reloadServerCertificate } from './tls.js';
 export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.js';
 export { RuntimeMetrics } from './metrics.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 export { realClock, sleep, type Clock } from './clock.js';
+export { Expectations, type ExpectationsOptions } from './expectations.js';
+export { throwAll, settleEach } from './errors.js';
 export { addFinalizer, removeFinalizer, hasFinalizer } from './finalizers.js';
 export {
   setCondition,
@@ -80,7 +103,7 @@ export {
   OwnerError,
 } from './owner.js';
 export { createOrPatch, type OperationResult } from './apply.js';
-export { mergePatch, jsonPatch, deepEqual, type JsonPatchOp } from './diff.js';
+export { mergePatch, jsonPatch, deepEqual, overlay, type JsonPatchOp } from './diff.js';
 export {
   WebhookServer,
   allow,

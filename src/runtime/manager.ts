@@ -1,6 +1,8 @@
 import { setFlagsFromString } from 'node:v8';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { isIPv4, type AddressInfo } from 'node:net';
 import { ResourceClient, DEFAULT_FIELD_MANAGER } from './api.js';
 import type { KubeClient } from './client.js';
 import { Controller, ControllerBuilder, type ControllerHost } from './controller.js';
@@ -11,7 +13,20 @@ import { createLogger, type Logger } from './log.js';
 import { RuntimeMetrics } from './metrics.js';
 import type { KubeObject } from './objects.js';
 import type { ResourceType } from './resources.js';
+import { DelegatingAuth } from './authz.js';
+import { CertificateFiles, reloadServerCertificate } from './tls.js';
 import { COMMIT, VERSION } from '../version.js';
+import { generateServingCertificate } from '../kmm/webhook/certs.js';
+
+// Not `import { createServer } from 'node:http'`: an ESM import of a built-in module reads every
+// export to build its namespace, and node:http's include lazily loaded ones (WebSocket,
+// MessageEvent: the fetch implementation, with http2 and worker threads behind it). That is
+// about 12 MiB of resident memory no controller uses; require() loads only the module itself.
+const nodeRequire = createRequire(import.meta.url);
+const { createServer } = nodeRequire('node:http') as typeof import('node:http');
+const { createServer: createHttpsServer } = nodeRequire(
+  'node:https',
+) as typeof import('node:https');
 
 /** Something the manager runs besides controllers (a webhook server, a periodic job). */
 export interface Runnable {
@@ -32,8 +47,25 @@ export interface ManagerOptions {
   leaderElection?: LeaderElectionOptions;
   /** host:port for /healthz and /readyz (":8081" style accepted); absent serves nothing. */
   healthProbeAddress?: string;
-  /** host:port for /metrics; absent serves nothing. It may equal healthProbeAddress. */
+  /**
+   * host:port for /metrics, as controller-runtime's --metrics-bind-address; absent or "0"
+   * serves nothing. It may equal healthProbeAddress only when metrics are served plain.
+   */
   metricsAddress?: string;
+  /**
+   * Serve /metrics over HTTPS, each request authenticated (TokenReview) and authorized
+   * (SubjectAccessReview, `get` on the non-resource URL /metrics), as controller-runtime's
+   * secure metrics. Left undefined: secure, except on a loopback address, which only the
+   * pod's own processes reach; true: secure on every address; false: plain HTTP.
+   */
+  metricsSecure?: boolean;
+  /**
+   * Directory holding the metrics serving certificate (`tls.crt`, `tls.key`, e.g. a mounted
+   * Secret), re-read when it changes; absent, a self-signed one is generated at start.
+   */
+  metricsCertDir?: string;
+  /** Who may read secure metrics; false serves HTTPS to anyone (KMM's enableAuthnAuthz: false). */
+  metricsAuth?: DelegatingAuth | false;
   log?: Logger;
   metrics?: RuntimeMetrics;
   informerDefaults?: InformerDefaults;
@@ -87,6 +119,15 @@ export function boundYoungGeneration(): boolean {
   return true;
 }
 
+/** Whether a listen address is reachable only from this machine (or this pod). */
+export function isLoopbackAddress(host: string): boolean {
+  const h = host.toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return isIPv4(h) && h.startsWith('127.');
+}
+
+const CERT_RELOAD_MS = 10_000;
+
 function parseAddress(a: string): { host: string; port: number } {
   const i = a.lastIndexOf(':');
   if (i < 0) throw new Error(`address "${a}": expected host:port or :port`);
@@ -115,6 +156,7 @@ export class Manager implements ControllerHost {
   private readonly healthChecks = new Map<string, HealthCheck>();
   private readonly readyChecks = new Map<string, HealthCheck>();
   private readonly servers: Server[] = [];
+  private certTimer: ReturnType<typeof setInterval> | undefined;
   private readonly abort = new AbortController();
   private leaderRunning: Promise<void>[] = [];
   private stopping: Promise<void> | undefined;
@@ -298,6 +340,8 @@ export class Manager implements ControllerHost {
         this.metrics.leader.set({ name: this.opts.leaderElection!.name }, 0);
       }
       if (!this.opts.informers) await this.informers.stop();
+      if (this.certTimer) clearInterval(this.certTimer);
+      for (const s of this.servers) s.closeAllConnections();
       await Promise.all(this.servers.map((s) => new Promise((r) => s.close(r))));
       this.log.info('manager stopped');
     })();
@@ -305,20 +349,67 @@ export class Manager implements ControllerHost {
   }
 
   private async serve(): Promise<void> {
-    const { healthProbeAddress: h, metricsAddress: m } = this.opts;
+    const { healthProbeAddress: h } = this.opts;
+    const m = this.opts.metricsAddress === '0' ? undefined : this.opts.metricsAddress;
+    const secure =
+      m !== undefined && (this.opts.metricsSecure ?? !isLoopbackAddress(parseAddress(m).host));
     // One server for both when given one address; ":0" means "any free port", so two of them.
     const shared = h !== undefined && h === m && parseAddress(h).port !== 0;
+    if (shared && secure) {
+      throw new Error(
+        `metrics address ${m} is also the health probe address: secure metrics need their own port (or serve them plain with metrics-secure=false)`,
+      );
+    }
     if (h !== undefined) {
-      const info = await this.listen(h, shared);
+      const info = await this.listen(h, { metrics: shared, probes: true });
       this.addresses.health = info;
       if (shared) this.addresses.metrics = info;
     }
-    if (m !== undefined && !shared) this.addresses.metrics = await this.listen(m, true, false);
+    if (m !== undefined && !shared) {
+      this.addresses.metrics = await this.listen(m, { metrics: true, probes: false, secure });
+    }
   }
 
-  private async listen(address: string, metrics: boolean, probes = true): Promise<AddressInfo> {
+  /** The metrics certificate: from metricsCertDir (watched), else generated for this run. */
+  private metricsCertificate(): { cert: string; key: string; files?: CertificateFiles } {
+    const dir = this.opts.metricsCertDir;
+    if (dir) {
+      const files = new CertificateFiles(join(dir, 'tls.crt'), join(dir, 'tls.key'));
+      return { ...files.read(), files };
+    }
+    const pair = generateServingCertificate({
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+    });
+    this.log.info('serving metrics with a self-signed certificate generated at start');
+    return { cert: pair.certPem, key: pair.keyPem };
+  }
+
+  private handleMetrics(res: ServerResponse): void {
+    void this.metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+        res.end(text);
+      },
+      (e: unknown) => {
+        res.writeHead(500);
+        res.end(String(e));
+      },
+    );
+  }
+
+  private async listen(
+    address: string,
+    what: { metrics: boolean; probes: boolean; secure?: boolean },
+  ): Promise<AddressInfo> {
     const { host, port } = parseAddress(address);
-    const server = createServer((req, res) => {
+    const { metrics, probes, secure = false } = what;
+    const auth = secure
+      ? this.opts.metricsAuth === false
+        ? undefined
+        : (this.opts.metricsAuth ?? new DelegatingAuth(this.client))
+      : undefined;
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const path = (req.url ?? '/').split('?')[0];
       const check = async (checks: Map<string, HealthCheck>) => {
         const failed: string[] = [];
@@ -335,21 +426,32 @@ export class Manager implements ControllerHost {
       if (probes && path === '/healthz') return void check(this.healthChecks);
       if (probes && path === '/readyz') return void check(this.readyChecks);
       if (metrics && path === '/metrics') {
-        void this.metrics.registry.metrics().then(
-          (text) => {
-            res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
-            res.end(text);
-          },
-          (e: unknown) => {
-            res.writeHead(500);
-            res.end(String(e));
-          },
-        );
+        if (!auth) return this.handleMetrics(res);
+        void auth.check(req).then((d) => {
+          if (d.status === 200) return this.handleMetrics(res);
+          res.writeHead(d.status, { 'Content-Type': 'text/plain' });
+          res.end(`${d.message}\n`);
+        });
         return;
       }
       res.writeHead(404, { 'Content-Type': 'text/plain' });
       res.end('not found\n');
-    });
+    };
+    let server: Server;
+    if (secure) {
+      const { cert, key, files } = this.metricsCertificate();
+      const tls = createHttpsServer({ cert, key, minVersion: 'TLSv1.2' }, handler);
+      if (files) {
+        this.certTimer = setInterval(
+          () => reloadServerCertificate(tls, files, this.log, 'metrics'),
+          CERT_RELOAD_MS,
+        );
+        this.certTimer.unref();
+      }
+      server = tls;
+    } else {
+      server = createServer(handler);
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => resolve());
@@ -358,6 +460,8 @@ export class Manager implements ControllerHost {
     const info = server.address() as AddressInfo;
     this.log.info('serving', {
       addr: `${info.address}:${info.port}`,
+      scheme: secure ? 'https' : 'http',
+      ...(secure ? { authn: auth ? 'TokenReview/SubjectAccessReview' : 'none' } : {}),
       paths: [...(probes ? ['/healthz', '/readyz'] : []), ...(metrics ? ['/metrics'] : [])],
     });
     return info;

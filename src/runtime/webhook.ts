@@ -1,11 +1,17 @@
-import { readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jsonPatch } from './diff.js';
+import {
+  BodyTooLargeError,
+  DEFAULT_BODY_LIMIT,
+  readLimitedBody,
+  replyBodyTooLarge,
+} from './http.js';
 import { silentLogger, type Logger } from './log.js';
 import type { Runnable } from './manager.js';
 import type { KubeObject } from './objects.js';
+import { CertificateFiles, reloadServerCertificate } from './tls.js';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -70,10 +76,10 @@ export interface WebhookServerOptions {
   keyFile: string;
   /** How often to look for renewed certificate files (cert-manager, service-ca rotate them). */
   reloadIntervalMs?: number;
+  /** Largest AdmissionReview accepted, in bytes (default 3 MiB, the apiserver's own request limit). */
+  maxBodyBytes?: number;
   log?: Logger;
 }
-
-const MAX_BODY = 3 * 1024 * 1024;
 
 type Handler = (req: AdmissionRequest) => Promise<AdmissionResponse>;
 
@@ -85,13 +91,17 @@ export class WebhookServer {
   private readonly handlers = new Map<string, Handler>();
   private server: Server | undefined;
   private timer: ReturnType<typeof setInterval> | undefined;
-  private stamp = '';
   private readonly log: Logger;
-  /** Times the certificate was loaded (1 at start). */
-  certificateLoads = 0;
+  private readonly files: CertificateFiles;
 
   constructor(private readonly opts: WebhookServerOptions) {
     this.log = (opts.log ?? silentLogger).child({ logger: 'webhook' });
+    this.files = new CertificateFiles(opts.certFile, opts.keyFile);
+  }
+
+  /** Times the certificate was loaded (1 at start). */
+  get certificateLoads(): number {
+    return this.files.loads;
   }
 
   validating<T extends KubeObject>(path: string, fn: Validator<T>): this {
@@ -134,7 +144,7 @@ export class WebhookServer {
   }
 
   async start(): Promise<AddressInfo> {
-    const { cert, key } = this.read();
+    const { cert, key } = this.files.read();
     const server = createServer(
       { cert, key, minVersion: 'TLSv1.2' },
       (req, res) => void this.serve(req, res),
@@ -157,24 +167,7 @@ export class WebhookServer {
   /** Loads the certificate files again if they changed; returns whether it did. */
   reloadCertificates(): boolean {
     if (!this.server) return false;
-    let files: { cert: string; key: string };
-    try {
-      if (this.fileStamp() === this.stamp) return false;
-      files = this.read();
-    } catch (e) {
-      this.log.error('could not read webhook certificate; keeping the old one', { error: e });
-      return false;
-    }
-    try {
-      this.server.setSecureContext({ cert: files.cert, key: files.key });
-      this.log.info('webhook certificate reloaded', { certFile: this.opts.certFile });
-      return true;
-    } catch (e) {
-      // A half-written pair (cert renewed, key not yet): try again at the next tick.
-      this.stamp = '';
-      this.log.warn('webhook certificate and key do not match yet', { error: e });
-      return false;
-    }
+    return reloadServerCertificate(this.server, this.files, this.log, 'webhook');
   }
 
   async stop(): Promise<void> {
@@ -204,21 +197,6 @@ export class WebhookServer {
     };
   }
 
-  private fileStamp(): string {
-    const c = statSync(this.opts.certFile);
-    const k = statSync(this.opts.keyFile);
-    return `${c.mtimeMs}:${c.size}:${c.ino}/${k.mtimeMs}:${k.size}:${k.ino}`;
-  }
-
-  private read(): { cert: string; key: string } {
-    const stamp = this.fileStamp();
-    const cert = readFileSync(this.opts.certFile, 'utf8');
-    const key = readFileSync(this.opts.keyFile, 'utf8');
-    this.stamp = stamp;
-    this.certificateLoads++;
-    return { cert, key };
-  }
-
   private async serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = (req.url ?? '/').split('?')[0]!;
     const handler = this.handlers.get(path);
@@ -228,16 +206,17 @@ export class WebhookServer {
     };
     if (!handler) return reply(404, { message: `no webhook at ${path}` });
     if (req.method !== 'POST') return reply(405, { message: 'use POST' });
-    let size = 0;
-    const chunks: Buffer[] = [];
-    for await (const c of req) {
-      size += (c as Buffer).length;
-      if (size > MAX_BODY) return reply(413, { message: 'request too large' });
-      chunks.push(c as Buffer);
+    let body: Buffer;
+    try {
+      body = await readLimitedBody(req, this.opts.maxBodyBytes ?? DEFAULT_BODY_LIMIT);
+    } catch (e) {
+      if (e instanceof BodyTooLargeError) return replyBodyTooLarge(res, e);
+      res.destroy(); // the client went away mid-body
+      return;
     }
     let review: { apiVersion?: string; kind?: string; request?: AdmissionRequest };
     try {
-      review = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof review;
+      review = JSON.parse(body.toString('utf8')) as typeof review;
     } catch {
       return reply(400, { message: 'body is not JSON' });
     }

@@ -5,7 +5,19 @@ import {
   type KmmOperatorOptions,
   setupKmmControllers,
 } from '../../src/kmm/operator/index.js';
-import { Manager, silentLogger, type KubeClient } from '../../src/runtime/index.js';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import assert from 'node:assert/strict';
+import type { Pod } from '../../src/kmm/build/index.js';
+import {
+  Manager,
+  silentLogger,
+  type KubeClient,
+  type KubeObject,
+  type Logger,
+  type ResourceClient,
+} from '../../src/runtime/index.js';
+import { type CliResult, runHwe } from './cli.js';
 
 /**
  * A manager (not started) with the Module and node config controllers and the image
@@ -21,9 +33,10 @@ export async function kmmTestManager(
     nodeSelector: Record<string, string>;
     retryBaseMs?: KmmOperatorOptions['retryBaseMs'];
     images?: Pick<ImageControllersOptions, 'dtkImageStream' | 'retryMs'>;
+    log?: Logger;
   },
 ): Promise<Manager> {
-  const mgr = new Manager({ client, name: o.name, log: silentLogger });
+  const mgr = new Manager({ client, name: o.name, log: o.log ?? silentLogger });
   setupKmmControllers(mgr, {
     config: defaultConfig(),
     operatorNamespace: o.operatorNamespace,
@@ -39,4 +52,73 @@ export async function kmmTestManager(
     ...o.images,
   });
   return mgr;
+}
+
+/** Reports the end of a build or sign pod as the kubelet would (kwok runs no containers). */
+export async function finishPodAsKubelet(
+  pods: ResourceClient<Pod>,
+  pod: Pod,
+  ok: boolean,
+  message = '',
+): Promise<void> {
+  const c = pod.spec.containers[0]!;
+  await pods.patchStatus(
+    pod.metadata.name!,
+    {
+      status: {
+        phase: ok ? 'Succeeded' : 'Failed',
+        containerStatuses: [
+          {
+            name: c.name,
+            image: c.image,
+            imageID: '',
+            ready: false,
+            restartCount: 0,
+            state: {
+              terminated: {
+                exitCode: ok ? 0 : 1,
+                reason: ok ? 'Completed' : 'Error',
+                message,
+                finishedAt: new Date().toISOString(),
+              },
+            },
+          },
+        ],
+      },
+    },
+    { namespace: pod.metadata.namespace },
+  );
+}
+
+/**
+ * Runs what a signing pod runs: its container's arguments, with every Secret volume written
+ * to <root><mountPath>/<key> (a temporary root under `work`) and the mount paths in the
+ * arguments pointed there. `env` is added to the program's environment (HWE_LOG_LEVEL…).
+ */
+export async function runSignPodProgram(
+  secrets: ResourceClient<KubeObject>,
+  pod: Pod,
+  work: string,
+  env?: NodeJS.ProcessEnv,
+): Promise<CliResult> {
+  const root = mkdtempSync(join(work, 'pod-'));
+  const c = pod.spec.containers[0]!;
+  let args = c.args ?? [];
+  for (const m of c.volumeMounts ?? []) {
+    const v = pod.spec.volumes?.find((x) => x.name === m.name);
+    assert.ok(v?.secret, `volume ${m.name} is a Secret volume`);
+    const s = (await secrets.get(v.secret.secretName, pod.metadata.namespace)) as KubeObject & {
+      data: Record<string, string>;
+    };
+    for (const item of v.secret.items ?? Object.keys(s.data).map((k) => ({ key: k, path: k }))) {
+      const file = join(root, m.mountPath, item.path);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(file, Buffer.from(s.data[item.key]!, 'base64'));
+    }
+    args = args.map((a) => a.replace(m.mountPath, join(root, m.mountPath)));
+  }
+  assert.deepEqual(c.command, ['hwe']);
+  const r = await runHwe(args, { env });
+  rmSync(root, { recursive: true, force: true });
+  return r;
 }

@@ -19,7 +19,11 @@ hwe.render: the objects of one file of config/. Arguments: the root context and 
 {{- $root := index . 0 -}}
 {{- $file := index . 1 -}}
 {{- $text := $root.Files.Get $file -}}
+{{- /* The hub's namespace first: "openshift-kmm" is a prefix of it. */ -}}
+{{- $text = $text | replace "openshift-kmm-hub" "HWE-HUB-NAMESPACE" -}}
 {{- $text = $text | replace "openshift-kmm" $root.Values.kmm.namespace | replace "openshift-nfd" $root.Values.nfd.namespace -}}
+{{- $text = $text | replace "HWE-HUB-NAMESPACE" $root.Values.hub.namespace -}}
+{{- $text = $text | replace "openshift-monitoring" $root.Values.metrics.prometheus.namespace | replace "prometheus-k8s" $root.Values.metrics.prometheus.serviceAccount -}}
 {{- range $doc := splitList "\n---\n" $text }}
 {{- $obj := fromYaml $doc -}}
 {{- if $obj.kind }}

@@ -90,6 +90,9 @@ export function renderKanikoPod(input: BuildInput, kanikoImage: string): Pod {
       restartPolicy: 'Never',
       // The build needs no API access; a token in the pod could only leak.
       automountServiceAccountToken: false,
+      // Pod Security `baseline`: kaniko unpacks base-image layers and runs the Dockerfile's
+      // RUN steps as root with the default capabilities (chown, setuid…), inside its own
+      // container only; no host path, host namespace or privilege.
       containers: [
         {
           name: 'kaniko',

@@ -54,6 +54,7 @@ export interface Pod extends KubeObject {
     nodeSelector?: Record<string, string>;
     serviceAccountName?: string;
     automountServiceAccountToken?: boolean;
+    securityContext?: { runAsNonRoot?: boolean; seccompProfile?: { type: string } };
     tolerations?: unknown[];
     nodeName?: string;
   };

@@ -137,6 +137,9 @@ export function devicePluginDaemonSet(
     const out: Record<string, unknown> = {
       name: cname,
       image: c.image,
+      // Pod Security `privileged`, as upstream KMM: a device plugin registers on the kubelet's
+      // socket directory (a hostPath) and hands device nodes of the host to containers, which
+      // needs the host's /dev as a privileged container sees it.
       securityContext: { privileged: true },
     };
     const volumeMounts = [

@@ -15,8 +15,21 @@ export {
   buildSignEntries,
   rebuildTriggered,
   triggerText,
+  judgeSuccess,
+  mbscCounts,
+  missingImageEvent,
+  micRequeueMs,
   type Existence,
   type ImagePlan,
   type WorkResults,
 } from './state.js';
+export {
+  podOutcome,
+  buildOutcome,
+  collectAfterMs,
+  keptSuccesses,
+  describeWork,
+  reasonsOf,
+  type Outcome,
+} from './outcome.js';
 export { renderWork, type BuildBackend, type RenderedWork, type WorkSettings } from './work.js';

@@ -10,10 +10,14 @@ import {
   buildSignEntries,
   distinctImages,
   judgeSuccess,
+  mbscCounts,
+  micRequeueMs,
+  missingImageEvent,
   planImage,
   rebuildTriggered,
   resultsByImage,
 } from './state.js';
+import { ANNOTATION_REBUILD_TRIGGER } from './constants.js';
 
 const img = 'quay.io/org/kmod:6.1';
 const build = { dockerfileConfigMap: { name: 'df' } };
@@ -294,5 +298,99 @@ describe('judgeSuccess', () => {
       assert.equal(v.status, c.status);
       assert.match(v.message, c.message);
     });
+  }
+});
+
+describe('mbscCounts', () => {
+  const mic = {
+    metadata: { name: 'm', namespace: 'ns', uid: 'mic-1' },
+    spec: { images: [] },
+  } as unknown as ModuleImagesConfig;
+  const mbsc = (uid: string, trigger?: string) => ({
+    metadata: {
+      name: 'm',
+      ownerReferences: [
+        {
+          apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
+          kind: 'ModuleImagesConfig',
+          name: 'm',
+          uid,
+          controller: true,
+        },
+      ],
+      ...(trigger === undefined ? {} : { annotations: { [ANNOTATION_REBUILD_TRIGGER]: trigger } }),
+    },
+  });
+  const cases: [string, ReturnType<typeof mbsc>, string, boolean][] = [
+    ['ours, no trigger on either', mbsc('mic-1'), '', true],
+    ['ours, same trigger', mbsc('mic-1', '2'), '2', true],
+    ['ours, made for an earlier trigger', mbsc('mic-1', '1'), '2', false],
+    ['of an earlier MIC of that name', mbsc('mic-0', '2'), '2', false],
+  ];
+  for (const [name, m, trigger, want] of cases) {
+    it(name, () => assert.equal(mbscCounts(mic, m, trigger), want));
+  }
+});
+
+describe('missingImageEvent', () => {
+  const cases: [string, ModuleImageSpec, ImagePlan['action'], 'Normal' | 'Warning', string][] = [
+    ['with build', withBuild, 'BuildImage', 'Normal', 'building it'],
+    ['with sign', withSign, 'SignImage', 'Normal', 'signing it'],
+    [
+      'with neither',
+      plain,
+      undefined,
+      'Warning',
+      'it has neither build nor sign, so the module cannot be loaded on those nodes until it is pushed',
+    ],
+  ];
+  for (const [name, spec, action, type, what] of cases) {
+    it(name, () =>
+      assert.deepEqual(
+        missingImageEvent(spec, { image: spec.image, ...(action ? { action } : {}) }),
+        {
+          type,
+          message: `image ${img} for kernel 6.1 does not exist; ${what}`,
+        },
+      ),
+    );
+  }
+});
+
+describe('micRequeueMs', () => {
+  const cases: [string, ModuleImageSpec, ImagePlan, boolean, number | undefined][] = [
+    ['a failed check: retry', plain, { image: img, check: true }, true, 30],
+    [
+      'missing without build or sign: recheck',
+      plain,
+      { image: img, state: 'DoesNotExist' },
+      false,
+      60,
+    ],
+    [
+      'missing, skipWaitMissingImage: no recheck',
+      skipWait,
+      { image: img, state: 'DoesNotExist' },
+      false,
+      undefined,
+    ],
+    [
+      'failed build: no recheck (the failure stays)',
+      withBuild,
+      { image: img, state: 'DoesNotExist', action: 'BuildImage' },
+      false,
+      undefined,
+    ],
+    ['exists: nothing to wait for', plain, { image: img, state: 'Exists' }, false, undefined],
+    [
+      'building: the result wakes it',
+      withBuild,
+      { image: img, state: 'NeedsBuilding', action: 'BuildImage' },
+      false,
+      undefined,
+    ],
+  ];
+  for (const [name, spec, plan, failed, want] of cases) {
+    it(name, () => assert.equal(micRequeueMs([spec], [plan], failed, 30, 60), want));
   }
 });

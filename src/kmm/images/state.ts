@@ -7,10 +7,13 @@ import type {
   BuildOrSignAction,
   BuildSignImageState,
   ImageState,
+  ModuleBuildSignConfig,
   ModuleBuildSignSpec,
   ModuleImageSpec,
   ModuleImagesConfig,
 } from '../../api/index.js';
+import { controllerOf } from '../../runtime/index.js';
+import { ANNOTATION_REBUILD_TRIGGER } from './constants.js';
 
 /** A registry's answer, reduced to what the states need (other answers leave the state alone). */
 export type Existence = 'Exists' | 'Missing';
@@ -193,4 +196,60 @@ export function rebuildTriggered(mic: ModuleImagesConfig, seen: string | undefin
 /** How the rebuild trigger is recorded. */
 export function triggerText(generation: number | undefined): string {
   return generation === undefined ? '' : String(generation);
+}
+
+/**
+ * Whether the MBSC's results count for the MIC: it is this MIC's (a deleted one of an earlier
+ * MIC of that name can linger in the cache) and was made for the current rebuild trigger.
+ */
+export function mbscCounts(
+  mic: ModuleImagesConfig,
+  mbsc: Pick<ModuleBuildSignConfig, 'metadata'>,
+  trigger: string,
+): boolean {
+  return (
+    controllerOf(mbsc)?.uid === mic.metadata.uid &&
+    (mbsc.metadata.annotations?.[ANNOTATION_REBUILD_TRIGGER] ?? '') === trigger
+  );
+}
+
+/** The event on first finding an image missing: what happens next, by the plan it got. */
+export function missingImageEvent(
+  spec: ModuleImageSpec,
+  next: ImagePlan,
+): { type: 'Normal' | 'Warning'; message: string } {
+  const what =
+    next.action === 'BuildImage'
+      ? 'building it'
+      : next.action === 'SignImage'
+        ? 'signing it'
+        : 'it has neither build nor sign, so the module cannot be loaded on those nodes until it is pushed';
+  return {
+    type: next.action ? 'Normal' : 'Warning',
+    message: `image ${spec.image} for kernel ${spec.kernelVersion} does not exist; ${what}`,
+  };
+}
+
+/**
+ * When to reconcile a MIC again: after `retryMs` when a check could not be made; after
+ * `recheckMs` while an image is missing without build or sign and the Module waits for it
+ * (no skipWaitMissingImage); otherwise when something changes.
+ */
+export function micRequeueMs(
+  specs: readonly ModuleImageSpec[],
+  plans: readonly ImagePlan[],
+  checkFailed: boolean,
+  retryMs: number,
+  recheckMs: number,
+): number | undefined {
+  if (checkFailed) return retryMs;
+  const waiting = specs.some(
+    (s, i) =>
+      plans[i]!.state === 'DoesNotExist' &&
+      !plans[i]!.action &&
+      !s.build &&
+      !s.sign &&
+      !s.skipWaitMissingImage,
+  );
+  return waiting ? recheckMs : undefined;
 }

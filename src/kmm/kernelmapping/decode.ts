@@ -1,3 +1,4 @@
+import { quoteValue } from '../../runtime/quote.js';
 import { fail, ok, type Result } from './errors.js';
 import type {
   Build,
@@ -228,13 +229,13 @@ export function decodeModule(doc: unknown): Result<MappableModule> {
     const root = obj(doc, '(document)');
     const kind = optString(root, 'kind', '');
     if (kind !== undefined && kind !== 'Module') {
-      throw new DecodeError('kind', `is "${kind}"; expected Module`);
+      throw new DecodeError('kind', `is ${quoteValue(kind)}; expected Module`);
     }
     const apiVersion = optString(root, 'apiVersion', '');
     if (apiVersion !== undefined && !apiVersion.startsWith(`${MODULE_API_GROUP}/`)) {
       throw new DecodeError(
         'apiVersion',
-        `is "${apiVersion}"; expected ${MODULE_API_GROUP}/v1beta1`,
+        `is ${quoteValue(apiVersion)}; expected ${MODULE_API_GROUP}/v1beta1`,
       );
     }
     const meta = optObj(root, 'metadata', '') ?? {};

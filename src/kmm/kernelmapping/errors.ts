@@ -1,3 +1,4 @@
+import { fieldPath } from '../../runtime/quote.js';
 /**
  * Failures of kernel mapping, as values. A controller turns `NoMatch` into "this node's kernel is
  * not supported by the Module" and the other kinds into an invalid-Module condition.
@@ -18,7 +19,7 @@ export class KernelMappingError extends Error {
   readonly detail: string;
 
   constructor(kind: KernelMappingErrorKind, field: string, detail: string) {
-    super(`${field}: ${detail}`);
+    super(`${fieldPath(field)}: ${detail}`);
     this.name = 'KernelMappingError';
     this.kind = kind;
     this.field = field;

@@ -1,4 +1,5 @@
 import { fail, ok, type Result } from './errors.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /**
  * A kernel release as `uname -r` and `node.status.nodeInfo.kernelVersion` print it, e.g.
@@ -40,7 +41,11 @@ export function parseKernelVersion(raw: string, field = 'kernelVersion'): Result
   if (raw === '')
     return fail('InvalidKernelVersion', field, `empty; give a kernel release, ${EXAMPLE}`);
   if (/\s/.test(raw)) {
-    return fail('InvalidKernelVersion', field, `"${raw}" contains white space; ${EXAMPLE}`);
+    return fail(
+      'InvalidKernelVersion',
+      field,
+      `${quoteValue(raw)} contains white space; ${EXAMPLE}`,
+    );
   }
   const normalized = normalizeKernelVersion(raw);
   const fields = normalized.split(SEPARATORS);
@@ -49,7 +54,7 @@ export function parseKernelVersion(raw: string, field = 'kernelVersion'): Result
     return fail(
       'InvalidKernelVersion',
       field,
-      `"${raw}" is not a kernel release: it needs at least three fields X.Y.Z, ${EXAMPLE}`,
+      `${quoteValue(raw)} is not a kernel release: it needs at least three fields X.Y.Z, ${EXAMPLE}`,
     );
   }
   for (const [name, v] of [
@@ -61,7 +66,7 @@ export function parseKernelVersion(raw: string, field = 'kernelVersion'): Result
       return fail(
         'InvalidKernelVersion',
         field,
-        `"${raw}" is not a kernel release: field ${name} is "${v}", not a number; ${EXAMPLE}`,
+        `${quoteValue(raw)} is not a kernel release: field ${name} is ${quoteValue(v)}, not a number; ${EXAMPLE}`,
       );
     }
   }

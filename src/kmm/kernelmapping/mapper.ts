@@ -11,6 +11,7 @@ import type {
   ResolvedMapping,
   Sign,
 } from './types.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const CONTAINER = 'spec.moduleLoader.container';
 const MAPPINGS = `${CONTAINER}.kernelMappings`;
@@ -131,7 +132,9 @@ class CompiledMapper implements KernelMapper {
         MAPPINGS,
         `no entry matches kernel ${kernelStr} (tried ${this.matchers.length}: ` +
           this.container.kernelMappings
-            .map((m) => (m.literal ? `literal "${m.literal}"` : `regexp "${m.regexp}"`))
+            .map((m) =>
+              m.literal ? `literal ${quoteValue(m.literal)}` : `regexp ${quoteValue(m.regexp)}`,
+            )
             .join(', ') +
           ')',
       );
@@ -143,7 +146,7 @@ class CompiledMapper implements KernelMapper {
     const vars = kernelVariables(kernel, this.module.metadata);
     const substitute = (template: string, at: string): Result<string> => {
       const r = expandTemplate(template, vars);
-      if (!r.ok) return fail('InvalidModule', at, `${r.message} in "${template}"`);
+      if (!r.ok) return fail('InvalidModule', at, `${r.message} in ${quoteValue(template)}`);
       for (const name of r.unknown) {
         warnings.push(
           `${at}: unknown variable $${name} became empty; known: ${Object.keys(vars).join(', ')}`,

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageState, Module } from '../../api/index.js';
-import { listNames, planModule, workerServiceAccount } from './desired.js';
+import { compareStrings, listNames, planModule, workerServiceAccount } from './desired.js';
 import { versionModuleLabel } from './labels.js';
 import { isSchedulable, nodeKernel, type KmmNode } from './nodes.js';
 
@@ -159,4 +159,34 @@ test('node helpers', () => {
   assert.ok(isSchedulable(node('a', K1, {}, { taints: [unreachable] })), 'a missed heartbeat');
   assert.equal(listNames(['c', 'a', 'b']), 'a, b, c');
   assert.equal(listNames(['e', 'd', 'c', 'a', 'b']), 'a, b, c and 2 more');
+});
+
+test('compareStrings orders by code unit, as lower-case names sort under any locale', () => {
+  const table: [string[], string[]][] = [
+    [
+      ['ns/b', 'ns/a-2', 'ns/a.1', 'ns/a', 'n/z', 'ns/a-10'],
+      ['n/z', 'ns/a', 'ns/a-10', 'ns/a-2', 'ns/a.1', 'ns/b'],
+    ],
+    [
+      ['2026-12-02T01:00:10Z', '2026-12-02T01:00:09Z', '2025-12-31T23:59:59Z'],
+      ['2025-12-31T23:59:59Z', '2026-12-02T01:00:09Z', '2026-12-02T01:00:10Z'],
+    ],
+    // Code units, not collation: upper case before lower case.
+    [
+      ['b', 'B', 'a'],
+      ['B', 'a', 'b'],
+    ],
+    [[], []],
+  ];
+  for (const [input, want] of table) {
+    assert.deepEqual([...input].sort(compareStrings), want);
+    // Names and timestamps sort as localeCompare sorted them before.
+    if (input.every((x) => x === x.toLowerCase())) {
+      assert.deepEqual(
+        [...input].sort((a, b) => a.localeCompare(b)),
+        want,
+      );
+    }
+  }
+  assert.equal(compareStrings('a', 'a'), 0);
 });

@@ -44,6 +44,15 @@ export interface ModulePlan {
 }
 
 /** The worker config for a node's kernel: upstream's ModuleConfig. */
+/**
+ * Orders strings by code unit (for the ASCII of object names and timestamps, byte order, as Go's
+ * sort.Strings). Not localeCompare: that collates with ICU, which reads its locale data in (about
+ * 3 MiB resident) and is slower; for lower-case names and timestamps both give the same order.
+ */
+export function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 export function moduleConfig(m: ResolvedMapping): ModuleConfig {
   const cfg: ModuleConfig = {
     kernelVersion: m.kernelVersion,
@@ -63,7 +72,8 @@ export function workerServiceAccount(module: Module, sec: SecurityOptions): stri
   return module.metadata.namespace === sec.operatorNamespace ? sec.workerServiceAccount : 'default';
 }
 
-function imageSpec(m: ResolvedMapping): ModuleImageSpec {
+/** The MIC entry for a resolved mapping (what the image controllers check, build and sign). */
+export function imageSpec(m: ResolvedMapping): ModuleImageSpec {
   const spec: ModuleImageSpec = { image: m.containerImage, kernelVersion: m.kernelVersion };
   if (m.build) spec.build = m.build as ModuleImageSpec['build'];
   if (m.sign) spec.sign = m.sign as ModuleImageSpec['sign'];
@@ -118,7 +128,7 @@ export function planModule(
   const nodeByName = new Map(nodes.map((n) => [n.metadata.name ?? '', n]));
   const seenImages = new Map<string, ImageState | 'Unknown'>();
   const waiting = new Map<string, ModulePlan['waiting'][number]>();
-  for (const [kernel, kernelNodes] of [...byKernel].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [kernel, kernelNodes] of [...byKernel].sort(([a], [b]) => compareStrings(a, b))) {
     const r = resolveKernelMapping(module, kernel);
     if (!r.ok) {
       if (r.error.kind === 'NoMatch') {

@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ImageState, Module } from '../../api/index.js';
 import type { ConditionInput } from '../../runtime/index.js';
@@ -8,6 +8,8 @@ import type { KmmNode } from './nodes.js';
 import {
   decideStatus,
   failureSummary,
+  moduleRequeueMs,
+  statusUpdate,
   unloadingConditions,
   type ImageFailure,
   type NodeFacts,
@@ -441,4 +443,131 @@ test('a Module being deleted is unloading, and not ready', () => {
   assert.equal(p!.reason, 'Unloading');
   assert.equal(r!.status, 'False');
   assert.match(p!.message!, /unloading from 2 node\(s\): n1, n2/);
+});
+
+describe('statusUpdate', () => {
+  const ready = (status: 'True' | 'False', reason: string, message: string): ConditionInput => ({
+    type: 'Ready',
+    status,
+    reason,
+    message,
+  });
+  const withStatus = (conditions: ConditionInput[], available = 1): Module =>
+    ({
+      metadata: { name: 'drv', namespace: 'ns', generation: 3 },
+      spec: { selector: {} },
+      status: {
+        conditions: conditions.map((c) => ({
+          ...c,
+          observedGeneration: 3,
+          lastTransitionTime: '2026-01-01T00:00:00Z',
+        })),
+        moduleLoader: {
+          nodesMatchingSelectorNumber: 2,
+          desiredNumber: 2,
+          availableNumber: available,
+        },
+      },
+    }) as Module;
+  const counts = (available: number) => ({
+    moduleLoader: { nodesMatchingSelectorNumber: 2, desiredNumber: 2, availableNumber: available },
+  });
+  const loading = ready('False', 'Loading', 'loaded on 1 of 2');
+  const cases: {
+    name: string;
+    module: Module;
+    wanted: ConditionInput[];
+    counts?: ReturnType<typeof counts>;
+    since: number;
+    write: boolean;
+    waitMs: number;
+  }[] = [
+    {
+      name: 'nothing changes: nothing written',
+      module: withStatus([loading]),
+      wanted: [loading],
+      counts: counts(1),
+      since: 0,
+      write: false,
+      waitMs: 0,
+    },
+    {
+      name: 'a reason changes: written at once',
+      module: withStatus([loading]),
+      wanted: [ready('True', 'ModuleLoaded', 'loaded on 2 of 2')],
+      counts: counts(2),
+      since: 10,
+      write: true,
+      waitMs: 0,
+    },
+    {
+      name: 'only counts and messages change, just after a write: held back',
+      module: withStatus([loading]),
+      wanted: [ready('False', 'Loading', 'loaded on 1 of 2, one more')],
+      counts: counts(1),
+      since: 300,
+      write: false,
+      waitMs: 700,
+    },
+    {
+      name: 'only counts change, a second after the last write: written',
+      module: withStatus([loading]),
+      wanted: [loading],
+      counts: counts(0),
+      since: 1000,
+      write: true,
+      waitMs: 0,
+    },
+    {
+      name: 'a new condition type: written at once',
+      module: withStatus([loading]),
+      wanted: [loading, { type: 'Degraded', status: 'False', reason: 'AsExpected', message: '' }],
+      counts: counts(1),
+      since: 0,
+      write: true,
+      waitMs: 0,
+    },
+    {
+      name: 'without counts, the counts on record stay',
+      module: withStatus([loading]),
+      wanted: [loading],
+      since: 0,
+      write: false,
+      waitMs: 0,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const got = statusUpdate(c.module, c.wanted, c.counts, c.since);
+      assert.equal(!!got.patch, c.write);
+      assert.equal(got.waitMs, c.waitMs);
+    });
+  }
+  it('the patch carries the conditions with the observed generation, and removed counts as null', () => {
+    const m = withStatus([loading]);
+    const got = statusUpdate(m, [ready('True', 'ModuleLoaded', 'all')], {}, 5_000);
+    const status = (got.patch as { status: Record<string, unknown> }).status;
+    assert.equal(status.moduleLoader, null);
+    const conds = status.conditions as { reason: string; observedGeneration: number }[];
+    assert.deepEqual(
+      conds.map((c) => [c.reason, c.observedGeneration]),
+      [['ModuleLoaded', 3]],
+    );
+  });
+});
+
+describe('moduleRequeueMs', () => {
+  const cases: [statusWaitMs: number, tries: number, want: number | undefined][] = [
+    [0, 0, undefined],
+    [700, 0, 700],
+    [0, 1, 5000],
+    [0, 6, 5000],
+    [0, 7, undefined],
+    [700, 3, 700],
+    [6000, 3, 5000],
+  ];
+  for (const [wait, tries, want] of cases) {
+    it(`status wait ${wait} ms, ${tries} unexplained: ${want ?? 'none'}`, () =>
+      assert.equal(moduleRequeueMs(wait, tries), want));
+  }
 });

@@ -1,5 +1,10 @@
 import type { BuildOrSignAction, DaemonSetStatus, Module } from '../../api/index.js';
-import type { ConditionInput } from '../../runtime/index.js';
+import {
+  mergePatch,
+  setCondition,
+  type Condition,
+  type ConditionInput,
+} from '../../runtime/index.js';
 import { listNames, type ModulePlan } from './desired.js';
 import { CONDITIONS, REASONS, versionModuleLabel } from './labels.js';
 
@@ -264,4 +269,63 @@ function noNodesMessage(plan: ModulePlan): string {
   return tainted
     ? `${plural(plan.matching.length, 'node')} match spec.selector, none schedulable: add tolerations for their taints to spec.tolerations`
     : 'no node matches spec.selector';
+}
+
+type ModuleStatus = NonNullable<Module['status']>;
+
+/** While nodes load one after another, counts and messages alone are written at most this often. */
+export const STATUS_INTERVAL_MS = 1000;
+/** How soon to look again for the event that explains a failed build or sign, and how often. */
+export const FAILURE_EVENT_RETRY_MS = 5000;
+export const FAILURE_EVENT_TRIES = 6;
+
+/**
+ * The status write for the wanted conditions (and counts, when given): `patch` undefined when
+ * nothing changes. A change of any condition's status or reason goes at once; a change of
+ * counts or messages only (`msSinceLastWrite` < STATUS_INTERVAL_MS) waits `waitMs` first.
+ */
+export function statusUpdate(
+  module: Module,
+  wanted: readonly ConditionInput[],
+  counts: Pick<ModuleStatus, 'moduleLoader' | 'devicePlugin'> | undefined,
+  msSinceLastWrite: number,
+): { patch?: object; waitMs: number } {
+  const old = module.status ?? {};
+  const next: ModuleStatus = structuredClone(old);
+  let list = (next.conditions ?? []) as Condition[];
+  for (const c of wanted) {
+    list = setCondition(list, { ...c, observedGeneration: module.metadata.generation }).conditions;
+  }
+  next.conditions = list;
+  if (counts) {
+    if (counts.moduleLoader) next.moduleLoader = counts.moduleLoader;
+    else delete next.moduleLoader;
+    if (counts.devicePlugin) next.devicePlugin = counts.devicePlugin;
+    else delete next.devicePlugin;
+  }
+  const patch = mergePatch({ status: old }, { status: next }) as object | undefined;
+  if (!patch) return { waitMs: 0 };
+  const gist = (l: Condition[] | undefined) =>
+    JSON.stringify((l ?? []).map((c) => [c.type, c.status, c.reason]));
+  if (gist(old.conditions) === gist(list) && msSinceLastWrite < STATUS_INTERVAL_MS) {
+    return { waitMs: STATUS_INTERVAL_MS - msSinceLastWrite };
+  }
+  return { patch, waitMs: 0 };
+}
+
+/**
+ * When to reconcile the Module again: once a held-back status may be written (`statusWaitMs`),
+ * and while a failed build or sign has no explaining event yet (`unexplainedTries`, counted
+ * per reconcile), every FAILURE_EVENT_RETRY_MS up to FAILURE_EVENT_TRIES times (events can
+ * also have expired: then the condition keeps pointing at the events and the MBSC).
+ */
+export function moduleRequeueMs(
+  statusWaitMs: number,
+  unexplainedTries: number,
+): number | undefined {
+  const again = Math.min(
+    statusWaitMs || Infinity,
+    unexplainedTries && unexplainedTries <= FAILURE_EVENT_TRIES ? FAILURE_EVENT_RETRY_MS : Infinity,
+  );
+  return again === Infinity ? undefined : again;
 }

@@ -6,35 +6,40 @@ import {
 } from '../../api/index.js';
 import {
   EventRecorder,
+  Expectations,
   Nodes,
   Pods,
   indexers,
   isKubeError,
+  settleEach,
+  throwAll,
   nodeChangedBeyondHeartbeat,
   type Informer,
   type KubeObject,
+  type Logger,
   type Manager,
   type OwnerReference,
   type Result,
   type ResourceType,
   type Predicate,
 } from '../../runtime/index.js';
-import {
-  isOwnedNodeLabel,
-  lastErrorAnnotation,
-  LAST_ERROR_PREFIX,
-  WORKER_LABELS,
-} from '../module/labels.js';
+import { EVENTS, WORKER_LABELS } from '../module/labels.js';
 import { isNodeReady, nodeKernel, trimNode, type KmmNode } from '../module/nodes.js';
 import { trimWorkerPod } from './cache.js';
 import {
+  errorAnnotationsPatch,
   loadedCount,
   moduleKey,
+  nmcModuleKeys,
   nodeLabels,
+  nodeLabelsPatch,
   planNode,
+  type NmcEvent,
+  type NmcPlan,
   type NodeView,
   type WorkerPodView,
 } from './plan.js';
+import { WorkerRetries } from './retries.js';
 import {
   failureMessage,
   podConfig,
@@ -81,11 +86,6 @@ export function kmmInformers(mgr: Manager): {
   };
 }
 
-function splitKey(key: string): [string, string] {
-  const i = key.indexOf('/');
-  return [key.slice(0, i), key.slice(i + 1)];
-}
-
 function podView(p: WorkerPod): WorkerPodView | undefined {
   const module = p.metadata.labels?.[WORKER_LABELS.moduleName];
   const action = p.metadata.labels?.[WORKER_LABELS.action];
@@ -106,6 +106,14 @@ function podView(p: WorkerPod): WorkerPodView | undefined {
   };
   if (phase === 'Failed') view.message = failureMessage(p);
   return view;
+}
+
+function nodeView(node: KmmNode): NodeView {
+  return {
+    bootID: node.status?.nodeInfo?.bootID,
+    ready: isNodeReady(node),
+    kernelVersion: nodeKernel(node),
+  };
 }
 
 function nodeRef(node: KmmNode): KubeObject {
@@ -132,16 +140,16 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
   const nmcApi = mgr.api(NodeModulesConfigs);
   const podApi = mgr.api(WorkerPods);
   const nodeApi = mgr.api(Nodes);
-  const retryBase = opts.retryBaseMs ?? 10_000;
-  /** Per node and module key: when we created a worker pod the cache has not shown yet. */
-  const launched = new Map<string, number>();
-  /** Per node and module key: failures in a row and when the next attempt may start. */
-  const backoff = new Map<string, { failures: number; until: number }>();
+  const retries = new WorkerRetries(opts.retryBaseMs ?? 10_000, MAX_RETRY_MS);
+  /** Per `node|module key`: a worker pod we created that the cache has not shown yet. */
+  const launched = new Expectations({ ttlMs: LAUNCH_GRACE_MS });
   /**
-   * Worker pods we deleted, by UID, and when. Their outcome is already in the NMC status; until
-   * the cache drops them, they must not be read again (that would record and delete them twice).
+   * Worker pods we deleted, by UID. Their outcome is already in the NMC status; until the cache
+   * drops them, they must not be read again (that would record and delete them twice).
    */
-  const deletedPods = new Map<string, number>();
+  const deletedPods = new Expectations({ ttlMs: LAUNCH_GRACE_MS });
+  /** Per node: the label patch we sent, computed from the node's cached resourceVersion. */
+  const labelWrites = new Expectations<string>();
 
   const moduleObject = (namespace: string, name: string): KubeObject | undefined => {
     const m = inf.modules.getByName(name, namespace);
@@ -166,48 +174,18 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       const node = inf.nodes.getByName(name);
       const nmc = inf.nmcs.getByName(name);
       const pods = inf.pods.byIndex('byNodeName', name);
-      if (!node) {
-        // The node is gone: its NMC (and through ownership its worker pods) goes too.
-        if (nmc) await nmcApi.deleteIfExists(name);
-        for (const p of pods) {
-          await podApi.deleteIfExists(p.metadata.name!, {
-            namespace: p.metadata.namespace,
-            gracePeriodSeconds: 0,
-          });
-        }
-        return;
-      }
-      const view: NodeView = {
-        bootID: node.status?.nodeInfo?.bootID,
-        ready: isNodeReady(node),
-        kernelVersion: nodeKernel(node),
-      };
-      if (!nmc) {
-        await syncLabels(node, {});
-        return;
-      }
+      if (!node) return removeNode(name, nmc, pods);
+      if (!nmc) return syncLabels(node, {});
+      const view = nodeView(node);
       const now = Date.now();
-      const blocked = new Set<string>();
-      let nextRetry = Infinity;
-      for (const [k, b] of backoff) {
-        if (!k.startsWith(`${name}|`)) continue;
-        if (b.until > now) {
-          blocked.add(k.slice(name.length + 1));
-          nextRetry = Math.min(nextRetry, b.until - now);
-        }
-      }
-      for (const [uid, at] of deletedPods) if (now - at > LAUNCH_GRACE_MS) deletedPods.delete(uid);
       const views = pods
-        .filter((p) => !deletedPods.has(p.metadata.uid!))
+        .filter((p) => deletedPods.pending(p.metadata.uid!) === undefined)
         .map(podView)
         .filter((v): v is WorkerPodView => !!v);
       // A pod we created that the cache has not shown yet is in flight: do not create it again.
-      for (const v of views) launched.delete(`${name}|${v.namespace}/${v.module}`);
-      for (const [k, at] of launched) {
-        if (!k.startsWith(`${name}|`)) continue;
-        if (now - at < LAUNCH_GRACE_MS) blocked.add(k.slice(name.length + 1));
-        else launched.delete(k);
-      }
+      for (const v of views) launched.observed(`${name}|${v.namespace}/${v.module}`);
+      const blocked = retries.waiting(name, now).keys;
+      for (const k of nmcModuleKeys(nmc)) if (launched.pending(`${name}|${k}`)) blocked.add(k);
       const plan = planNode(
         nmc,
         view,
@@ -216,130 +194,148 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
         new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       );
 
-      let current = nmc;
-      if (plan.status) {
-        const next = { ...nmc, status: { ...nmc.status, modules: plan.status } };
-        current = await nmcApi.patchStatus(name, {
-          metadata: { resourceVersion: nmc.metadata.resourceVersion },
-          status: {
-            modules: plan.status,
-            desiredNumber: nmc.spec.modules?.length ?? 0,
-            loadedNumber: loadedCount(next, view),
-          },
-        });
-      }
+      const errors: unknown[] = [];
+      let current = await writeStatus(nmc, plan, view);
       for (const p of plan.deletePods) {
-        await podApi.deleteIfExists(p.name, { namespace: p.namespace, gracePeriodSeconds: 0 });
-        const uid = pods.find((x) => x.metadata.name === p.name)?.metadata.uid;
-        if (uid) deletedPods.set(uid, now);
-      }
-      for (const key of plan.failed) {
-        const k = `${name}|${key}`;
-        const failures = (backoff.get(k)?.failures ?? 0) + 1;
-        const wait = Math.min(retryBase * 2 ** (failures - 1), MAX_RETRY_MS);
-        backoff.set(k, { failures, until: now + wait });
-        nextRetry = Math.min(nextRetry, wait);
-      }
-      for (const [key, msg] of plan.errors) if (msg === null) backoff.delete(`${name}|${key}`);
-
-      for (const c of plan.createPods) {
-        const key = moduleKey(c.entry);
-        const pod = workerPod(name, c.entry, c.config, c.action, nmcOwner(nmc), opts);
         try {
-          await podApi.create(pod);
-          launched.set(`${name}|${key}`, now);
+          await podApi.deleteIfExists(p.name, { namespace: p.namespace, gracePeriodSeconds: 0 });
         } catch (e) {
-          if (isKubeError(e, 'AlreadyExists')) continue; // the cache has not seen it yet
-          if (!isKubeError(e, 'Forbidden') && !isKubeError(e, 'Invalid')) throw e;
-          // Admission refused it (Pod Security of the namespace, a missing service account…):
-          // say so where the user looks, and try again later.
-          const msg = `${c.action} refused: ${(e as Error).message}`;
-          plan.errors.set(key, msg);
-          const k = `${name}|${key}`;
-          const failures = (backoff.get(k)?.failures ?? 0) + 1;
-          const wait = Math.min(retryBase * 2 ** (failures - 1), MAX_RETRY_MS);
-          backoff.set(k, { failures, until: now + wait });
-          nextRetry = Math.min(nextRetry, wait);
-          plan.events.push({
-            type: 'Warning',
-            reason: 'WorkerPodRejected',
-            message: `Module ${key}: worker pod ${pod.metadata.name} could not be created: ${(e as Error).message}`,
-            namespace: c.entry.namespace,
-            module: c.entry.name,
-          });
+          errors.push(e);
+          continue;
         }
+        const uid = pods.find((x) => x.metadata.name === p.name)?.metadata.uid;
+        if (uid) deletedPods.expect(uid, true);
       }
+      for (const key of plan.failed) retries.failed(name, key, now);
+      for (const [key, msg] of plan.errors) if (msg === null) retries.succeeded(name, key);
+      errors.push(...(await createPods(nmc, plan, now)));
 
       // Record failures on the NMC (the Module controller turns them into conditions).
-      const annotations = current.metadata.annotations ?? {};
-      const annPatch: Record<string, string | null> = {};
-      for (const [key, msg] of plan.errors) {
-        const ann = lastErrorAnnotation(...splitKey(key));
-        if (msg === null ? ann in annotations : annotations[ann] !== msg) annPatch[ann] = msg;
-      }
-      // Errors of modules no longer on this node are stale.
-      const known = new Set([
-        ...(nmc.spec.modules ?? []).map(moduleKey),
-        ...(plan.status ?? nmc.status?.modules ?? []).map(moduleKey),
-      ]);
-      for (const ann of Object.keys(annotations)) {
-        if (!ann.startsWith(LAST_ERROR_PREFIX)) continue;
-        const still = [...known].some((k) => {
-          return lastErrorAnnotation(...splitKey(k)) === ann;
-        });
-        if (!still) annPatch[ann] = null;
-      }
+      const known = nmcModuleKeys(nmc, plan.status ?? nmc.status?.modules);
+      const annPatch = errorAnnotationsPatch(
+        current.metadata.annotations ?? {},
+        plan.errors,
+        known,
+      );
       if (Object.keys(annPatch).length) {
         current = await nmcApi.patch(name, { metadata: { annotations: annPatch } });
       }
-
       await syncLabels(node, nodeLabels(current, view));
-
-      for (const ev of plan.events) {
-        void opts.events.event(nodeRef(node), ev.type, ev.reason, ev.message);
-        if (ev.type === 'Warning') {
-          const m = moduleObject(ev.namespace, ev.module);
-          if (m) void opts.events.event(m, ev.type, ev.reason, `node ${name}: ${ev.message}`);
-        }
-      }
-
+      emitEvents(node, plan.events);
       // Nothing wanted, nothing loaded, nothing running: the NMC has served its purpose.
-      const empty =
-        !(current.spec.modules ?? []).length &&
-        !(current.status?.modules ?? []).length &&
-        !views.length &&
-        !plan.createPods.length;
-      if (empty) {
-        await nmcApi
-          .delete(name, {
-            preconditions: { resourceVersion: current.metadata.resourceVersion },
-          })
-          .catch((e) => {
-            if (!isKubeError(e, 'NotFound') && !isKubeError(e, 'Conflict')) throw e;
-          });
-        log.debug('deleted empty NodeModulesConfig');
-      }
-      if (nextRetry !== Infinity) return { requeueAfter: nextRetry };
+      if (!views.length && !plan.createPods.length) await deleteIfEmpty(current, log);
+      throwAll(errors);
+      const next = retries.waiting(name, now).nextMs;
+      if (next !== undefined) return { requeueAfter: next };
     });
 
-  /** Per node: the resourceVersion it had when we last patched its labels, and the patch. */
-  const labelWrites = new Map<string, { rv: string | undefined; patch: string }>();
+  /** The node is gone: its NMC (and through ownership its worker pods) goes too. */
+  async function removeNode(
+    name: string,
+    nmc: NodeModulesConfig | undefined,
+    pods: readonly WorkerPod[],
+  ): Promise<void> {
+    retries.forgetNode(name);
+    labelWrites.observed(name);
+    if (nmc) await nmcApi.deleteIfExists(name);
+    const errors = await settleEach(pods, 4, (p) =>
+      podApi.deleteIfExists(p.metadata.name!, {
+        namespace: p.metadata.namespace,
+        gracePeriodSeconds: 0,
+      }),
+    );
+    throwAll(errors);
+  }
+
+  /** Writes the plan's status (guarded by the resourceVersion read); returns the NMC after it. */
+  async function writeStatus(
+    nmc: NodeModulesConfig,
+    plan: NmcPlan,
+    view: NodeView,
+  ): Promise<NodeModulesConfig> {
+    if (!plan.status) return nmc;
+    const next = { ...nmc, status: { ...nmc.status, modules: plan.status } };
+    return nmcApi.patchStatus(nmc.metadata.name!, {
+      metadata: { resourceVersion: nmc.metadata.resourceVersion },
+      status: {
+        modules: plan.status,
+        desiredNumber: nmc.spec.modules?.length ?? 0,
+        loadedNumber: loadedCount(next, view),
+      },
+    });
+  }
+
+  /**
+   * Creates the plan's worker pods. A pod admission refuses (Pod Security of the namespace, a
+   * missing service account…) becomes the module's error and a Warning, and backs off; other
+   * failures are returned, after the remaining pods had their turn.
+   */
+  async function createPods(nmc: NodeModulesConfig, plan: NmcPlan, now: number) {
+    const node = nmc.metadata.name!;
+    const errors: unknown[] = [];
+    for (const c of plan.createPods) {
+      const key = moduleKey(c.entry);
+      const pod = workerPod(node, c.entry, c.config, c.action, nmcOwner(nmc), opts);
+      try {
+        await podApi.create(pod);
+        launched.expect(`${node}|${key}`, true);
+      } catch (e) {
+        if (isKubeError(e, 'AlreadyExists')) continue; // the cache has not seen it yet
+        if (!isKubeError(e, 'Forbidden') && !isKubeError(e, 'Invalid')) {
+          errors.push(e);
+          continue;
+        }
+        const msg = (e as Error).message;
+        plan.errors.set(key, `${c.action} refused: ${msg}`);
+        retries.failed(node, key, now);
+        plan.events.push({
+          type: 'Warning',
+          reason: EVENTS.workerPodRejected,
+          message: `Module ${key}: worker pod ${pod.metadata.name} could not be created: ${msg}`,
+          namespace: c.entry.namespace,
+          module: c.entry.name,
+        });
+      }
+    }
+    return errors;
+  }
+
+  /** Events on the Node, and Warnings also on their Module. */
+  function emitEvents(node: KmmNode, events: readonly NmcEvent[]): void {
+    const name = node.metadata.name!;
+    for (const ev of events) {
+      void opts.events.event(nodeRef(node), ev.type, ev.reason, ev.message);
+      if (ev.type === 'Warning') {
+        const m = moduleObject(ev.namespace, ev.module);
+        if (m) void opts.events.event(m, ev.type, ev.reason, `node ${name}: ${ev.message}`);
+      }
+    }
+  }
+
+  /** Deletes an NMC that wants and holds no module, unless it changed since it was read. */
+  async function deleteIfEmpty(nmc: NodeModulesConfig, log: Logger): Promise<void> {
+    if ((nmc.spec.modules ?? []).length || (nmc.status?.modules ?? []).length) return;
+    await nmcApi
+      .delete(nmc.metadata.name!, {
+        preconditions: { resourceVersion: nmc.metadata.resourceVersion },
+      })
+      .catch((e) => {
+        if (!isKubeError(e, 'NotFound') && !isKubeError(e, 'Conflict')) throw e;
+      });
+    log.debug('deleted empty NodeModulesConfig');
+  }
 
   async function syncLabels(node: KmmNode, want: Record<string, string>): Promise<void> {
-    const have = node.metadata.labels ?? {};
-    const patch: Record<string, string | null> = {};
-    for (const [k, v] of Object.entries(want)) if (have[k] !== v) patch[k] = v;
-    for (const k of Object.keys(have)) if (isOwnedNodeLabel(k) && !(k in want)) patch[k] = null;
+    const patch = nodeLabelsPatch(node.metadata.labels ?? {}, want);
     const name = node.metadata.name!;
     if (!Object.keys(patch).length) {
-      labelWrites.delete(name);
+      labelWrites.observed(name);
       return;
     }
     // The same patch on the same version of the node: ours, not yet seen by the cache.
-    const last = labelWrites.get(name);
     const text = JSON.stringify(patch);
-    if (last && last.rv === node.metadata.resourceVersion && last.patch === text) return;
+    if (labelWrites.pending(name, node.metadata.resourceVersion) === text) return;
     await nodeApi.patch(name, { metadata: { labels: patch } });
-    labelWrites.set(name, { rv: node.metadata.resourceVersion, patch: text });
+    labelWrites.expect(name, text, node.metadata.resourceVersion);
   }
 }

@@ -2,7 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ModuleConfig, NodeModuleSpec, NodeModulesConfig } from '../../api/index.js';
 import { readyLabel, versionReadyLabel } from '../module/labels.js';
-import { loadedCount, nodeLabels, planNode, type WorkerPodView } from './plan.js';
+import {
+  errorAnnotationsPatch,
+  loadedCount,
+  nmcModuleKeys,
+  nodeLabels,
+  nodeLabelsPatch,
+  planNode,
+  type WorkerPodView,
+} from './plan.js';
 
 const cfg = (image: string, kernel = 'k1'): ModuleConfig => ({
   kernelVersion: kernel,
@@ -238,4 +246,100 @@ test('node labels: ready (and version) for modules loaded in this boot', () => {
   });
   assert.equal(loadedCount(n, node), 1);
   assert.deepEqual(nodeLabels(undefined, node), {});
+});
+
+test('nmcModuleKeys: wanted and loaded modules, or loaded as the plan leaves them', () => {
+  const c = nmc([spec('a', cfg('i'))], [{ name: 'b', config: cfg('i') }]);
+  assert.deepEqual([...nmcModuleKeys(c)].sort(), ['ns/a', 'ns/b']);
+  assert.deepEqual([...nmcModuleKeys(c, [])], ['ns/a']);
+});
+
+test('errorAnnotationsPatch: sets, clears and drops stale last-error annotations', () => {
+  const ann = (m: string) => `kmm.node.kubernetes.io/last-error.ns.${m}`;
+  const cases: {
+    name: string;
+    have: Record<string, string>;
+    errors: [string, string | null][];
+    known: string[];
+    want: Record<string, string | null>;
+  }[] = [
+    { name: 'nothing', have: {}, errors: [], known: ['ns/a'], want: {} },
+    {
+      name: 'a new error is recorded',
+      have: { other: 'x' },
+      errors: [['ns/a', 'load failed: boom']],
+      known: ['ns/a'],
+      want: { [ann('a')]: 'load failed: boom' },
+    },
+    {
+      name: 'the same error is not written again',
+      have: { [ann('a')]: 'load failed: boom' },
+      errors: [['ns/a', 'load failed: boom']],
+      known: ['ns/a'],
+      want: {},
+    },
+    {
+      name: 'a changed error replaces the old one',
+      have: { [ann('a')]: 'load failed: boom' },
+      errors: [['ns/a', 'unload failed: busy']],
+      known: ['ns/a'],
+      want: { [ann('a')]: 'unload failed: busy' },
+    },
+    {
+      name: 'a success clears it',
+      have: { [ann('a')]: 'load failed: boom' },
+      errors: [['ns/a', null]],
+      known: ['ns/a'],
+      want: { [ann('a')]: null },
+    },
+    {
+      name: 'clearing what is not there writes nothing',
+      have: {},
+      errors: [['ns/a', null]],
+      known: ['ns/a'],
+      want: {},
+    },
+    {
+      name: 'an error of a module the NMC no longer speaks of goes; other annotations stay',
+      have: { [ann('a')]: 'x', [ann('gone')]: 'y', 'example.com/keep': 'z' },
+      errors: [],
+      known: ['ns/a'],
+      want: { [ann('gone')]: null },
+    },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(
+      errorAnnotationsPatch(c.have, new Map(c.errors), new Set(c.known)),
+      c.want,
+      c.name,
+    );
+  }
+});
+
+test('nodeLabelsPatch: sets wanted KMM labels, removes unwanted ones, leaves others', () => {
+  const ready = readyLabel('ns', 'a');
+  const vready = versionReadyLabel('ns', 'a');
+  const cases: {
+    name: string;
+    have: Record<string, string>;
+    want: Record<string, string>;
+    patch: Record<string, string | null>;
+  }[] = [
+    { name: 'nothing', have: { gpu: 'yes' }, want: {}, patch: {} },
+    { name: 'a new label', have: {}, want: { [ready]: '' }, patch: { [ready]: '' } },
+    { name: 'already there', have: { [ready]: '' }, want: { [ready]: '' }, patch: {} },
+    {
+      name: 'a new version',
+      have: { [ready]: '', [vready]: 'v1' },
+      want: { [ready]: '', [vready]: 'v2' },
+      patch: { [vready]: 'v2' },
+    },
+    {
+      name: 'unloaded: KMM labels go, others stay',
+      have: { [ready]: '', [vready]: 'v1', gpu: 'yes', 'example.com/x.ready': '' },
+      want: {},
+      patch: { [ready]: null, [vready]: null },
+    },
+  ];
+  for (const c of cases) assert.deepEqual(nodeLabelsPatch(c.have, c.want), c.patch, c.name);
 });

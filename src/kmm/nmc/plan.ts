@@ -5,7 +5,13 @@ import type {
   NodeModulesConfig,
 } from '../../api/index.js';
 import { deepEqual } from '../../runtime/index.js';
-import { readyLabel, versionReadyLabel } from '../module/labels.js';
+import {
+  isOwnedNodeLabel,
+  lastErrorAnnotation,
+  LAST_ERROR_PREFIX,
+  readyLabel,
+  versionReadyLabel,
+} from '../module/labels.js';
 import type { WorkerAction } from './pod.js';
 
 /** A worker pod as the node config controller sees it. */
@@ -230,4 +236,52 @@ export function loadedCount(
 ): number {
   const status = new Map((nmc.status?.modules ?? []).map((e) => [moduleKey(e), e]));
   return (nmc.spec.modules ?? []).filter((e) => isLoaded(e, status.get(moduleKey(e)), node)).length;
+}
+
+/** The module keys an NMC speaks of: wanted (spec) or loaded (status). */
+export function nmcModuleKeys(
+  nmc: Pick<NodeModulesConfig, 'spec' | 'status'>,
+  status: readonly NodeModuleStatus[] | undefined = nmc.status?.modules,
+): Set<string> {
+  return new Set([...(nmc.spec.modules ?? []).map(moduleKey), ...(status ?? []).map(moduleKey)]);
+}
+
+/**
+ * The merge patch of an NMC's last-error annotations: each module's error set (or, when null,
+ * cleared), and errors of modules the NMC no longer speaks of (`known`) removed. Empty when
+ * nothing changes.
+ */
+export function errorAnnotationsPatch(
+  annotations: Readonly<Record<string, string>>,
+  errors: ReadonlyMap<string, string | null>,
+  known: ReadonlySet<string>,
+): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  const annotationOf = (key: string) => {
+    const i = key.indexOf('/');
+    return lastErrorAnnotation(key.slice(0, i), key.slice(i + 1));
+  };
+  for (const [key, msg] of errors) {
+    const ann = annotationOf(key);
+    if (msg === null ? ann in annotations : annotations[ann] !== msg) patch[ann] = msg;
+  }
+  const current = new Set([...known].map(annotationOf));
+  for (const ann of Object.keys(annotations)) {
+    if (ann.startsWith(LAST_ERROR_PREFIX) && !current.has(ann)) patch[ann] = null;
+  }
+  return patch;
+}
+
+/**
+ * The merge patch that gives a node the KMM labels `want`: missing or different ones set,
+ * KMM-owned ones not wanted removed, other labels left alone. Empty when nothing changes.
+ */
+export function nodeLabelsPatch(
+  have: Readonly<Record<string, string>>,
+  want: Readonly<Record<string, string>>,
+): Record<string, string | null> {
+  const patch: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(want)) if (have[k] !== v) patch[k] = v;
+  for (const k of Object.keys(have)) if (isOwnedNodeLabel(k) && !(k in want)) patch[k] = null;
+  return patch;
 }

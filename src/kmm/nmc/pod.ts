@@ -131,8 +131,12 @@ export function workerPod(
       hostPath: { path: opts.firmwareHostPath, type: 'DirectoryOrCreate' },
     });
   }
-  // Writing firmware_class.path under /sys needs a privileged container; loading alone needs
-  // only CAP_SYS_MODULE, as upstream.
+  // Pod Security: a worker pod needs the `privileged` level of its namespace, and only for
+  // this: hostPath /lib/modules (read-only: modprobe reads the node's modules.dep and in-tree
+  // dependencies), CAP_SYS_MODULE (init_module/delete_module) as root (runAsUser, default 0,
+  // which owns /lib/modules), and with firmware a hostPath it writes into and a privileged
+  // container, because writing firmware_class.path under /sys needs one. No API token is
+  // mounted (its service account has automountServiceAccountToken false in the manifests).
   const securityContext: Record<string, unknown> = firmware
     ? { privileged: true, runAsUser: opts.runAsUser, seLinuxOptions: { type: opts.seLinuxType } }
     : {

@@ -1,6 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, defaultConfig, defaultConfigYaml, parseOperatorConfig } from './config.js';
+import {
+  ConfigError,
+  defaultConfig,
+  defaultConfigYaml,
+  isManaged,
+  parseOperatorConfig,
+} from './config.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 
 test('an empty config is the defaults', () => {
@@ -56,4 +62,10 @@ test('Go durations', () => {
   assert.equal(parseGoDuration('10'), undefined);
   assert.equal(parseGoDuration(''), undefined);
   assert.equal(parseGoDuration('1d'), undefined);
+});
+
+test('KMM_MANAGED is read as Go reads a bool: 1 and true turn managed mode on', () => {
+  for (const v of ['1', 't', 'T', 'true', 'TRUE', 'True']) assert.equal(isManaged(v), true, v);
+  for (const v of [undefined, '', '0', 'false', 'yes', 'on', ' 1'])
+    assert.equal(isManaged(v), false, v);
 });

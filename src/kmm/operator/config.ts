@@ -3,6 +3,7 @@ import { DecodeError, decode } from '../../api/decode.js';
 import { isMap } from '../../runtime/objects.js';
 import { bool, int32, int64, obj, opt, str, type Static } from '../../api/schema.js';
 import { parseGoDuration } from '../../runtime/duration.js';
+import { fieldPath, quoteValue } from '../../runtime/quote.js';
 
 /** The KMM operator configuration (upstream `internal/config`, SPEC §3.9). */
 export interface OperatorConfig {
@@ -28,7 +29,7 @@ export class ConfigError extends Error {
     readonly field: string,
     detail: string,
   ) {
-    super(field ? `${field}: ${detail}` : detail);
+    super(field ? `${fieldPath(field)}: ${detail}` : detail);
     this.name = 'ConfigError';
   }
 }
@@ -67,7 +68,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   try {
     doc = parse(text);
   } catch (e) {
-    throw new ConfigError('', `not valid YAML: ${(e as Error).message}`);
+    throw new ConfigError('', `not valid YAML: ${(e as Error).message.split('\n')[0]}`);
   }
   const d = defaultConfig();
   if (doc === null || doc === undefined) return d;
@@ -94,7 +95,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   if (!cfg.worker.firmwareHostPath.startsWith('/')) {
     throw new ConfigError(
       'worker.firmwareHostPath',
-      `"${cfg.worker.firmwareHostPath}" must be an absolute path on the nodes`,
+      `${quoteValue(cfg.worker.firmwareHostPath)} must be an absolute path on the nodes`,
     );
   }
   if (!cfg.leaderElection.resourceID) {
@@ -104,7 +105,7 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   if (ms === undefined || ms < 0) {
     throw new ConfigError(
       'job.gcDelay',
-      `"${cfg.job.gcDelay}" is not a duration; write e.g. 0s, 30s, 1h`,
+      `${quoteValue(cfg.job.gcDelay)} is not a duration; write e.g. 0s, 30s, 1h`,
     );
   }
   cfg.job.gcDelayMs = ms;
@@ -132,4 +133,9 @@ export function defaultConfigYaml(): string {
     `  gcDelay: ${d.job.gcDelay}`,
     '',
   ].join('\n');
+}
+
+/** KMM_MANAGED as upstream reads it (Go's strconv.ParseBool); unset or unreadable is false. */
+export function isManaged(value: string | undefined): boolean {
+  return ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(value ?? '');
 }

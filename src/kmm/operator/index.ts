@@ -10,6 +10,8 @@ export {
 } from './config.js';
 export {
   DEVICE_PLUGIN_SERVICE_ACCOUNT,
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_MAX_SOCKETS,
   setupKmmControllers,
   setupKmmOperator,
   type FullOperatorOptions,

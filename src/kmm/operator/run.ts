@@ -1,3 +1,4 @@
+import { metricsServing } from '../../cli/metrics-flags.js';
 import { readFile } from 'node:fs/promises';
 import { type CommandContext, UsageError } from '../../cli/command.js';
 import { VERSION } from '../../version.js';
@@ -14,13 +15,14 @@ import {
   CONFIG_MAP_NAME,
   ConfigError,
   defaultConfigYaml,
+  isManaged,
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';
-import { setupKmmOperator } from './setup.js';
+import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS, setupKmmOperator } from './setup.js';
 
 /** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
-const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
+export const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
 
 interface ConfigMapObject extends KubeObject {
   data?: Record<string, string>;
@@ -80,6 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     `quay.io/hwe/hwe:${VERSION}`;
   const client = new KubeClient(
     resolveAccess({ kubeconfig: flags.kubeconfig as string | undefined, env }),
+    { maxSockets: OPERATOR_MAX_SOCKETS },
   );
   let loaded: { config: OperatorConfig; source: string };
   try {
@@ -93,9 +96,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw e;
   }
   const { config } = loaded;
+  const managed = isManaged(env.KMM_MANAGED);
   const mgr = new Manager({
     client,
     name: 'kmm',
+    heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
     leaderElection: config.leaderElection.enabled
       ? { namespace, name: config.leaderElection.resourceID }
       : undefined,
@@ -103,9 +108,12 @@ export async function run(ctx: CommandContext): Promise<number> {
       (flags['health-probe-bind-address'] as string | undefined) ?? config.healthProbeBindAddress,
     metricsAddress:
       (flags['metrics-bind-address'] as string | undefined) ?? config.metrics.bindAddress,
+    ...metricsServing(ctx, config.metrics.secureServing),
+    ...(config.metrics.enableAuthnAuthz ? {} : { metricsAuth: false as const }),
   }).stopOnSignals();
-  mgr.log.info('operator config', { source: loaded.source, namespace, workerImage });
+  mgr.log.info('operator config', { source: loaded.source, namespace, workerImage, managed });
   await setupKmmOperator(mgr, {
+    managed,
     config,
     operatorNamespace: namespace,
     workerImage,

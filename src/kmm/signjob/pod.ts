@@ -76,6 +76,9 @@ export function renderSignPod(input: SignInput, hweImage: string): Pod {
     spec: {
       restartPolicy: 'Never',
       automountServiceAccountToken: false,
+      // Pod Security `restricted`: the sign pod runs in the Module's namespace, whatever its
+      // level; it reads and writes only its volumes and the registry.
+      securityContext: { runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } },
       containers: [
         {
           name: 'sign',

@@ -4,6 +4,7 @@
  */
 import { posix } from 'node:path';
 import { Errors, type Obj } from './fields.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const NAME_MAX = 63;
 const PREFIX_MAX = 253;
@@ -72,7 +73,8 @@ export function checkTolerations(errors: Errors, spec: Obj, field: string): void
     const effect = errors.str(t, 'effect', `${at}.effect`) ?? '';
     const seconds = t['tolerationSeconds'];
     if (key !== '') {
-      for (const p of qualifiedNameProblems(key)) errors.add(`${at}.key`, `"${key}": ${p}`);
+      for (const p of qualifiedNameProblems(key))
+        errors.add(`${at}.key`, `${quoteValue(key)}: ${p}`);
     } else if (operator !== 'Exists') {
       errors.add(
         `${at}.operator`,
@@ -88,16 +90,19 @@ export function checkTolerations(errors: Errors, spec: Obj, field: string): void
     }
     if (operator === '' || operator === 'Equal') {
       const p = labelValueProblem(value);
-      if (p) errors.add(`${at}.value`, `"${value}": ${p}`);
+      if (p) errors.add(`${at}.value`, `${quoteValue(value)}: ${p}`);
     } else if (operator === 'Exists') {
       if (value !== '') errors.add(`${at}.value`, 'must be empty when operator is Exists');
     } else {
-      errors.add(`${at}.operator`, `unsupported value "${operator}": use "Equal" or "Exists"`);
+      errors.add(
+        `${at}.operator`,
+        `unsupported value ${quoteValue(operator)}: use "Equal" or "Exists"`,
+      );
     }
     if (effect !== '' && !EFFECTS.includes(effect)) {
       errors.add(
         `${at}.effect`,
-        `unsupported value "${effect}": use "NoSchedule", "PreferNoSchedule" or "NoExecute"`,
+        `unsupported value ${quoteValue(effect)}: use "NoSchedule", "PreferNoSchedule" or "NoExecute"`,
       );
     }
   });
@@ -128,10 +133,10 @@ export function hasTagOrDigest(image: string): boolean {
 
 /** Problem with an image reference as written (variables still unexpanded), if any. */
 export function imageProblem(image: string): string | undefined {
-  if (/\s/.test(image)) return `"${image}" contains white space`;
+  if (/\s/.test(image)) return `${quoteValue(image)} contains white space`;
   if (!hasTagOrDigest(image)) {
     return (
-      `"${image}" has no tag or digest; add one, e.g. ${image}:\${KERNEL_FULL_VERSION} or ` +
+      `${quoteValue(image)} has no tag or digest; add one, e.g. ${image}:\${KERNEL_FULL_VERSION} or ` +
       `${image}@sha256:<digest>`
     );
   }

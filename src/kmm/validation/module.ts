@@ -9,6 +9,7 @@ import { RE2JS } from 're2js';
 import { Errors, type Obj } from './fields.js';
 import { isMap } from '../../runtime/objects.js';
 import { DEVICE_PLUGIN_HOST_PATH_ROOTS, checkTolerations, imageProblem, isUnder } from './kube.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /**
  * Longest regexp accepted in a kernel mapping. A kernel release is at most 64 characters
@@ -81,7 +82,10 @@ function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
     }
   }
   if (dirName !== undefined && !dirName.startsWith('/')) {
-    errors.add(`${field}.dirName`, `"${dirName}" must be an absolute path in the image, e.g. /opt`);
+    errors.add(
+      `${field}.dirName`,
+      `${quoteValue(dirName)} must be an absolute path in the image, e.g. /opt`,
+    );
   }
   const order = errors.strings(modprobe, 'modulesLoadingOrder', `${field}.modulesLoadingOrder`);
   if (order?.length) {
@@ -100,7 +104,10 @@ function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
     order.forEach((m, i) => {
       const first = seen.get(m);
       if (first !== undefined) {
-        errors.add(`${at}[${i}]`, `duplicate of entry ${first} ("${m}"); list each module once`);
+        errors.add(
+          `${at}[${i}]`,
+          `duplicate of entry ${first} (${quoteValue(m)}); list each module once`,
+        );
       } else seen.set(m, i);
     });
   }
@@ -133,7 +140,7 @@ function checkSign(
       if (!f.startsWith('/') || !clean.startsWith(`${dir}/`)) {
         errors.add(
           `${field}.filesToSign[${i}]`,
-          `"${f}" is not under modprobe.dirName "${dirName}"; the signer only sees files there`,
+          `${quoteValue(f)} is not under modprobe.dirName ${quoteValue(dirName)}; the signer only sees files there`,
         );
       }
     });
@@ -277,7 +284,8 @@ function checkDevicePlugin(errors: Errors, dp: Obj, field: string): void {
   else {
     const image = errors.str(c, 'image', `${cField}.image`);
     if (!nonEmpty(image)) errors.add(`${cField}.image`, 'required: the device plugin image');
-    else if (/\s/.test(image)) errors.add(`${cField}.image`, `"${image}" contains white space`);
+    else if (/\s/.test(image))
+      errors.add(`${cField}.image`, `${quoteValue(image)} contains white space`);
   }
   const volumes = errors.objs(dp, 'volumes', `${field}.volumes`);
   volumes?.forEach((v, i) => {
@@ -289,7 +297,7 @@ function checkDevicePlugin(errors: Errors, dp: Obj, field: string): void {
     if (!isUnder(path, DEVICE_PLUGIN_HOST_PATH_ROOTS)) {
       errors.add(
         `${at}.path`,
-        `"${path}" is not allowed: device plugins may only mount host paths under ` +
+        `${quoteValue(path)} is not allowed: device plugins may only mount host paths under ` +
           `${DEVICE_PLUGIN_HOST_PATH_ROOTS.join(', ')}`,
       );
     }
@@ -338,8 +346,8 @@ export function checkVersionChange(
     errors.add(
       `${field}.moduleLoader.container.version`,
       before === ''
-        ? `cannot be set ("${after}") on a Module created without a version; delete and recreate it`
-        : `cannot be removed (was "${before}"); set a new version instead, or delete and recreate the Module`,
+        ? `cannot be set (${quoteValue(after)}) on a Module created without a version; delete and recreate it`
+        : `cannot be removed (was ${quoteValue(before)}); set a new version instead, or delete and recreate the Module`,
     );
   }
 }

@@ -13,25 +13,10 @@ import { join } from 'node:path';
 import { silentLogger } from '../../runtime/index.js';
 import { validateKmmObject } from '../validation/index.js';
 import { startKmmWebhook, WEBHOOK_PATHS, type KmmWebhook } from './index.js';
+import { rng } from '../../../test/support/fuzz.js';
 
 /** The timeoutSeconds kmmWebhookConfiguration sets: past it the apiserver fails the request. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
-
-/** xorshift32: the same inputs on every run, so a failure can be replayed. */
-function rng(seed: number) {
-  let s = seed >>> 0 || 1;
-  const next = () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 0x100000000;
-  };
-  const int = (n: number) => Math.floor(next() * n);
-  const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)]!;
-  return { next, int, pick };
-}
 
 const KERNEL_PARTS = [
   '5',

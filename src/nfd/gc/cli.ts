@@ -3,6 +3,12 @@
  */
 import { type Command, UsageError } from '../../cli/command.js';
 import { parseGoDuration } from '../../runtime/duration.js';
+import {
+  METRICS_CERT_DIR_FLAG,
+  METRICS_SECURE_FLAG,
+  metricsServing,
+} from '../../cli/metrics-flags.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export const gcCommand: Command = {
   name: 'gc',
@@ -34,26 +40,46 @@ export const gcCommand: Command = {
       default: 8080,
       help: 'port for /healthz, /readyz and /metrics (0: any free port)',
     },
+    {
+      name: 'metrics',
+      type: 'number',
+      help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
+    },
+    METRICS_SECURE_FLAG,
+    METRICS_CERT_DIR_FLAG,
     { name: 'v', type: 'number', help: 'log verbosity (klog -v); 4 or more logs debug lines' },
   ],
-  run: async ({ flags, args, env, stderr }) => {
+  run: async (ctx) => {
+    const { flags, args, env, stderr } = ctx;
     if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
     const text = typeof flags['gc-interval'] === 'string' ? flags['gc-interval'] : '1h';
     const intervalMs = parseGoDuration(text.trim());
     if (intervalMs === undefined || intervalMs < 0) {
-      throw new UsageError(`flag --gc-interval: "${text}" is not a duration; e.g. 1h, 10m`);
+      throw new UsageError(
+        `flag --gc-interval: ${quoteValue(text)} is not a duration; e.g. 1h, 10m`,
+      );
     }
     const graceText =
       typeof flags['gc-grace-period'] === 'string' ? flags['gc-grace-period'] : '10m';
     const gracePeriodMs = parseGoDuration(graceText.trim());
     if (gracePeriodMs === undefined || gracePeriodMs < 0) {
       throw new UsageError(
-        `flag --gc-grace-period: "${graceText}" is not a duration; e.g. 10m, 30s`,
+        `flag --gc-grace-period: ${quoteValue(graceText)} is not a duration; e.g. 10m, 30s`,
       );
     }
     const port = typeof flags['port'] === 'number' ? flags['port'] : 8080;
     if (!Number.isInteger(port) || port < 0 || port > 65535) {
       throw new UsageError(`flag --port: ${port} is not a port; use 0 to 65535`);
+    }
+    const metricsPort = flags['metrics'];
+    if (
+      metricsPort !== undefined &&
+      (typeof metricsPort !== 'number' ||
+        !Number.isInteger(metricsPort) ||
+        metricsPort < 0 ||
+        metricsPort > 65535)
+    ) {
+      throw new UsageError(`flag --metrics: ${String(metricsPort)} is not a port; use 0 to 65535`);
     }
     const [{ KubeClient, resolveAccess, createLogger }, { NfdGc }] = await Promise.all([
       import('../../runtime/index.js'),
@@ -73,6 +99,8 @@ export const gcCommand: Command = {
         intervalMs,
         gracePeriodMs,
         healthProbeAddress: `:${port}`,
+        metricsAddress: metricsPort !== undefined ? `:${metricsPort}` : undefined,
+        ...metricsServing(ctx),
         log,
       });
       gc.mgr.stopOnSignals();

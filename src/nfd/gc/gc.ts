@@ -31,6 +31,9 @@ export interface GcOptions {
   labelSelector?: string;
   healthProbeAddress?: string;
   metricsAddress?: string;
+  /** HTTPS with TokenReview/SubjectAccessReview on metricsAddress (see ManagerOptions). */
+  metricsSecure?: boolean;
+  metricsCertDir?: string;
   log?: Logger;
 }
 
@@ -79,7 +82,11 @@ export class NfdGc {
       // longer beats exiting and starting the list over (upstream waits without a limit).
       cacheSyncTimeoutMs: 15 * 60_000,
       healthProbeAddress: opts.healthProbeAddress,
+      // Upstream's layout serves /metrics plain beside the probes; a metrics address of its
+      // own is served securely unless metricsSecure is false.
       metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
+      metricsSecure: opts.metricsAddress === undefined ? false : opts.metricsSecure,
+      metricsCertDir: opts.metricsCertDir,
     });
   }
 

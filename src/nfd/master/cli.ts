@@ -6,6 +6,12 @@ import { type Command, type CommandContext, UsageError } from '../../cli/command
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/cli.js';
+import {
+  METRICS_CERT_DIR_FLAG,
+  METRICS_SECURE_FLAG,
+  metricsServing,
+} from '../../cli/metrics-flags.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
@@ -60,13 +66,15 @@ async function run(ctx: CommandContext): Promise<number> {
   const instance = str(ctx, 'instance') ?? '';
   if (instance && !INSTANCE_RE.test(instance)) {
     throw new UsageError(
-      `flag --instance: "${instance}" must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`,
+      `flag --instance: ${quoteValue(instance)} must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`,
     );
   }
   const resyncText = str(ctx, 'resync-period') ?? '1h';
   const resyncPeriodMs = parseGoDuration(resyncText.trim());
   if (resyncPeriodMs === undefined || resyncPeriodMs < 0) {
-    throw new UsageError(`flag --resync-period: "${resyncText}" is not a duration; e.g. 1h, 30m`);
+    throw new UsageError(
+      `flag --resync-period: ${quoteValue(resyncText)} is not a duration; e.g. 1h, 30m`,
+    );
   }
   const parallelism = num(ctx, 'nfd-api-parallelism') ?? 32;
   if (!Number.isInteger(parallelism) || parallelism <= 0) {
@@ -117,6 +125,7 @@ async function run(ctx: CommandContext): Promise<number> {
       leaderElection: ctx.flags['enable-leader-election'] === true,
       healthProbeAddress: `:${probePort}`,
       metricsAddress: metricsPort ? `:${metricsPort}` : undefined,
+      ...metricsServing(ctx),
       log,
     });
     master.mgr.stopOnSignals();
@@ -206,8 +215,10 @@ export const masterCommand: Command = {
     {
       name: 'metrics',
       type: 'number',
-      help: 'serve /metrics on this port instead of --port',
+      help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
     },
+    METRICS_SECURE_FLAG,
+    METRICS_CERT_DIR_FLAG,
     {
       name: 'prune',
       type: 'boolean',

@@ -12,6 +12,7 @@ import {
 import {
   deepEqual,
   EventRecorder,
+  Expectations,
   generationChanged,
   isKubeError,
   Manager,
@@ -45,7 +46,12 @@ import {
 } from '../rules/index.js';
 import { apiServes, periodic } from './runnables.js';
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
-import { computeNodeUpdate, type DesiredNodeState, type NodeTaintLike } from './node-update.js';
+import {
+  computeNodeUpdate,
+  type DesiredNodeState,
+  type NodeTaintLike,
+  type NodeUpdate,
+} from './node-update.js';
 import { ProblemReporter } from './problems.js';
 import { ruleFailureField, ruleWarningField, sourceOfRejection } from './provenance.js';
 
@@ -70,6 +76,9 @@ export interface MasterOptions {
   /** host:port for /healthz and /readyz (and /metrics unless metricsAddress is given). */
   healthProbeAddress?: string;
   metricsAddress?: string;
+  /** HTTPS with TokenReview/SubjectAccessReview on metricsAddress (see ManagerOptions). */
+  metricsSecure?: boolean;
+  metricsCertDir?: string;
   /** NodeFeature objects per page when listing (they are large). */
   informerPageSize?: number;
   log?: Logger;
@@ -195,10 +204,10 @@ export class NfdMaster {
   private readonly compiledGroups = new WeakMap<object, CompiledGroup>();
   private readonly groupErrorsLogged = new WeakMap<object, Set<string>>();
   /**
-   * The last writes per node and the cached resourceVersion they were computed from. A node
-   * requeued before the watch has delivered our own write would otherwise be written again.
+   * The last write per node (its digest), with the cached resourceVersion it was computed from.
+   * A node requeued before the watch has delivered our own write would otherwise be written again.
    */
-  private readonly sent = new Map<string, { rv: string; digest: string }>();
+  private readonly sent = new Expectations<string>();
   private readonly metrics: {
     updates: Counter;
     failures: Counter;
@@ -220,7 +229,11 @@ export class NfdMaster {
         ? { namespace: opts.namespace, name: LEADER_LEASE_NAME }
         : undefined,
       healthProbeAddress: opts.healthProbeAddress,
+      // Upstream's layout serves /metrics plain beside the probes; a metrics address of its
+      // own is served securely unless metricsSecure is false.
       metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
+      metricsSecure: opts.metricsAddress === undefined ? false : opts.metricsSecure,
+      metricsCertDir: opts.metricsCertDir,
     });
     this.log = this.mgr.log;
     this.nodeApi = this.mgr.api(Nodes);
@@ -481,7 +494,7 @@ export class NfdMaster {
   private async reconcileNode(name: string): Promise<Result | void> {
     const node = this.nodes.getByName(name);
     if (!node || node.metadata.deletionTimestamp) {
-      this.sent.delete(name);
+      this.sent.observed(name);
       return;
     }
     this.stats.reconciles++;
@@ -497,40 +510,19 @@ export class NfdMaster {
       this.opts.instance,
     );
     if (!update.patch && !update.statusPatch) {
-      this.sent.delete(name);
+      this.sent.observed(name);
       return;
     }
     const rv = node.metadata.resourceVersion ?? '';
     const digest = createHash('sha256').update(JSON.stringify(update)).digest('base64');
-    const last = this.sent.get(name);
-    if (last && last.rv === rv && last.digest === digest) return; // the watch will catch up
+    if (this.sent.pending(name, rv) === digest) return; // the watch will catch up
     if (this.opts.noPublish) {
       this.log.info('node update skipped (-no-publish)', { node: name, update });
       return;
     }
     try {
-      // Status first: if the metadata write then fails, the bookkeeping still lists what we
-      // added, and the retry finishes the job instead of forgetting a resource.
-      if (update.statusPatch) {
-        await this.nodeApi.patchStatus(name, update.statusPatch);
-        this.stats.statusPatches++;
-      }
-      if (update.patch) {
-        // spec.taints is replaced whole: guard it with the resourceVersion we computed from,
-        // so a taint someone else adds meanwhile is not lost (Conflict → retry from the cache).
-        const body = update.taintsChanged
-          ? {
-              ...update.patch,
-              metadata: {
-                ...update.patch.metadata,
-                resourceVersion: node.metadata.resourceVersion,
-              },
-            }
-          : update.patch;
-        await this.nodeApi.patch(name, body);
-        this.stats.nodePatches++;
-      }
-      this.sent.set(name, { rv, digest });
+      await this.writeNode(name, node.metadata.resourceVersion, update);
+      this.sent.expect(name, digest, rv);
       this.metrics.updates.inc();
       this.log.info('node updated', { node: name });
     } catch (e) {
@@ -545,6 +537,24 @@ export class NfdMaster {
       if (isKubeError(e, 'NotFound')) return;
       throw e;
     }
+  }
+
+  /** Writes a node update computed from the Node at resourceVersion `rv`. */
+  private async writeNode(name: string, rv: string | undefined, update: NodeUpdate): Promise<void> {
+    // Status first: if the metadata write then fails, the bookkeeping still lists what we
+    // added, and the retry finishes the job instead of forgetting a resource.
+    if (update.statusPatch) {
+      await this.nodeApi.patchStatus(name, update.statusPatch);
+      this.stats.statusPatches++;
+    }
+    if (!update.patch) return;
+    // spec.taints is replaced whole: guard it with the resourceVersion we computed from, so a
+    // taint someone else adds meanwhile is not lost (Conflict → retry from the cache).
+    const body = update.taintsChanged
+      ? { ...update.patch, metadata: { ...update.patch.metadata, resourceVersion: rv } }
+      : update.patch;
+    await this.nodeApi.patch(name, body);
+    this.stats.nodePatches++;
   }
 
   private async reconcileGroup(name: string, namespace: string): Promise<void> {

@@ -1,3 +1,8 @@
+import {
+  METRICS_CERT_DIR_FLAG,
+  METRICS_SECURE_FLAG,
+  metricsServing,
+} from '../../cli/metrics-flags.js';
 /**
  * `hwe nfd operator`: the NFD operator (NodeFeatureDiscovery → nfd-master, nfd-worker, nfd-gc,
  * nfd-topology-updater).
@@ -55,6 +60,7 @@ async function run(ctx: CommandContext): Promise<number> {
         : undefined,
     healthProbeAddress: str(ctx, 'health-probe-bind-address') ?? ':8081',
     metricsAddress: str(ctx, 'metrics-bind-address') ?? '127.0.0.1:8080',
+    ...metricsServing(ctx),
   }).stopOnSignals();
   const settings = {
     image: str(ctx, 'operand-image') ?? env[ENV.operandImage],
@@ -113,8 +119,10 @@ export const operatorCommand: Command = {
       name: 'metrics-bind-address',
       type: 'string',
       placeholder: 'ADDR',
-      help: '/metrics address (default 127.0.0.1:8080)',
+      help: '/metrics address, "0" for none (default 127.0.0.1:8080; e.g. :8443 to serve it to Prometheus)',
     },
+    METRICS_SECURE_FLAG,
+    METRICS_CERT_DIR_FLAG,
   ],
   run,
 };

@@ -280,14 +280,30 @@ function container(
   };
 }
 
+/**
+ * Pod Security: nfd-master and nfd-gc meet the `restricted` profile (non-root, no privilege
+ * escalation, no capabilities, RuntimeDefault seccomp, read-only root). nfd-worker needs only
+ * read-only hostPath volumes, which every level below `privileged` refuses, so its namespace
+ * is `privileged`; it still runs as non-root with nothing else. nfd-topology-updater runs as
+ * root (runAsNonRoot false) for the kubelet's pod-resources socket, also a hostPath.
+ */
 function podSpec(
   sa: string,
   containers: unknown[],
-  o: { volumes?: unknown[]; tolerations?: Toleration[]; nodeSelector?: Record<string, string> },
+  o: {
+    volumes?: unknown[];
+    tolerations?: Toleration[];
+    nodeSelector?: Record<string, string>;
+    root?: boolean;
+  },
 ) {
   const tolerations = [...CONTROL_PLANE_TOLERATIONS, ...(o.tolerations ?? [])];
   return {
     serviceAccountName: sa,
+    securityContext: {
+      ...(o.root ? {} : { runAsNonRoot: true }),
+      seccompProfile: { type: 'RuntimeDefault' },
+    },
     containers,
     tolerations,
     ...(o.nodeSelector && Object.keys(o.nodeSelector).length
@@ -564,6 +580,7 @@ function topologyUpdater(
       volumes: m.map((x) => x.volume),
       tolerations: cr.spec?.operand?.workerTolerations,
       nodeSelector: cr.spec?.operand?.workerNodeSelector,
+      root: true,
     }),
   );
 }

@@ -3,25 +3,7 @@ import assert from 'node:assert/strict';
 import { mergePatch } from '../../runtime/index.js';
 import { OWNER_ANNOTATION, RENDERED_HASH_ANNOTATION } from './constants.js';
 import type { Operand } from './render.js';
-import { desiredState, overlay, OwnershipConflict, renderedHash } from './sync.js';
-
-test('overlay: rendered values win, server-added values stay, lists of another length are replaced', () => {
-  const table: { name: string; current: unknown; desired: unknown; want: unknown }[] = [
-    { name: 'scalar', current: 1, desired: 2, want: 2 },
-    { name: 'missing', current: undefined, desired: { a: 1 }, want: { a: 1 } },
-    { name: 'defaults kept', current: { a: 1, d: 'x' }, desired: { a: 1 }, want: { a: 1, d: 'x' } },
-    { name: 'edit undone', current: { a: 9, d: 'x' }, desired: { a: 1 }, want: { a: 1, d: 'x' } },
-    {
-      name: 'same-length list merged per element',
-      current: [{ name: 'c', image: 'hand', terminationMessagePath: '/dev/t' }],
-      desired: [{ name: 'c', image: 'img' }],
-      want: [{ name: 'c', image: 'img', terminationMessagePath: '/dev/t' }],
-    },
-    { name: 'longer list replaced', current: [1, 2, 3], desired: [1, 2], want: [1, 2] },
-    { name: 'type change', current: 'x', desired: { a: 1 }, want: { a: 1 } },
-  ];
-  for (const t of table) assert.deepEqual(overlay(t.current, t.desired), t.want, t.name);
-});
+import { desiredState, OwnershipConflict, renderedHash } from './sync.js';
 
 const owner = {
   apiVersion: 'nfd.openshift.io/v1',

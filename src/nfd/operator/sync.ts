@@ -14,25 +14,10 @@
  *   any rendered field and writes nothing when nobody touched the object.
  */
 import { createHash } from 'node:crypto';
-import { deepEqual } from '../../runtime/index.js';
+import { deepEqual, overlay } from '../../runtime/index.js';
 import { OWNER_ANNOTATION, RENDERED_HASH_ANNOTATION } from './constants.js';
 import type { Operand } from './render.js';
 import { isMap } from '../../runtime/objects.js';
-
-/** `desired` laid over `current`: desired values win, keys only `current` has stay. */
-export function overlay(current: unknown, desired: unknown): unknown {
-  if (isMap(current) && isMap(desired)) {
-    const out: Record<string, unknown> = { ...current };
-    for (const [k, v] of Object.entries(desired)) {
-      if (v !== undefined) out[k] = overlay(current[k], v);
-    }
-    return out;
-  }
-  if (Array.isArray(current) && Array.isArray(desired) && current.length === desired.length) {
-    return desired.map((d, i) => overlay(current[i], d));
-  }
-  return structuredClone(desired);
-}
 
 /** Stable hash of a rendered object. */
 export function renderedHash(o: Operand): string {

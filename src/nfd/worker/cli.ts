@@ -9,6 +9,7 @@ import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
 import type { NodeFeatureObject } from './discover.js';
 import type { PublishOutcome } from './publish.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -46,7 +47,9 @@ export function flagOverrides(ctx: CommandContext): FlagOverrides {
   if (si !== undefined) {
     const ms = parseGoDuration(si.trim());
     if (ms === undefined)
-      throw new UsageError(`flag --sleep-interval: "${si}" is not a duration; e.g. 60s, 1m30s, 0`);
+      throw new UsageError(
+        `flag --sleep-interval: ${quoteValue(si)} is not a duration; e.g. 60s, 1m30s, 0`,
+      );
     o.sleepInterval = ms;
   }
   const sources = list(ctx, 'sources');
@@ -67,7 +70,9 @@ export function flagOverrides(ctx: CommandContext): FlagOverrides {
 async function run(ctx: CommandContext): Promise<number> {
   const output = str(ctx, 'output');
   if (output !== undefined && output !== 'json' && output !== 'yaml')
-    throw new UsageError(`flag -o: "${output}" is not an output format; use json or yaml`);
+    throw new UsageError(
+      `flag -o: ${quoteValue(output)} is not an output format; use json or yaml`,
+    );
   if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
   const flags = flagOverrides(ctx);
   const kubeconfig = str(ctx, 'kubeconfig');

@@ -4,6 +4,7 @@
  * and the order in which the file, `-options` and command-line flags override each other.
  */
 
+import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { isMap } from '../../runtime/objects.js';
 
@@ -135,7 +136,7 @@ export class ConfigError extends Error {
     readonly detail: string,
     readonly file?: string,
   ) {
-    super(`${file ? `${file}: ` : ''}${field ? `${field}: ` : ''}${detail}`);
+    super(`${file ? `${file}: ` : ''}${field ? `${fieldPath(field)}: ` : ''}${detail}`);
     this.name = 'ConfigError';
   }
 }
@@ -184,11 +185,7 @@ const SCHEMA: Schema = {
   },
 };
 
-function describe(v: unknown): string {
-  if (Array.isArray(v)) return 'a list';
-  if (v !== null && typeof v === 'object') return 'a map';
-  return JSON.stringify(v);
-}
+const describe = describeValue;
 
 /** Configuration documents are parsed with every scalar as a string (see `parseConfigText`). */
 function coerce(leaf: Leaf, v: unknown, field: string): unknown {
@@ -222,7 +219,10 @@ function coerce(leaf: Leaf, v: unknown, field: string): unknown {
         const allowed = field.startsWith('sources.pci') ? PCI_LABEL_FIELDS : USB_LABEL_FIELDS;
         for (const f of v as string[]) {
           if (!allowed.includes(f))
-            throw new ConfigError(field, `unknown field "${f}"; use ${allowed.join(', ')}`);
+            throw new ConfigError(
+              field,
+              `unknown field ${quoteValue(f)}; use ${allowed.join(', ')}`,
+            );
         }
       }
       return v;
@@ -270,8 +270,15 @@ export async function parseConfigText(text: string, file?: string): Promise<Conf
   if (doc.errors.length) {
     throw new ConfigError('', `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`, file);
   }
+  let js: unknown;
   try {
-    return validate(SCHEMA, doc.toJS(), '');
+    js = doc.toJS();
+  } catch (e) {
+    // Aliases that would expand past the parser's limit (a "billion laughs" document).
+    throw new ConfigError('', `not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);
+  }
+  try {
+    return validate(SCHEMA, js, '');
   } catch (e) {
     if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.detail, file);
     throw e;
@@ -341,11 +348,14 @@ export function resolveSourceList(list: string[], known: string[], field: string
     } else if (name.startsWith('-')) {
       const n = name.slice(1);
       if (!known.includes(n))
-        throw new ConfigError(field, `unknown source "${n}"; known: ${known.join(', ')}`);
+        throw new ConfigError(field, `unknown source ${quoteValue(n)}; known: ${known.join(', ')}`);
       out.delete(n);
     } else if (name !== '') {
       if (!known.includes(name))
-        throw new ConfigError(field, `unknown source "${name}"; known: all, ${known.join(', ')}`);
+        throw new ConfigError(
+          field,
+          `unknown source ${quoteValue(name)}; known: all, ${known.join(', ')}`,
+        );
       out.add(name);
     }
   }

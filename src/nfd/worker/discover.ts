@@ -114,8 +114,11 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   return { features: sortFeatures(published), labels: sortKeys(labels), warnings, notes };
 }
 
+/** The same object with its keys in code-unit order (the default sort of strings). */
 function sortKeys<T>(o: Record<string, T>): Record<string, T> {
-  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k]!;
+  return out;
 }
 
 /** Stable key order, so that two passes over the same host give identical objects. */

@@ -11,7 +11,13 @@ import { chmod, mkdir, mkdtemp, readFile, readlink, rm, stat, writeFile } from '
 import { release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type BuiltImage, IMAGE_PROGRAMS, IMAGE_USER, buildImage } from '../../../scripts/image.js';
+import {
+  type BuiltImage,
+  IMAGE_PROGRAMS,
+  IMAGE_USER,
+  buildImage,
+  imageProgramTarget,
+} from '../../../scripts/image.js';
 import { PROGRAM_ALIASES } from '../../../src/cli/programs.js';
 import { hostFixture, repoRoot } from '../../fixtures/hosts/index.js';
 import { makeModuleTree } from '../../fixtures/kmm/modtree.js';
@@ -96,7 +102,11 @@ describe('the hwe image', { skip: isRoot ? false : 'needs root (chroot, bind mou
       assert.ok(existsSync(join(root, 'sbin', tool)), `${tool} in /sbin`);
     }
     for (const name of IMAGE_PROGRAMS) {
-      assert.equal(await readlink(join(root, 'usr/local/bin', name)), '/opt/hwe/bin/hwe', name);
+      assert.equal(
+        await readlink(join(root, 'usr/local/bin', name)),
+        imageProgramTarget(name),
+        name,
+      );
     }
     assert.ok(existsSync(join(root, 'opt/hwe/node_modules/yaml')), 'production dependencies');
     assert.ok(!existsSync(join(root, 'opt/hwe/node_modules/typescript')), 'no dev dependencies');

@@ -26,6 +26,7 @@ import {
   uniqueName,
 } from '../../support/cluster.js';
 import { HWE_ENTRY } from '../../support/cli.js';
+import { getInsecure } from '../../support/https.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { startWorkerDriver } from '../../../src/cluster/kmm-workers.js';
 import { freePort } from '../../../src/cluster/processes.js';
@@ -34,6 +35,7 @@ import {
   DaemonSets,
   Deployments,
   KubeClient,
+  isKubeError,
   ResourceClient,
   ServiceAccounts,
   Services,
@@ -108,6 +110,24 @@ function podEnv(c: Container, namespace: string): Record<string, string> {
     else if (e.valueFrom?.fieldRef?.fieldPath === 'metadata.namespace') env[e.name] = namespace;
   }
   return env;
+}
+
+/** Creates the namespace and ServiceAccount unless they exist. */
+async function ensureServiceAccount(namespace: string, name: string): Promise<void> {
+  const create = (path: string, body: object) =>
+    client.request(path, { method: 'POST', body }).catch((e: unknown) => {
+      if (!isKubeError(e) || e.kind !== 'AlreadyExists') throw e;
+    });
+  await create('/api/v1/namespaces', {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: namespace },
+  });
+  await create(`/api/v1/namespaces/${namespace}/serviceaccounts`, {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name },
+  });
 }
 
 /** A kubeconfig holding a fresh token of the ServiceAccount, from the TokenRequest API. */
@@ -319,6 +339,8 @@ describe('kubectl apply -k', () => {
   it('gives each ServiceAccount its documented rights, in its namespace only where so listed', async () => {
     for (const [sa, rights] of documentedRights()) {
       const [ns, name] = sa.split('/') as [string, string];
+      // The cluster's Prometheus is not installed by hwe: stand in for its ServiceAccount.
+      if (ns === 'openshift-monitoring') await ensureServiceAccount(ns, name);
       const asSa = new KubeClient(loadKubeconfig([await serviceAccountKubeconfig(ns, name)]));
       onCleanup(async () => asSa.close());
       /** The apiserver's answer for this identity (RBAC, whether or not the API is served). */
@@ -337,16 +359,18 @@ describe('kubectl apply -k', () => {
             body: {
               apiVersion: 'authorization.k8s.io/v1',
               kind: 'SelfSubjectAccessReview',
-              spec: {
-                resourceAttributes: {
-                  verb,
-                  group,
-                  resource: res,
-                  ...(sub ? { subresource: sub } : {}),
-                  ...(resName ? { name: resName } : {}),
-                  ...(namespace ? { namespace } : {}),
-                },
-              },
+              spec: resource.startsWith('/')
+                ? { nonResourceAttributes: { path: resource, verb } }
+                : {
+                    resourceAttributes: {
+                      verb,
+                      group,
+                      resource: res,
+                      ...(sub ? { subresource: sub } : {}),
+                      ...(resName ? { name: resName } : {}),
+                      ...(namespace ? { namespace } : {}),
+                    },
+                  },
             },
           },
         );
@@ -581,10 +605,29 @@ describe('kubectl apply -k', () => {
         extraArgs: [
           '--health-probe-bind-address=127.0.0.1:0',
           '--metrics-bind-address=127.0.0.1:0',
+          '--metrics-secure', // as on :8443, which a loopback address is not by default
         ],
         ready: /"msg":"caches synced"/,
       },
     );
+    // Its secure metrics, reviewed with the rights of the manifests: Prometheus' ServiceAccount
+    // reads them, the operator's own does not, and nobody without a token.
+    const port = Number(/"addr":"127\.0\.0\.1:(\d+)","scheme":"https"/.exec(op.log())?.[1]);
+    await ensureServiceAccount('openshift-monitoring', 'prometheus-k8s');
+    const token = async (namespace: string, name: string) =>
+      loadKubeconfig([await serviceAccountKubeconfig(namespace, name)]).token!;
+    assert.equal((await getInsecure(port, '/metrics')).status, 401);
+    assert.equal(
+      (await getInsecure(port, '/metrics', await token('openshift-nfd', 'nfd-manager'))).status,
+      403,
+    );
+    const scrape = await getInsecure(
+      port,
+      '/metrics',
+      await token('openshift-monitoring', 'prometheus-k8s'),
+    );
+    assert.equal(scrape.status, 200, scrape.body);
+    assert.match(scrape.body, /controller_runtime_reconcile_total/);
     const example = join(PACKAGE_ROOT, 'examples', 'nfd', 'nodefeaturediscovery.yaml');
     run(kubectl, ['apply', '-f', example], { env: admin });
     const crApi = new ResourceClient<NodeFeatureDiscovery>(client, NodeFeatureDiscoveries, 'test');

@@ -18,6 +18,8 @@ export interface Manifest {
 interface Rule {
   apiGroups?: string[];
   resources?: string[];
+  /** Non-resource URLs (`/metrics`): rows with no API group and the URL as the resource. */
+  nonResourceURLs?: string[];
   resourceNames?: string[];
   verbs: string[];
 }
@@ -106,7 +108,7 @@ export function grantedRights(manifests: Manifest[]): Map<string, Set<Right>> {
       out.set(sa, set);
       for (const r of rules) {
         for (const g of r.apiGroups ?? [''])
-          for (const res of r.resources ?? [])
+          for (const res of [...(r.resources ?? []), ...(r.nonResourceURLs ?? [])])
             for (const name of r.resourceNames?.length ? r.resourceNames : [''])
               for (const v of r.verbs) set.add(right(sa, scope, g, res, name, v));
       }

@@ -13,9 +13,9 @@
  * Build and sign pods get a node selector no node has, so that no kwok node ever runs them.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   ALL_RESOURCES,
@@ -47,7 +47,6 @@ import {
   type KubeObject,
   type ResourceType,
 } from '../../../src/runtime/index.js';
-import { runHwe } from '../../support/cli.js';
 import {
   eventually,
   onCleanup,
@@ -57,6 +56,7 @@ import {
   uniqueName,
 } from '../../support/cluster.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
+import { finishPodAsKubelet, runSignPodProgram } from '../../support/kmm.js';
 import { makeKeyPair, makeModule, tool } from '../../fixtures/signing/fixtures.js';
 
 const user = { username: 'kmm', password: 'kmm-secret-pw' };
@@ -220,63 +220,9 @@ async function onePod(module: string, type: 'build' | 'sign'): Promise<Pod> {
   );
 }
 
-/** Reports the end of a pod as the kubelet would. */
-async function finishPod(pod: Pod, ok: boolean, message = '') {
-  const c = pod.spec.containers[0]!;
-  await pods.patchStatus(
-    pod.metadata.name!,
-    {
-      status: {
-        phase: ok ? 'Succeeded' : 'Failed',
-        containerStatuses: [
-          {
-            name: c.name,
-            image: c.image,
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            state: {
-              terminated: {
-                exitCode: ok ? 0 : 1,
-                reason: ok ? 'Completed' : 'Error',
-                message,
-                finishedAt: new Date().toISOString(),
-              },
-            },
-          },
-        ],
-      },
-    },
-    { namespace: ns },
-  );
-}
-
-/**
- * Runs what the signing pod runs: its container's arguments, with every Secret volume written
- * to <root><mountPath>/<key> and the mount paths in the arguments pointed there.
- */
-async function runSignPod(pod: Pod) {
-  const root = mkdtempSync(join(work, 'pod-'));
-  const c = pod.spec.containers[0]!;
-  let args = c.args ?? [];
-  for (const m of c.volumeMounts ?? []) {
-    const v = pod.spec.volumes?.find((x) => x.name === m.name);
-    assert.ok(v?.secret, `volume ${m.name} is a Secret volume`);
-    const s = (await secrets.get(v.secret.secretName, ns)) as KubeObject & {
-      data: Record<string, string>;
-    };
-    for (const item of v.secret.items ?? Object.keys(s.data).map((k) => ({ key: k, path: k }))) {
-      const file = join(root, m.mountPath, item.path);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, Buffer.from(s.data[item.key]!, 'base64'));
-    }
-    args = args.map((a) => a.replace(m.mountPath, join(root, m.mountPath)));
-  }
-  assert.deepEqual(c.command, ['hwe']);
-  const r = await runHwe(args);
-  rmSync(root, { recursive: true, force: true });
-  return r;
-}
+const finishPod = (pod: Pod, ok: boolean, message = '') =>
+  finishPodAsKubelet(pods, pod, ok, message);
+const runSignPod = (pod: Pod) => runSignPodProgram(secrets, pod, work);
 
 /** The signed module in an image, checked with modinfo. */
 async function modinfoOfImage(image: string) {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RE2JS } from 're2js';
 import { re2 } from '../re2.js';
 import { TemplateError } from './parse.js';
@@ -523,8 +522,13 @@ const entries: [string, TemplateFunc][] = [
   ['b64enc', (s) => Buffer.from(str(s), 'utf8').toString('base64')],
   ['b64dec', (s) => Buffer.from(str(s), 'base64').toString('utf8')],
   ['toJson', (v) => JSON.stringify(v ?? null)],
-  ['sha256sum', (s) => createHash('sha256').update(str(s)).digest('hex')],
-  ['sha1sum', (s) => createHash('sha1').update(str(s)).digest('hex')],
+  ['sha256sum', (s) => hash('sha256', str(s))],
+  ['sha1sum', (s) => hash('sha1', str(s))],
 ];
+
+/** node:crypto is loaded on first use: a worker start would otherwise pay for it every time. */
+function hash(algorithm: string, s: string): string {
+  return process.getBuiltinModule('node:crypto').createHash(algorithm).update(s).digest('hex');
+}
 
 export const FUNCS: ReadonlyMap<string, TemplateFunc> = new Map(entries);

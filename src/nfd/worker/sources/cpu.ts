@@ -4,7 +4,6 @@
 import { isDir, join, listDir, readText, readTrim } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, flagSet, type SourceFeatures } from '../types.js';
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import {
@@ -18,7 +17,7 @@ import {
 import {
   decodeCpuid,
   parseCpuidDump,
-  readCpuidDevice,
+  withCpuidDevice,
   xcr0FromLeaves,
   type CpuidDecoded,
 } from './cpuid.js';
@@ -260,9 +259,24 @@ type CpuidResult = { decoded: CpuidDecoded; path: string };
  * when the device is missing (module `cpuid` not loaded, `/dev` not shared with the container).
  */
 function cpuidFromDevice(dev: string): CpuidResult | undefined {
-  const path = join(dev, 'cpu/0/cpuid');
-  const q = readCpuidDevice(path);
-  return q && { decoded: decodeCpuid(q, xcr0FromLeaves(q)), path };
+  const path = join(dev, `cpu/${currentCpu()}/cpuid`);
+  const decoded = withCpuidDevice(path, (q) => decodeCpuid(q, xcr0FromLeaves(q)));
+  return decoded && { decoded, path };
+}
+
+/**
+ * The CPU this process last ran on (/proc/self/stat, field 39), else 0. Reading that CPU's
+ * device spares the kernel an interrupt to another CPU per leaf; upstream, too, executes CPUID
+ * wherever it runs.
+ */
+function currentCpu(): number {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'latin1');
+    const cpu = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[36]);
+    return Number.isInteger(cpu) && cpu >= 0 ? cpu : 0;
+  } catch {
+    return 0;
+  }
 }
 
 /**
@@ -285,6 +299,8 @@ function cpuidFromHelper(): CpuidResult | undefined {
   if (!path) return undefined;
   let out: string;
   try {
+    // Loaded here: where the cpuid device is readable the worker never starts a process.
+    const { execFileSync } = process.getBuiltinModule('node:child_process');
     out = execFileSync(path, { encoding: 'utf8', timeout: 10_000 });
   } catch {
     return undefined;

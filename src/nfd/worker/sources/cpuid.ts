@@ -5,7 +5,7 @@
  * this decoder gives the same names from the same leaves, so that a rule written against
  * upstream's flags (`OSXSAVE`, `FP256`, `STIBP_ALWAYSON`, …) matches here too. The decoder is
  * pure: it asks a `CpuidQuery` for leaves, which is the processor itself
- * (`/dev/cpu/N/cpuid`, see `readCpuidDevice`) or a recording (`parseCpuidDump`).
+ * (`/dev/cpu/N/cpuid`, see `withCpuidDevice`) or a recording (`parseCpuidDump`).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 
@@ -483,37 +483,38 @@ export function xcr0FromLeaves(q: CpuidQuery): number {
 }
 
 /**
- * The processor's leaves through the Linux cpuid driver (`/dev/cpu/N/cpuid`, module `cpuid`):
- * a 16-byte read at offset `leaf | subleaf << 32` executes CPUID on that CPU. Undefined when
- * the device cannot be opened (module not loaded, no permission, not x86).
+ * Runs `decode` over the processor's leaves read through the Linux cpuid driver
+ * (`/dev/cpu/N/cpuid`, module `cpuid`): a 16-byte read at offset `leaf | subleaf << 32`
+ * executes CPUID on that CPU. Only the leaves `decode` asks for are read, each once (about
+ * twenty; each read may interrupt CPU N). Undefined when the device cannot be opened (module
+ * not loaded, no permission, not x86) or a read fails.
  */
-export function readCpuidDevice(path: string): CpuidQuery | undefined {
+export function withCpuidDevice<T>(path: string, decode: (q: CpuidQuery) => T): T | undefined {
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch {
     return undefined;
   }
-  const leaves = new Map<string, CpuidRegs>();
+  const leaves = new Map<number, CpuidRegs>();
   const buf = Buffer.alloc(16);
-  try {
-    const read = (leaf: number, sub: number): CpuidRegs => {
+  const q: CpuidQuery = (leaf, sub) => {
+    // Leaves are below 2^32 and sub-leaves small: one number keys both exactly.
+    const key = sub * 2 ** 32 + leaf;
+    let regs = leaves.get(key);
+    if (!regs) {
       const n = readSync(fd, buf, 0, 16, (BigInt(sub) << 32n) | BigInt(leaf));
       if (n !== 16) throw new Error(`short read from ${path}`);
-      return [buf.readUInt32LE(0), buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)];
-    };
-    // Every leaf the decoder may ask for, read once while the device is open.
-    const [maxLeaf] = read(0, 0);
-    const maxExt = read(0x80000000, 0)[EAX];
-    const wanted: [number, number][] = [];
-    for (let l = 0; l <= Math.min(maxLeaf, 0x24); l++) wanted.push([l, 0]);
-    wanted.push([7, 1], [7, 2], [0xd, 1], [0x40000000, 0], [0x4000000c, 0]);
-    for (let l = 0x80000000; l <= Math.min(maxExt, 0x80000021); l++) wanted.push([l, 0]);
-    for (const [l, s] of wanted) leaves.set(`${l}:${s}`, read(l, s));
+      regs = [buf.readUInt32LE(0), buf.readUInt32LE(4), buf.readUInt32LE(8), buf.readUInt32LE(12)];
+      leaves.set(key, regs);
+    }
+    return regs;
+  };
+  try {
+    return decode(q);
   } catch {
     return undefined;
   } finally {
     closeSync(fd);
   }
-  return (leaf, sub) => leaves.get(`${leaf}:${sub}`) ?? [0, 0, 0, 0];
 }

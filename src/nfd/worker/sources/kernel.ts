@@ -1,7 +1,6 @@
 /**
  * kernel: version, configuration (CONFIG_* options), loaded and enabled modules, SELinux.
  */
-import { gunzipSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
 import { join, present, readText, readTrim } from '../hostfs.js';
 import type { HostPaths } from '../hostfs.js';
@@ -40,7 +39,10 @@ export function kconfigSearchPath(paths: HostPaths, version: string | undefined)
 function readConfigFile(path: string): string | undefined {
   try {
     const raw = readFileSync(path);
-    return (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8');
+    // zlib is loaded only for a compressed config: most hosts keep theirs in /boot.
+    if (path.endsWith('.gz'))
+      return process.getBuiltinModule('node:zlib').gunzipSync(raw).toString('utf8');
+    return raw.toString('utf8');
   } catch {
     return undefined;
   }
