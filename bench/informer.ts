@@ -76,7 +76,7 @@ function nodeObject(i: number): KubeObject {
     .filter((k) => k.startsWith(nfd))
     .map((k) => k.slice(nfd.length + 1))
     .join(',');
-  return o as KubeObject;
+  return o;
 }
 
 function podObject(i: number, nodes: number): KubeObject & { spec: unknown } {

@@ -55,7 +55,7 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-export default async function (args: string[]): Promise<void> {
+export default function (args: string[]): void {
   const n = Number(args[0] ?? 20000);
   const m = Number(args[1] ?? 50);
   const runs = Number(args[2] ?? 5);

@@ -184,7 +184,7 @@ async function runOnce(
           },
         },
       },
-    } as Module);
+    });
     // Standing in for the image controller: the three images exist.
     let images: string[] = [];
     while (images.length < KERNELS.length) {

@@ -19,5 +19,5 @@ if (!name || !names.includes(name)) {
   );
   process.exit(name ? 2 : 0);
 }
-const mod = (await import(`./${name}.js`)) as { default: (args: string[]) => Promise<void> };
+const mod = (await import(`./${name}.js`)) as { default: (args: string[]) => void | Promise<void> };
 await mod.default(args);

@@ -161,7 +161,7 @@ export default async function (args: string[]): Promise<void> {
     let totalWrites = 0;
     const t0 = Date.now();
     for (let i = 0; i < edits; i++) {
-      const before = (await crApi.get('nfd-instance', NS)) as NodeFeatureDiscovery;
+      const before = await crApi.get('nfd-instance', NS);
       const next = merge(spec, edit(i));
       const expected = changedObjects({ ...before, spec }, { ...before, spec: next });
       const updated = await crApi.patch('nfd-instance', { spec: next }, { namespace: NS });

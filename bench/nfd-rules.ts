@@ -284,7 +284,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export default async function (args: string[]): Promise<void> {
+export default function (args: string[]): void {
   const nodes = Number(args[0] ?? 5000);
   const runs = Number(args[1] ?? 5);
   const objects = ruleSet();

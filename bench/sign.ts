@@ -29,7 +29,7 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-async function timed(fn: () => Promise<unknown>): Promise<number> {
+async function timed(fn: () => unknown): Promise<number> {
   const t = performance.now();
   await fn();
   return (performance.now() - t) / 1000;
@@ -74,7 +74,7 @@ export default async function (args: string[]): Promise<void> {
         }),
       );
       memTimes.push(
-        await timed(async () => {
+        await timed(() => {
           for (const b of buffers) signModule(b, signer);
         }),
       );

@@ -10,6 +10,7 @@ import { apiResource } from './resource.js';
 
 export * from './catalog.js';
 export * from './core.js';
+export * from './decode.js';
 export * from './foreign.js';
 export * from './install.js';
 export * from './kmm.js';

@@ -28,6 +28,9 @@ export const NFD_OPENSHIFT_GROUP = 'nfd.openshift.io';
 export const NFD_OPENSHIFT_VERSION = 'v1';
 export const TOPOLOGY_GROUP = 'topology.node.k8s.io';
 
+/** The label on a NodeFeature object naming the node its features are for. */
+export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
+
 // ---------------------------------------------------------------------------------------------
 // NodeFeature
 
@@ -73,7 +76,16 @@ export const Features = obj(
   },
   { description: 'Every feature discovered on a node, by type.' },
 );
-export type Features = Static<typeof Features>;
+/**
+ * A node's features as the engines hold them: all three maps present. A NodeFeature object may
+ * leave any of them out; decoding it (readNodeFeature) fills them in.
+ */
+export type Features = Required<Static<typeof Features>>;
+
+/** An empty Features value, for callers building one up. */
+export function emptyFeatures(): Features {
+  return { flags: {}, attributes: {}, instances: {} };
+}
 
 export const NodeFeatureSpec = obj(
   {
@@ -95,7 +107,7 @@ export const NodeFeatureStatus = obj(
 );
 export type NodeFeatureStatus = Static<typeof NodeFeatureStatus>;
 
-const NodeFeatureSchema = objectSchema(
+export const NodeFeatureSchema = objectSchema(
   { spec: NodeFeatureSpec, status: opt(NodeFeatureStatus) },
   'Features discovered on one node (named by the label nfd.node.kubernetes.io/node-name), ' +
     'published by nfd-worker or another agent and merged by nfd-master.',

@@ -107,7 +107,9 @@ function value(r: Rng, keys: readonly string[], depth = 0): unknown {
 /** Replaces one randomly chosen leaf or map of a valid document with a generated value. */
 function mutate(r: Rng, doc: unknown, keys: readonly string[]): unknown {
   if (doc === null || typeof doc !== 'object' || r.int(4) === 0) return value(r, keys);
-  const copy: Record<string, unknown> | unknown[] = Array.isArray(doc) ? [...doc] : { ...doc };
+  const copy: Record<string, unknown> | unknown[] = Array.isArray(doc)
+    ? [...(doc as unknown[])]
+    : { ...doc };
   const ks = Object.keys(copy);
   if (!ks.length) return value(r, keys);
   const k = r.pick(ks);

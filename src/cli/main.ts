@@ -9,9 +9,9 @@ import { PROGRAM_ALIASES } from './programs.js';
 const versionCommand: Command = {
   name: 'version',
   summary: 'print the version and commit of hwe',
-  run: async ({ stdout }) => {
+  run: ({ stdout }) => {
     stdout.write(JSON.stringify({ version: VERSION, commit: COMMIT }) + '\n');
-    return 0;
+    return Promise.resolve(0);
   },
 };
 

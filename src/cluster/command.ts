@@ -127,7 +127,7 @@ const status: Command = {
     dirFlag,
     { name: 'output', aliases: ['o'], type: 'string', default: 'text', help: 'text or json' },
   ],
-  run: async ({ flags, stdout, env }) => {
+  run: ({ flags, stdout, env }) => {
     const dir = (flags.dir as string | undefined) ?? defaultDir(env);
     const cluster = LocalCluster.attach(dir);
     const components = cluster?.running();
@@ -159,7 +159,7 @@ const status: Command = {
     } else {
       throw new UsageError(`--output ${String(flags.output)}: use text or json`);
     }
-    return state === 'running' ? 0 : 1;
+    return Promise.resolve(state === 'running' ? 0 : 1);
   },
 };
 

@@ -130,7 +130,7 @@ export class LocalCluster {
   running(): Record<Component, boolean> {
     const r = {} as Record<Component, boolean>;
     for (const c of START_ORDER)
-      r[c] = this.state.pids[c] !== undefined && isAlive(this.state.pids[c]!);
+      r[c] = this.state.pids[c] !== undefined && isAlive(this.state.pids[c]);
     return r;
   }
 
@@ -398,7 +398,7 @@ export class LocalCluster {
 
   /** Starts a stopped component again with its original command line and waits until it is ready. */
   async restartComponent(c: Component, timeoutMs = 90_000): Promise<void> {
-    if (this.state.pids[c] !== undefined && isAlive(this.state.pids[c]!))
+    if (this.state.pids[c] !== undefined && isAlive(this.state.pids[c]))
       await this.stopComponent(c);
     this.startComponent(c);
     await this.waitReady(c, timeoutMs);

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
+import type { Taint } from '../api/core.js';
 import { isKubeError, type KubeClient } from '../runtime/client.js';
 import { mapLimit } from '../runtime/concurrency.js';
 import { KWOK_NODE_ANNOTATION } from './local.js';
 
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: 'NoSchedule' | 'PreferNoSchedule' | 'NoExecute';
-}
+export type { Taint };
 
 /** A simulated node: what a test or a benchmark chooses about it. */
 export interface SimNodeSpec {

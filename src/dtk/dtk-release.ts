@@ -67,6 +67,9 @@ export async function readDtkRelease(
   }
   const r = parseDtkRelease(f.data.toString('utf8'));
   if ('problem' in r)
-    throw new ReleaseError('InvalidDriverToolkitRelease', `${formatReference(ref)}: ${r.problem}`);
+    throw new ReleaseError(
+      'InvalidDriverToolkitRelease',
+      `${formatReference(ref)}: ${String(r.problem)}`,
+    );
   return r;
 }

@@ -50,7 +50,7 @@ export function sequence(...items: Buffer[]): Buffer {
 
 /** A SET OF: DER orders the encoded elements bytewise (X.690 11.6). */
 export function setOf(...items: Buffer[]): Buffer {
-  return tlv(TAG.SET, Buffer.concat([...items].sort(Buffer.compare)));
+  return tlv(TAG.SET, Buffer.concat([...items].sort((a, b) => Buffer.compare(a, b))));
 }
 
 export function explicit(n: number, content: Buffer): Buffer {

@@ -163,7 +163,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   /** PUT: replaces the object; its metadata.resourceVersion makes this fail with Conflict if stale. */
   update(obj: T, o: WriteOptions = {}): Promise<T> {
-    return this.client.request<T>(this.path(obj.metadata.namespace, obj.metadata.name!), {
+    return this.client.request<T>(this.path(obj.metadata.namespace, obj.metadata.name), {
       method: 'PUT',
       body: this.withTypeMeta(obj),
       query: this.writeQuery(o),
@@ -172,7 +172,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
 
   /** PUT to the status subresource. */
   updateStatus(obj: T, o: WriteOptions = {}): Promise<T> {
-    return this.client.request<T>(this.path(obj.metadata.namespace, obj.metadata.name!, 'status'), {
+    return this.client.request<T>(this.path(obj.metadata.namespace, obj.metadata.name, 'status'), {
       method: 'PUT',
       body: this.withTypeMeta(obj),
       query: this.writeQuery(o),
@@ -200,7 +200,7 @@ export class ResourceClient<T extends KubeObject = KubeObject> {
    */
   apply(obj: Partial<T> & KubeObject, o: ApplyOptions = {}): Promise<T> {
     return this.client.request<T>(
-      this.path(obj.metadata.namespace, obj.metadata.name!, o.subresource),
+      this.path(obj.metadata.namespace, obj.metadata.name, o.subresource),
       {
         method: 'PATCH',
         body: JSON.stringify(this.withTypeMeta(obj as T)),

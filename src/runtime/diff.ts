@@ -1,17 +1,12 @@
+import { isMap } from './objects.js';
 /** Patches computed from two states of a JSON document. Pure functions. */
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 export function deepEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (Array.isArray(a)) {
     return Array.isArray(b) && a.length === b.length && a.every((x, i) => deepEqual(x, b[i]));
   }
-  if (isObject(a) && isObject(b)) {
+  if (isMap(a) && isMap(b)) {
     const ka = Object.keys(a).filter((k) => a[k] !== undefined);
     const kb = Object.keys(b).filter((k) => b[k] !== undefined);
     return ka.length === kb.length && ka.every((k) => deepEqual(a[k], b[k]));
@@ -26,7 +21,7 @@ export function deepEqual(a: unknown, b: unknown): boolean {
  * rendered field, and undoes a hand edit of one.
  */
 export function overlay(current: unknown, desired: unknown): unknown {
-  if (isObject(current) && isObject(desired)) {
+  if (isMap(current) && isMap(desired)) {
     const out: Record<string, unknown> = { ...current };
     for (const [k, v] of Object.entries(desired)) {
       if (v !== undefined) out[k] = overlay(current[k], v);
@@ -44,7 +39,7 @@ export function overlay(current: unknown, desired: unknown): unknown {
  * Arrays are replaced whole; removed keys become null.
  */
 export function mergePatch(from: unknown, to: unknown): unknown {
-  if (!isObject(from) || !isObject(to)) return deepEqual(from, to) ? undefined : (to ?? null);
+  if (!isMap(from) || !isMap(to)) return deepEqual(from, to) ? undefined : (to ?? null);
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(from)) {
     if (from[k] !== undefined && to[k] === undefined) out[k] = null;
@@ -74,7 +69,7 @@ export function pointerSegment(s: string): string {
  */
 export function jsonPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] {
   if (deepEqual(from, to)) return [];
-  if (isObject(from) && isObject(to)) {
+  if (isMap(from) && isMap(to)) {
     const ops: JsonPatchOp[] = [];
     for (const k of Object.keys(from)) {
       if (from[k] !== undefined && to[k] === undefined) {
@@ -84,10 +79,10 @@ export function jsonPatch(from: unknown, to: unknown, path = ''): JsonPatchOp[] 
     for (const [k, v] of Object.entries(to)) {
       if (v === undefined) continue;
       const p = `${path}/${pointerSegment(k)}`;
-      if (from[k] === undefined) ops.push({ op: 'add', path: p, value: v as Json });
+      if (from[k] === undefined) ops.push({ op: 'add', path: p, value: v });
       else ops.push(...jsonPatch(from[k], v, p));
     }
     return ops;
   }
-  return [{ op: 'replace', path, value: to as Json }];
+  return [{ op: 'replace', path, value: to }];
 }

@@ -189,10 +189,13 @@ printf '{"apiVersion":"${V1}","kind":"ExecCredential","status":{"token":"tok-%s"
       { stdinIsTerminal: true },
     );
     await src.get();
-    assert.deepEqual(JSON.parse(readFileSync(join(dir, 'info'), 'utf8')).spec, {
-      interactive: true,
-      cluster: { server: 'https://s:6443' },
-    });
+    assert.deepEqual(
+      (JSON.parse(readFileSync(join(dir, 'info'), 'utf8')) as { spec: unknown }).spec,
+      {
+        interactive: true,
+        cluster: { server: 'https://s:6443' },
+      },
+    );
   });
 
   it('names the plugin when it cannot run, fails, or needs a terminal it has not', async () => {

@@ -6,6 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
+import { isMap } from './objects.js';
 
 export const EXEC_API_VERSIONS = [
   'client.authentication.k8s.io/v1',
@@ -50,10 +51,6 @@ export class ExecCredentialError extends Error {
   }
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 /**
  * Checks a kubeconfig user's `exec` section as kubectl does. `dir` is the kubeconfig's folder:
  * a command with a `/` in it is relative to it, a bare name is looked up on PATH.
@@ -67,7 +64,7 @@ export function parseExecConfig(
   const fail = (field: string, what: string): never => {
     throw new ExecCredentialError(`${where}: exec.${field} ${what}`);
   };
-  if (!isRecord(raw)) return fail('', 'must be a mapping');
+  if (!isMap(raw)) return fail('', 'must be a mapping');
   const command = raw.command;
   if (typeof command !== 'string' || command === '') return fail('command', 'is required');
   const apiVersion = raw.apiVersion;
@@ -83,7 +80,7 @@ export function parseExecConfig(
   }
   const env: ExecConfig['env'] = [];
   for (const [i, e] of ((raw.env ?? []) as unknown[]).entries()) {
-    if (!isRecord(e) || typeof e.name !== 'string' || typeof e.value !== 'string') {
+    if (!isMap(e) || typeof e.name !== 'string' || typeof e.value !== 'string') {
       return fail(`env[${i}]`, 'must have a string name and value');
     }
     env.push({ name: e.name, value: e.value });
@@ -132,16 +129,15 @@ export function parseExecCredentialOutput(
   } catch {
     return fail('did not print an ExecCredential as JSON');
   }
-  if (!isRecord(doc) || doc.kind !== 'ExecCredential') return fail('printed no ExecCredential');
+  if (!isMap(doc) || doc.kind !== 'ExecCredential') return fail('printed no ExecCredential');
   if (doc.apiVersion !== cfg.apiVersion) {
     return fail(
       `printed apiVersion ${String(doc.apiVersion)}, the kubeconfig asks for ${cfg.apiVersion}`,
     );
   }
   const st = doc.status;
-  if (!isRecord(st)) return fail('printed an ExecCredential without status');
-  const str = (k: string) =>
-    typeof st[k] === 'string' && st[k] !== '' ? (st[k] as string) : undefined;
+  if (!isMap(st)) return fail('printed an ExecCredential without status');
+  const str = (k: string) => (typeof st[k] === 'string' && st[k] !== '' ? st[k] : undefined);
   const out: ExecCredential = {};
   const token = str('token');
   const cert = str('clientCertificateData');

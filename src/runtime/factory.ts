@@ -1,6 +1,6 @@
 import { ResourceClient } from './api.js';
 import type { KubeClient } from './client.js';
-import { Informer, type Indexer, type InformerObserver, type InformerOptions } from './informer.js';
+import { Informer, type InformerObserver, type InformerOptions } from './informer.js';
 import { silentLogger, type Logger } from './log.js';
 import type { KubeObject } from './objects.js';
 import { typeName, type ResourceType } from './resources.js';
@@ -59,7 +59,7 @@ export class InformerFactory {
     inf = new Informer<T>(new ResourceClient<T>(this.client, type, this.opts.fieldManager), {
       ...this.opts.defaults,
       ...req,
-      indexers: { ...(req.indexers ?? {}) } as Record<string, Indexer<T>>,
+      indexers: { ...(req.indexers ?? {}) },
       log: this.opts.log ?? silentLogger,
       observer: this.opts.observer?.(kind),
     });

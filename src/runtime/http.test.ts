@@ -42,7 +42,10 @@ test('readLimitedBody: a body over the limit gets a 413 that states the limit', 
     for (const chunked of [false, true]) {
       const r = await send(Buffer.alloc(64 * 1024, 1), chunked);
       assert.equal(r.status, 413, `chunked=${chunked}`);
-      assert.match(JSON.parse(r.text).message, /request body too large: the limit is 1024 bytes/);
+      assert.match(
+        (JSON.parse(r.text) as { message: string }).message,
+        /request body too large: the limit is 1024 bytes/,
+      );
     }
   } finally {
     server.closeAllConnections();

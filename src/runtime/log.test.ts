@@ -41,7 +41,7 @@ test('a field that cannot be serialised does not lose the line', () => {
   const loop: Record<string, unknown> = {};
   loop.self = loop;
   log.info('still here', { loop });
-  assert.equal(JSON.parse(lines[0]!).msg, 'still here');
+  assert.equal((JSON.parse(lines[0]!) as { msg: string }).msg, 'still here');
 });
 
 test('parseLogLevel', () => {

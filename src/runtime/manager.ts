@@ -270,7 +270,8 @@ export class Manager implements ControllerHost {
     this.done = new Promise((r) => (resolveDone = r));
     this.abort.signal.addEventListener('abort', () => void this.shutdown().then(resolveDone));
     await this.serve();
-    for (const r of this.runnables.filter((r) => !r.needLeaderElection)) this.runRunnable(r);
+    // runRunnable logs a runnable's failure itself; these run until the manager stops.
+    for (const r of this.runnables.filter((r) => !r.needLeaderElection)) void this.runRunnable(r);
     this.informers.start();
     const timeout = AbortSignal.timeout(this.opts.cacheSyncTimeoutMs ?? 120_000);
     const synced = await this.informers.waitForSync(AbortSignal.any([timeout, this.abort.signal]));

@@ -67,3 +67,8 @@ export function parseKey(key: string): NamespacedName {
   const i = key.indexOf('/');
   return i < 0 ? { name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
+
+/** Whether `v` is a map (a JSON object): not null, not a list. */
+export function isMap(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -29,6 +29,8 @@ export function describeValue(v: unknown): string {
   if (v === null || v === undefined) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
+  // What is left is a number, boolean, bigint, symbol or function: none prints as [object Object].
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return typeof v === 'string' ? quoteValue(v) : quoteValue(String(v)).slice(1, -1);
 }
 

@@ -46,7 +46,7 @@ function buildElf(is64: boolean, le: boolean, sections: { name: string; data: Bu
   w16(all.length + 1, is64 ? 0x3c : 0x30);
   w16(all.length, is64 ? 0x3e : 0x32);
   all.forEach((sec, i) => {
-    sec.data.copy(out, offsets[i]!);
+    sec.data.copy(out, offsets[i]);
     const h = shoff + (i + 1) * shentsize;
     w32(names[i]!, h);
     w32(sec.name === '.shstrtab' ? 3 : 1, h + 4); // SHT_STRTAB or SHT_PROGBITS

@@ -72,7 +72,7 @@ export async function eventually<T>(
     await new Promise((r) => setTimeout(r, intervalMs));
   }
   throw new Error(
-    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`,
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? `: ${lastError instanceof Error ? lastError.toString() : JSON.stringify(lastError)}` : ''}`,
   );
 }
 

@@ -47,7 +47,11 @@ export async function installOcmCrds(client: KubeClient, filter: RegExp): Promis
   const dir = ocmCrdDir();
   const crds = readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
-    .flatMap((f) => parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map((d) => d.toJS()))
+    .flatMap((f) =>
+      parseAllDocuments(readFileSync(join(dir, f), 'utf8')).map(
+        (d) => d.toJS() as { kind?: string } | null,
+      ),
+    )
     .filter((o): o is CustomResourceDefinition => o?.kind === 'CustomResourceDefinition')
     .filter((c) => filter.test(c.metadata.name));
   await installCrdObjects(client, crds);

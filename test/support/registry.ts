@@ -136,7 +136,7 @@ async function startTokenService(
           if (type !== 'repository' || !name || !actions) return [];
           const granted = actions
             .split(',')
-            .filter((a) => a === 'pull' || (a === 'push' && !user!.pullOnly));
+            .filter((a) => a === 'pull' || (a === 'push' && !user.pullOnly));
           return [{ type, name, actions: granted }];
         })
       : [];
@@ -240,8 +240,8 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
     const child = spawn('docker-registry', ['serve', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     const out: Buffer[] = [];
-    child.stdout!.on('data', (d: Buffer) => out.push(d));
-    child.stderr!.on('data', (d: Buffer) => out.push(d));
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.stderr.on('data', (d: Buffer) => out.push(d));
     let exited = false;
     child.on('exit', () => {
       exited = true;
@@ -266,7 +266,7 @@ export async function startRegistry(opts: RegistryOptions = {}): Promise<TestReg
           await gone;
         }
         writeFileSync(logFile, Buffer.concat(out));
-        if (tokenServer) await new Promise((r) => tokenServer!.close(r));
+        if (tokenServer) await new Promise((r) => tokenServer.close(r));
         rmSync(dir, { recursive: true, force: true });
       };
       return {

@@ -26,20 +26,19 @@ const owner = {
   uid: 'u',
   controller: true,
 };
-const base = (): Module =>
-  ({
-    metadata: { name: 'm', namespace: 'ns' },
-    spec: {
-      selector: { gpu: 'yes' },
-      moduleLoader: {
-        container: {
-          modprobe: { moduleName: 'm' },
-          kernelMappings: [{ regexp: '.', containerImage: 'i:1' }],
-        },
+const base = (): Module => ({
+  metadata: { name: 'm', namespace: 'ns' },
+  spec: {
+    selector: { gpu: 'yes' },
+    moduleLoader: {
+      container: {
+        modprobe: { moduleName: 'm' },
+        kernelMappings: [{ regexp: '.', containerImage: 'i:1' }],
       },
-      devicePlugin: { container: { image: 'plugin:1' } },
     },
-  }) as Module;
+    devicePlugin: { container: { image: 'plugin:1' } },
+  },
+});
 
 const selector = (m: Module) => podSpec(devicePluginDaemonSet(m, owner, 'sa')!).nodeSelector;
 

@@ -16,7 +16,7 @@ export const WORK_APPLIED = 'Applied';
 export const WORK_DEGRADED = 'Degraded';
 
 /** Events on the ManagedClusterModule. */
-export const Reasons = {
+export const REASONS = {
   /** A selected cluster has not published its kernels yet. */
   KernelsUnknown: 'KernelsUnknown',
   /** No kernel mapping for a kernel a selected cluster runs. */

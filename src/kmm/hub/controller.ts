@@ -28,7 +28,7 @@ import {
   type ResourceType,
 } from '../../runtime/index.js';
 import { LABEL_MODULE_NAME, labelValue } from '../build/index.js';
-import { LABEL_CLUSTER, LABEL_MCM, Reasons } from './constants.js';
+import { LABEL_CLUSTER, LABEL_MCM, REASONS } from './constants.js';
 import {
   clusterKernels,
   hubMicName,
@@ -78,7 +78,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
   const mcmApi = mgr.api(ManagedClusterModules);
   const micApi = mgr.api(ModuleImagesConfigs);
   const workApi = mgr.api(Works);
-  const secretApi = mgr.api(Secrets as ResourceType<SecretObject>);
+  const secretApi = mgr.api<SecretObject>(Secrets);
   const allMcms = () => mcms.list().map((m) => ({ name: m.metadata.name! }));
 
   /**
@@ -148,21 +148,21 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
           void events.event(
             mcm,
             'Normal',
-            Reasons.KernelsUnknown,
+            REASONS.KernelsUnknown,
             `cluster ${c.name} has not published ClusterClaim kernel-versions.kmm.node.kubernetes.io yet: is KMM running there with KMM_MANAGED=1?`,
           );
           continue;
         }
         const plan = planCluster(mcm, c.kernels);
         if (plan.invalid) {
-          void events.event(mcm, 'Warning', Reasons.InvalidModule, plan.invalid);
+          void events.event(mcm, 'Warning', REASONS.InvalidModule, plan.invalid);
           continue;
         }
         if (plan.noMapping.length) {
           void events.event(
             mcm,
             'Warning',
-            Reasons.NoKernelMapping,
+            REASONS.NoKernelMapping,
             `cluster ${c.name}: no kernel mapping for ${plan.noMapping.join(', ')}; add one to spec.moduleSpec.moduleLoader.container.kernelMappings`,
           );
         }
@@ -193,7 +193,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
         if (problems.length) {
           for (const p of problems) {
             log.warn('digest unknown', { cluster: c.name, problem: p });
-            void events.event(mcm, 'Warning', Reasons.DigestUnknown, `cluster ${c.name}: ${p}`);
+            void events.event(mcm, 'Warning', REASONS.DigestUnknown, `cluster ${c.name}: ${p}`);
           }
           retry = true;
           continue;
@@ -208,7 +208,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
           void events.event(
             mcm,
             'Normal',
-            Reasons.ManifestWorkApplied,
+            REASONS.ManifestWorkApplied,
             `ManifestWork ${c.name}/${name} ${result} for kernels ${c.kernels.join(', ')}`,
           );
         }
@@ -224,7 +224,7 @@ export function setupHubController(mgr: Manager, o: HubOptions): void {
           void events.event(
             mcm,
             'Normal',
-            Reasons.ManifestWorkDeleted,
+            REASONS.ManifestWorkDeleted,
             `cluster ${w.metadata.namespace} is no longer selected: ManifestWork ${w.metadata.namespace}/${name} deleted`,
           );
         }

@@ -4,7 +4,7 @@
  */
 export { setupHubController, type HubOptions } from './controller.js';
 export { setupKernelClaimController } from './claim.js';
-export { KERNEL_VERSIONS_CLAIM, LABEL_CLUSTER, LABEL_MCM, Reasons } from './constants.js';
+export { KERNEL_VERSIONS_CLAIM, LABEL_CLUSTER, LABEL_MCM, REASONS } from './constants.js';
 export {
   clusterKernels,
   hubMicName,

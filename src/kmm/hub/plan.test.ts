@@ -57,7 +57,7 @@ function mcm(over: Partial<ManagedClusterModule['spec']> = {}): ManagedClusterMo
       selector: { env: 'prod' },
       ...over,
     },
-  } as ManagedClusterModule;
+  };
 }
 
 const cluster = (name: string, labels: Record<string, string>, claim?: string): ManagedCluster => ({

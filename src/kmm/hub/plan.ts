@@ -178,7 +178,7 @@ export function trimmedModule(
     kind: 'Module',
     metadata: { name: mcm.metadata.name!, namespace: mcm.spec.spokeNamespace },
     spec,
-  } as Module;
+  };
 }
 
 /** The ManifestWork `<mcm>` in the cluster's namespace that carries the trimmed Module. */
@@ -195,7 +195,7 @@ export function manifestWork(
       namespace: cluster,
       labels: { [LABEL_MCM]: mcm.metadata.name!, [LABEL_CLUSTER]: cluster },
     },
-    spec: { workload: { manifests: [module as unknown as Record<string, unknown>] } },
+    spec: { workload: { manifests: [module] } },
   };
 }
 

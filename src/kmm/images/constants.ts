@@ -4,7 +4,7 @@
 export const ANNOTATION_REBUILD_TRIGGER = 'kmm.node.kubernetes.io/image-rebuild-trigger-generation';
 
 /** Event reasons, on the Module (or the MIC when it has no Module owner). */
-export const Reasons = {
+export const REASONS = {
   BuildCreated: 'BuildCreated',
   BuildSucceeded: 'BuildSucceeded',
   BuildFailed: 'BuildFailed',

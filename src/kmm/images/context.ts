@@ -25,7 +25,6 @@ import {
   type KubeObject,
   type Manager,
   type ResourceClient,
-  type ResourceType,
 } from '../../runtime/index.js';
 import {
   imageExists,
@@ -178,14 +177,14 @@ export async function imagesContext(
     labelSelector: POD_SELECTOR,
     indexers: { [OWNER_INDEX]: indexers.byOwnerUid },
   };
-  const pods = mgr.informers.informer(Pods as ResourceType<Pod>, podRequest);
+  const pods = mgr.informers.informer<Pod>(Pods, podRequest);
   const builds =
     backend === 'openshift'
-      ? mgr.informers.informer(Builds as ResourceType<OpenShiftBuild>, podRequest)
+      ? mgr.informers.informer<OpenShiftBuild>(Builds, podRequest)
       : undefined;
-  const podApi = mgr.api(Pods as ResourceType<Pod>);
-  const buildApi = mgr.api(Builds as ResourceType<OpenShiftBuild>);
-  const secretApi = mgr.api(Secrets as ResourceType<SecretObject>);
+  const podApi = mgr.api<Pod>(Pods);
+  const buildApi = mgr.api<OpenShiftBuild>(Builds);
+  const secretApi = mgr.api<SecretObject>(Secrets);
   const registryTimeoutMs = options.registryTimeoutMs ?? 30_000;
   return {
     mgr,
@@ -216,7 +215,7 @@ export async function imagesContext(
       configMaps: mgr.api(ConfigMaps),
       nodes: mgr.api(Nodes),
       imageStreams: mgr.api(ImageStreams),
-    } as WorkApis,
+    },
     owned(mbsc) {
       const uid = mbsc.metadata.uid!;
       const out: OwnedWork[] = pods

@@ -7,7 +7,7 @@ export {
   discoverBuildBackend,
   type ImageControllersOptions,
 } from './controllers.js';
-export { ANNOTATION_REBUILD_TRIGGER, Reasons } from './constants.js';
+export { ANNOTATION_REBUILD_TRIGGER, REASONS } from './constants.js';
 export {
   planImage,
   distinctImages,

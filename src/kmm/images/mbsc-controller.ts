@@ -18,10 +18,9 @@ import {
   throwAll,
   type KubeObject,
   type Logger,
-  type ResourceType,
 } from '../../runtime/index.js';
 import { LABEL_MODULE_NAME, type OpenShiftBuild, type Pod } from '../build/index.js';
-import { Reasons } from './constants.js';
+import { REASONS } from './constants.js';
 import { eventTarget, moduleNameOf, type ImagesContext, type OwnedWork } from './context.js';
 import {
   buildOutcome,
@@ -69,9 +68,9 @@ export function setupMbscController(ctx: ImagesContext): void {
   const controller = mgr
     .controller('kmm-buildsign')
     .for(ModuleBuildSignConfigs, { informer: ctx.scope })
-    .owns(Pods as ResourceType<Pod>, { informer: ctx.podRequest });
+    .owns<Pod>(Pods, { informer: ctx.podRequest });
   if (ctx.backend === 'openshift') {
-    controller.owns(Builds as ResourceType<OpenShiftBuild>, { informer: ctx.podRequest });
+    controller.owns<OpenShiftBuild>(Builds, { informer: ctx.podRequest });
   }
   controller.workers(2).complete(async (req, { log }) => {
     const mbsc = mbscs.getByName(req.name, req.namespace);
@@ -243,7 +242,7 @@ export function setupMbscController(ctx: ImagesContext): void {
     if (verdict.status === 'Unknown') {
       r.log.warn('cannot verify a pushed image', { problem: verdict.message });
       const msg = `${describeWork(entry)}: ${verdict.message}`;
-      void events.event(r.target, 'Warning', Reasons.ImageCheckFailed, msg);
+      void events.event(r.target, 'Warning', REASONS.ImageCheckFailed, msg);
       soon(r, ctx.retryMs);
       return undefined;
     }

@@ -18,7 +18,7 @@ import {
   type KubeObject,
 } from '../../runtime/index.js';
 import { LABEL_MODULE_NAME, labelValue } from '../build/index.js';
-import { ANNOTATION_REBUILD_TRIGGER, Reasons } from './constants.js';
+import { ANNOTATION_REBUILD_TRIGGER, REASONS } from './constants.js';
 import { eventTarget, moduleNameOf, type ImagesContext } from './context.js';
 import {
   type Existence,
@@ -78,14 +78,14 @@ export function setupMicController(ctx: ImagesContext): void {
           const next = plan(spec, e);
           if (e === 'Missing' && prev.get(spec.image) === undefined) {
             const ev = missingImageEvent(spec, next);
-            void events.event(target, ev.type, Reasons.ImageMissing, ev.message);
+            void events.event(target, ev.type, REASONS.ImageMissing, ev.message);
           }
           return next;
         }),
       );
       for (const p of problems) {
         log.warn('image check failed', { problem: p });
-        void events.event(target, 'Warning', Reasons.ImageCheckFailed, p);
+        void events.event(target, 'Warning', REASONS.ImageCheckFailed, p);
       }
 
       const entries = buildSignEntries(specs, plans);
@@ -117,7 +117,7 @@ export function setupMicController(ctx: ImagesContext): void {
     void events.event(
       target,
       'Normal',
-      Reasons.ImageRebuildTriggered,
+      REASONS.ImageRebuildTriggered,
       `imageRebuildTriggerGeneration is now ${triggerText(mic.spec.imageRebuildTriggerGeneration)}: checking every image again`,
     );
   }

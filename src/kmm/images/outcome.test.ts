@@ -12,8 +12,11 @@ import {
   type Outcome,
 } from './outcome.js';
 
-const pod = (status: Pod['status']): Pod =>
-  ({ metadata: { name: 'p' }, spec: { restartPolicy: 'Never', containers: [] }, status }) as Pod;
+const pod = (status: Pod['status']): Pod => ({
+  metadata: { name: 'p' },
+  spec: { restartPolicy: 'Never', containers: [] },
+  status,
+});
 const build = (status: OpenShiftBuild['status']): OpenShiftBuild =>
   ({ metadata: { name: 'b' }, status }) as OpenShiftBuild;
 const T = '2026-01-01T00:00:00Z';

@@ -9,7 +9,7 @@ import type {
   ModuleBuildSignSpec,
 } from '../../api/index.js';
 import type { OpenShiftBuild, Pod } from '../build/index.js';
-import { Reasons } from './constants.js';
+import { REASONS } from './constants.js';
 
 /** Where a pod or Build stands. `message`: why it failed, or why a pending one cannot start. */
 export interface Outcome {
@@ -86,16 +86,16 @@ export function reasonsOf(action: BuildOrSignAction): {
 } {
   return action === 'BuildImage'
     ? {
-        created: Reasons.BuildCreated,
-        succeeded: Reasons.BuildSucceeded,
-        failed: Reasons.BuildFailed,
-        pending: Reasons.BuildPending,
+        created: REASONS.BuildCreated,
+        succeeded: REASONS.BuildSucceeded,
+        failed: REASONS.BuildFailed,
+        pending: REASONS.BuildPending,
       }
     : {
-        created: Reasons.SignCreated,
-        succeeded: Reasons.SignSucceeded,
-        failed: Reasons.SignFailed,
-        pending: Reasons.SignPending,
+        created: REASONS.SignCreated,
+        succeeded: REASONS.SignSucceeded,
+        failed: REASONS.SignFailed,
+        pending: REASONS.SignPending,
       };
 }
 

@@ -183,7 +183,10 @@ describe('hwe kmm resolve: defaults merging', () => {
       input: yaml,
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).containerImage, 'r.example/ns1/piped:6.8');
+    assert.equal(
+      (JSON.parse(r.stdout) as { containerImage: string }).containerImage,
+      'r.example/ns1/piped:6.8',
+    );
   });
 
   it('warns about an unknown variable but still answers', async () => {
@@ -195,7 +198,10 @@ describe('hwe kmm resolve: defaults merging', () => {
       input: yaml,
     });
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).containerImage, 'r.example/typo:');
+    assert.equal(
+      (JSON.parse(r.stdout) as { containerImage: string }).containerImage,
+      'r.example/typo:',
+    );
     assert.match(
       r.stderr,
       /warning: .*kernelMappings\[0\]\.containerImage: unknown variable \$KERNEL_FULL_VERSON/,
@@ -274,6 +280,6 @@ describe('hwe kmm resolve: errors', () => {
       },
     );
     assert.equal(b.code, 0, b.stderr);
-    assert.equal(JSON.parse(b.stdout).containerImage, 'b:1');
+    assert.equal((JSON.parse(b.stdout) as { containerImage: string }).containerImage, 'b:1');
   });
 });

@@ -1,4 +1,4 @@
-import { describeValue, quoteValue } from '../../runtime/quote.js';
+import { quoteValue } from '../../runtime/quote.js';
 import { fail, ok, type Result } from './errors.js';
 import type {
   Build,
@@ -12,6 +12,8 @@ import type {
   Sign,
   TLSOptions,
 } from './types.js';
+import { describeValue } from '../../api/decode.js';
+import { isMap } from '../../runtime/objects.js';
 
 /**
  * Checks a parsed YAML/JSON document against the parts of the Module schema that kernel mapping
@@ -30,18 +32,8 @@ class DecodeError extends Error {
 
 type Obj = Record<string, unknown>;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function typeName(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a map' : `${typeof v} ${describeValue(v)}`;
-}
-
 function obj(v: unknown, field: string): Obj {
-  if (!isObj(v)) throw new DecodeError(field, `must be a map, not ${typeName(v)}`);
+  if (!isMap(v)) throw new DecodeError(field, `must be a map, not ${describeValue(v)}`);
   return v;
 }
 
@@ -54,7 +46,7 @@ function optString(parent: Obj, key: string, field: string): string | undefined 
   const v = parent[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') {
-    throw new DecodeError(`${field}.${key}`, `must be a string, not ${typeName(v)}; quote it`);
+    throw new DecodeError(`${field}.${key}`, `must be a string, not ${describeValue(v)}; quote it`);
   }
   return v;
 }
@@ -63,7 +55,7 @@ function optBool(parent: Obj, key: string, field: string): boolean | undefined {
   const v = parent[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'boolean') {
-    throw new DecodeError(`${field}.${key}`, `must be true or false, not ${typeName(v)}`);
+    throw new DecodeError(`${field}.${key}`, `must be true or false, not ${describeValue(v)}`);
   }
   return v;
 }
@@ -74,7 +66,7 @@ function optStrings(parent: Obj, key: string, field: string): string[] | undefin
   if (!Array.isArray(v)) throw new DecodeError(`${field}.${key}`, `must be a list of strings`);
   return v.map((s, i) => {
     if (typeof s !== 'string') {
-      throw new DecodeError(`${field}.${key}[${i}]`, `must be a string, not ${typeName(s)}`);
+      throw new DecodeError(`${field}.${key}[${i}]`, `must be a string, not ${describeValue(s)}`);
     }
     return s;
   });
@@ -279,12 +271,4 @@ function guard<T>(decode: () => T): Result<T> {
     }
     throw e;
   }
-}
-
-/**
- * A `modprobe` section (as in `spec.moduleLoader.container.modprobe`, and in the worker's
- * config); `field` is its path, for messages.
- */
-export function decodeModprobe(doc: unknown, field: string): Result<ModprobeSpec> {
-  return guard(() => modprobe(obj(doc, field), field));
 }

@@ -1,4 +1,4 @@
-export { decodeModprobe, decodeModule, MODULE_API_GROUP } from './decode.js';
+export { decodeModule, MODULE_API_GROUP } from './decode.js';
 export { fail, KernelMappingError, ok } from './errors.js';
 export type { KernelMappingErrorKind, Result } from './errors.js';
 export { kernelVariables, normalizeKernelVersion, parseKernelVersion } from './kernel.js';

@@ -39,7 +39,7 @@ function mod(extra: Partial<Module['spec']> = {}, ns = 'openshift-kmm', version?
       },
       ...extra,
     },
-  } as Module;
+  };
 }
 
 const exists = (...images: string[]) =>

@@ -57,7 +57,7 @@ export function moduleConfig(m: ResolvedMapping): ModuleConfig {
     containerImage: m.containerImage,
     imagePullPolicy: (m.imagePullPolicy ?? 'IfNotPresent') as ModuleConfig['imagePullPolicy'],
     insecurePull: !!(m.registryTLS.insecure || m.registryTLS.insecureSkipTLSVerify),
-    modprobe: m.modprobe as ModuleConfig['modprobe'],
+    modprobe: m.modprobe,
   };
   if (m.inTreeModulesToRemove?.length) cfg.inTreeModulesToRemove = [...m.inTreeModulesToRemove];
   return cfg;

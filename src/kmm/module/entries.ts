@@ -144,8 +144,7 @@ export function micSpec(
   const c = module.spec.moduleLoader!.container;
   const spec: ModuleImagesConfig['spec'] = { images: plan.images };
   if (module.spec.imageRepoSecret?.name) spec.imageRepoSecret = { ...module.spec.imageRepoSecret };
-  spec.imagePullPolicy = (c.imagePullPolicy ??
-    'IfNotPresent') as ModuleImagesConfig['spec']['imagePullPolicy'];
+  spec.imagePullPolicy = c.imagePullPolicy ?? 'IfNotPresent';
   if (module.spec.tolerations?.length) spec.tolerations = module.spec.tolerations;
   if (module.spec.imageRebuildTriggerGeneration !== undefined) {
     spec.imageRebuildTriggerGeneration = module.spec.imageRebuildTriggerGeneration;

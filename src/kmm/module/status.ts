@@ -296,7 +296,7 @@ export function statusUpdate(
   for (const c of wanted) {
     list = setCondition(list, { ...c, observedGeneration: module.metadata.generation }).conditions;
   }
-  next.conditions = list as ModuleStatus['conditions'];
+  next.conditions = list;
   if (counts) {
     if (counts.moduleLoader) next.moduleLoader = counts.moduleLoader;
     else delete next.moduleLoader;
@@ -307,7 +307,7 @@ export function statusUpdate(
   if (!patch) return { waitMs: 0 };
   const gist = (l: Condition[] | undefined) =>
     JSON.stringify((l ?? []).map((c) => [c.type, c.status, c.reason]));
-  if (gist(old.conditions as Condition[]) === gist(list) && msSinceLastWrite < STATUS_INTERVAL_MS) {
+  if (gist(old.conditions) === gist(list) && msSinceLastWrite < STATUS_INTERVAL_MS) {
     return { waitMs: STATUS_INTERVAL_MS - msSinceLastWrite };
   }
   return { patch, waitMs: 0 };

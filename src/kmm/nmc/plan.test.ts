@@ -167,9 +167,9 @@ test('a succeeded load pod records the status with the boot ID and an event; the
     now,
   );
   assert.equal(p.status?.length, 1);
-  assert.equal(p.status![0]!.bootId, 'boot-1');
-  assert.deepEqual(p.status![0]!.config, cfg('i:1'));
-  assert.equal(p.status![0]!.lastTransitionTime, now);
+  assert.equal(p.status[0]!.bootId, 'boot-1');
+  assert.deepEqual(p.status[0]!.config, cfg('i:1'));
+  assert.equal(p.status[0]!.lastTransitionTime, now);
   assert.deepEqual(p.deletePods, [{ name: 'kmm-worker-n-a', namespace: 'ns' }]);
   assert.deepEqual(
     p.events.map((e) => e.reason),

@@ -18,7 +18,7 @@ export class WorkerRetries {
   failed(node: string, key: string, now: number): void {
     const wait = this.limiter.when(`${node}|${key}`);
     let m = this.until.get(node);
-    if (!m) this.until.set(node, (m = new Map()));
+    if (!m) this.until.set(node, (m = new Map<string, number>()));
     m.set(key, now + wait);
   }
 

@@ -1,6 +1,9 @@
-import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
-import { parseGoDuration } from '../../runtime/duration.js';
 import { parse } from 'yaml';
+import { DecodeError, decode } from '../../api/decode.js';
+import { isMap } from '../../runtime/objects.js';
+import { bool, int32, int64, obj, opt, str, type Static } from '../../api/schema.js';
+import { parseGoDuration } from '../../runtime/duration.js';
+import { fieldPath, quoteValue } from '../../runtime/quote.js';
 
 /** The KMM operator configuration (upstream `internal/config`, SPEC §3.9). */
 export interface OperatorConfig {
@@ -42,34 +45,19 @@ export function defaultConfig(): OperatorConfig {
   };
 }
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function section(doc: Obj, key: string, known: string[]): Obj {
-  const v = doc[key];
-  if (v === undefined || v === null) return {};
-  if (!isObj(v)) throw new ConfigError(key, 'must be a map');
-  for (const k of Object.keys(v)) {
-    if (!known.includes(k)) {
-      throw new ConfigError(`${key}.${k}`, `unknown field; known fields: ${known.join(', ')}`);
-    }
-  }
-  return v;
-}
-
-function take<T>(
-  o: Obj,
-  key: string,
-  at: string,
-  type: 'string' | 'boolean' | 'number',
-  dflt: T,
-): T {
-  const v = o[key];
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== type) throw new ConfigError(at, `must be a ${type}, not ${describeValue(v)}`);
-  if (type === 'number' && !Number.isInteger(v)) throw new ConfigError(at, 'must be an integer');
-  return v as T;
-}
+/** The config file's schema: every field optional (defaults fill the rest), none unknown. */
+const OperatorConfigFile = obj({
+  healthProbeBindAddress: opt(str()),
+  webhookPort: opt(int32()),
+  leaderElection: opt(obj({ enabled: opt(bool()), resourceID: opt(str()) })),
+  metrics: opt(
+    obj({ bindAddress: opt(str()), enableAuthnAuthz: opt(bool()), secureServing: opt(bool()) }),
+  ),
+  worker: opt(
+    obj({ runAsUser: opt(int64()), seLinuxType: opt(str()), firmwareHostPath: opt(str()) }),
+  ),
+  job: opt(obj({ gcDelay: opt(str()) })),
+});
 
 /**
  * Parses the operator config strictly, as upstream does: unknown or misspelt fields are
@@ -84,71 +72,21 @@ export function parseOperatorConfig(text: string): OperatorConfig {
   }
   const d = defaultConfig();
   if (doc === null || doc === undefined) return d;
-  if (!isObj(doc)) throw new ConfigError('', 'must be a map of settings');
-  const top = [
-    'healthProbeBindAddress',
-    'webhookPort',
-    'leaderElection',
-    'metrics',
-    'worker',
-    'job',
-  ];
-  for (const k of Object.keys(doc)) {
-    if (!top.includes(k))
-      throw new ConfigError(k, `unknown field; known fields: ${top.join(', ')}`);
+  if (!isMap(doc)) throw new ConfigError('', 'must be a map of settings');
+  let f: Static<typeof OperatorConfigFile>;
+  try {
+    f = decode(OperatorConfigFile, doc, { strict: true });
+  } catch (e) {
+    if (e instanceof DecodeError) throw new ConfigError(e.path, e.detail);
+    throw e;
   }
-  const le = section(doc, 'leaderElection', ['enabled', 'resourceID']);
-  const met = section(doc, 'metrics', ['bindAddress', 'enableAuthnAuthz', 'secureServing']);
-  const w = section(doc, 'worker', ['runAsUser', 'seLinuxType', 'firmwareHostPath']);
-  const job = section(doc, 'job', ['gcDelay']);
   const cfg: OperatorConfig = {
-    healthProbeBindAddress: take(
-      doc,
-      'healthProbeBindAddress',
-      'healthProbeBindAddress',
-      'string',
-      d.healthProbeBindAddress,
-    ),
-    webhookPort: take(doc, 'webhookPort', 'webhookPort', 'number', d.webhookPort),
-    leaderElection: {
-      enabled: take(le, 'enabled', 'leaderElection.enabled', 'boolean', d.leaderElection.enabled),
-      resourceID: take(
-        le,
-        'resourceID',
-        'leaderElection.resourceID',
-        'string',
-        d.leaderElection.resourceID,
-      ),
-    },
-    metrics: {
-      bindAddress: take(met, 'bindAddress', 'metrics.bindAddress', 'string', d.metrics.bindAddress),
-      enableAuthnAuthz: take(
-        met,
-        'enableAuthnAuthz',
-        'metrics.enableAuthnAuthz',
-        'boolean',
-        d.metrics.enableAuthnAuthz,
-      ),
-      secureServing: take(
-        met,
-        'secureServing',
-        'metrics.secureServing',
-        'boolean',
-        d.metrics.secureServing,
-      ),
-    },
-    worker: {
-      runAsUser: take(w, 'runAsUser', 'worker.runAsUser', 'number', d.worker.runAsUser),
-      seLinuxType: take(w, 'seLinuxType', 'worker.seLinuxType', 'string', d.worker.seLinuxType),
-      firmwareHostPath: take(
-        w,
-        'firmwareHostPath',
-        'worker.firmwareHostPath',
-        'string',
-        d.worker.firmwareHostPath,
-      ),
-    },
-    job: { gcDelay: take(job, 'gcDelay', 'job.gcDelay', 'string', d.job.gcDelay), gcDelayMs: 0 },
+    healthProbeBindAddress: f.healthProbeBindAddress ?? d.healthProbeBindAddress,
+    webhookPort: f.webhookPort ?? d.webhookPort,
+    leaderElection: { ...d.leaderElection, ...f.leaderElection },
+    metrics: { ...d.metrics, ...f.metrics },
+    worker: { ...d.worker, ...f.worker },
+    job: { gcDelay: f.job?.gcDelay ?? d.job.gcDelay, gcDelayMs: 0 },
   };
   if (cfg.webhookPort < 1 || cfg.webhookPort > 65535) {
     throw new ConfigError('webhookPort', `${cfg.webhookPort} is not a port (1-65535)`);

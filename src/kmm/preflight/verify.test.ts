@@ -24,7 +24,7 @@ function mod(container: Record<string, unknown> = {}, spec: Record<string, unkno
       },
       ...spec,
     },
-  } as Module;
+  };
 }
 
 interface World {
@@ -47,7 +47,7 @@ function deps(w: World, seen: { pullSecrets: string[] } = { pullSecrets: [] }): 
       return {
         state,
         error: new OciError('NotFound', `${state} from the fake registry`),
-      } as ImageExistence;
+      };
     },
   };
 }
@@ -68,7 +68,7 @@ const signingSecrets = { 'ns/key': { key: 'K' }, 'ns/cert': { cert: 'C' } };
 const cases: [string, Module, World, boolean, string | undefined, string, string][] = [
   [
     'in-tree driver, device plugin only',
-    { ...mod(), spec: { selector: {}, devicePlugin: { container: { image: 'p:1' } } } } as Module,
+    { ...mod(), spec: { selector: {}, devicePlugin: { container: { image: 'p:1' } } } },
     {},
     false,
     undefined,

@@ -24,7 +24,7 @@ export function validateDocuments(text: string, file: string): ObjectReport[] {
     const v: unknown = d.toJS();
     const items =
       typeof v === 'object' && v !== null && Array.isArray((v as { items?: unknown }).items)
-        ? ((v as { items: unknown[] }).items as unknown[])
+        ? (v as { items: unknown[] }).items
         : [v];
     for (const item of items) {
       const r = validateKmmObject(item);

@@ -1,3 +1,4 @@
+import { isMap } from '../../runtime/objects.js';
 /**
  * Typed reading of objects that may come from anywhere (a YAML file, an AdmissionReview): every
  * accessor names the field when the value has the wrong type, so the checks that follow can
@@ -12,10 +13,6 @@ export interface FieldError {
 }
 
 export type Obj = Record<string, unknown>;
-
-export function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -35,7 +32,7 @@ export class Errors {
   obj(parent: Obj, key: string, field: string): Obj | undefined {
     const v = parent[key];
     if (v === undefined || v === null) return undefined;
-    if (!isObj(v)) {
+    if (!isMap(v)) {
       this.add(field, `must be a map, not ${describe(v)}`);
       return undefined;
     }
@@ -59,7 +56,7 @@ export class Errors {
       this.add(field, `must be a list, not ${describe(v)}`);
       return undefined;
     }
-    return v;
+    return v as unknown[];
   }
 
   /** A list of strings; entries of another type are reported and left out. */
@@ -79,7 +76,7 @@ export class Errors {
     const v = this.array(parent, key, field);
     if (!v) return undefined;
     return v.map((o, i) => {
-      if (isObj(o)) return o;
+      if (isMap(o)) return o;
       this.add(`${field}[${i}]`, `must be a map, not ${describe(o)}`);
       return undefined;
     });

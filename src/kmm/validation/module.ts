@@ -6,7 +6,8 @@
  */
 import { posix } from 'node:path';
 import { RE2JS } from 're2js';
-import { Errors, isObj, type Obj } from './fields.js';
+import { Errors, type Obj } from './fields.js';
+import { isMap } from '../../runtime/objects.js';
 import { DEVICE_PLUGIN_HOST_PATH_ROOTS, checkTolerations, imageProblem, isUnder } from './kube.js';
 import { quoteValue } from '../../runtime/quote.js';
 
@@ -260,18 +261,18 @@ function checkModuleLoader(errors: Errors, loader: Obj, field: string): void {
     errors.obj(m, 'registryTLS', `${at}.registryTLS`);
     const builds = [
       ...(cBuild ? [{ build: cBuild, field: `${cField}.build` }] : []),
-      ...(isObj(m['build']) ? [{ build: m['build'], field: `${at}.build` }] : []),
+      ...(isMap(m['build']) ? [{ build: m['build'], field: `${at}.build` }] : []),
     ];
     errors.obj(m, 'build', `${at}.build`);
     // Errors in container-level sections are the same for every mapping: said once (dedupe).
-    const whereBuild = isObj(m['build']) ? `kernelMappings[${i}]` : 'every kernel mapping';
+    const whereBuild = isMap(m['build']) ? `kernelMappings[${i}]` : 'every kernel mapping';
     if (builds.length) checkBuild(errors, builds, whereBuild);
     const signs: SignSource[] = [
       ...(cSign ? [{ sign: cSign, field: `${cField}.sign` }] : []),
-      ...(isObj(m['sign']) ? [{ sign: m['sign'], field: `${at}.sign` }] : []),
+      ...(isMap(m['sign']) ? [{ sign: m['sign'], field: `${at}.sign` }] : []),
     ];
     errors.obj(m, 'sign', `${at}.sign`);
-    const whereSign = isObj(m['sign']) ? `kernelMappings[${i}]` : 'every kernel mapping';
+    const whereSign = isMap(m['sign']) ? `kernelMappings[${i}]` : 'every kernel mapping';
     if (signs.length) checkSign(errors, signs, dirName, builds.length > 0, whereSign);
   });
 }
@@ -323,9 +324,9 @@ export function checkModuleSpec(errors: Errors, spec: Obj, field: string): void 
 }
 
 function versionOf(spec: unknown): string {
-  const loader = isObj(spec) ? spec['moduleLoader'] : undefined;
-  const c = isObj(loader) ? loader['container'] : undefined;
-  const v = isObj(c) ? c['version'] : undefined;
+  const loader = isMap(spec) ? spec['moduleLoader'] : undefined;
+  const c = isMap(loader) ? loader['container'] : undefined;
+  const v = isMap(c) ? c['version'] : undefined;
   return typeof v === 'string' ? v : '';
 }
 

@@ -3,7 +3,8 @@
  * `hwe kmm validate`: the same object gets the same answer from both.
  */
 import { parseKernelVersion } from '../kernelmapping/index.js';
-import { Errors, isObj, type FieldError, type Obj } from './fields.js';
+import { Errors, type FieldError, type Obj } from './fields.js';
+import { isMap } from '../../runtime/objects.js';
 import { imageProblem } from './kube.js';
 import { checkModuleSpec, checkVersionChange } from './module.js';
 
@@ -93,11 +94,11 @@ export function validateManagedClusterModule(obj: Obj, old?: Obj): FieldError[] 
   else if (s['moduleSpec'] == null) errors.add('spec.moduleSpec', 'required: the Module to deploy');
   const ns = errors.str(s, 'spokeNamespace', 'spec.spokeNamespace');
   if (!ns) errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
-  if (!isObj(s['selector'])) {
+  if (!isMap(s['selector'])) {
     errors.add('spec.selector', 'required: labels of the ManagedCluster objects to deploy to');
   }
   if (old) {
-    const oldSpec = isObj(old['spec']) ? old['spec']['moduleSpec'] : undefined;
+    const oldSpec = isMap(old['spec']) ? old['spec']['moduleSpec'] : undefined;
     checkVersionChange(errors, oldSpec, s['moduleSpec'], 'spec.moduleSpec');
   }
   return dedupe(errors.list);
@@ -124,7 +125,7 @@ function groupOf(apiVersion: string): string {
 
 /** Whether the object is one of the KMM kinds checked here. */
 export function isValidatedKind(obj: unknown): boolean {
-  if (!isObj(obj)) return false;
+  if (!isMap(obj)) return false;
   const { apiVersion, kind } = obj;
   if (typeof apiVersion !== 'string' || typeof kind !== 'string') return false;
   return VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind) ?? false;
@@ -137,8 +138,8 @@ export function isValidatedKind(obj: unknown): boolean {
 export function validateKmmObject(obj: unknown, old?: unknown): ObjectReport | undefined {
   if (!isValidatedKind(obj)) return undefined;
   const o = obj as Obj & { apiVersion: string; kind: string };
-  const oldObj = isObj(old) ? old : undefined;
-  const meta = isObj(o['metadata']) ? o['metadata'] : {};
+  const oldObj = isMap(old) ? old : undefined;
+  const meta = isMap(o['metadata']) ? o['metadata'] : {};
   const report: ObjectReport = { apiVersion: o.apiVersion, kind: o.kind, errors: [] };
   if (typeof meta['name'] === 'string') report.name = meta['name'];
   if (typeof meta['namespace'] === 'string') report.namespace = meta['namespace'];

@@ -1,6 +1,8 @@
 import { parse } from 'yaml';
-import { decodeModprobe } from '../kernelmapping/decode.js';
-import type { ModprobeSpec } from '../kernelmapping/types.js';
+import { DecodeError, decode } from '../../api/decode.js';
+import { isMap } from '../../runtime/objects.js';
+import { ModprobeSpec, ModuleConfig } from '../../api/kmm.js';
+import { obj, opt, str, type Static } from '../../api/schema.js';
 import { WorkerError } from './errors.js';
 
 /**
@@ -8,79 +10,30 @@ import { WorkerError } from './errors.js';
  * NodeModulesConfig entry), which the pod gets through a downward-API file. Same field names, so
  * configs written for upstream's worker load here unchanged.
  */
-export interface WorkerConfig {
-  kernelVersion?: string;
-  containerImage?: string;
-  imagePullPolicy?: string;
-  insecurePull?: boolean;
-  inTreeModulesToRemove?: string[];
-  /** Deprecated upstream; used when `inTreeModulesToRemove` is not set. */
-  inTreeModuleToRemove?: string;
-  modprobe: ModprobeSpec;
-}
+const WorkerConfigSchema = obj({
+  ...ModuleConfig.properties,
+  modprobe: obj({
+    ...ModprobeSpec.properties,
+    modprobedDir: opt(str({ description: "The image's modprobe.d directory, for softdeps." })),
+  }),
+});
+type WorkerConfigDoc = Static<typeof WorkerConfigSchema>;
+export type WorkerConfig = Partial<WorkerConfigDoc> & Pick<WorkerConfigDoc, 'modprobe'>;
 
 export type WorkerAction = 'load' | 'unload';
 
 /** Where the image keeps its modules when `modprobe.dirName` is not set. */
 export const DEFAULT_DIR_NAME = '/opt';
 
-const TOP_KEYS = new Set([
-  'kernelVersion',
-  'containerImage',
-  'imagePullPolicy',
-  'insecurePull',
-  'inTreeModulesToRemove',
-  'inTreeModuleToRemove',
-  'modprobe',
-]);
-const MODPROBE_KEYS = new Set([
-  'moduleName',
-  'parameters',
-  'dirName',
-  'args',
-  'rawArgs',
-  'firmwarePath',
-  'modulesLoadingOrder',
-  'modprobedDir',
-]);
-const ARGS_KEYS = new Set(['load', 'unload']);
-
-type Obj = Record<string, unknown>;
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function invalid(message: string): WorkerError {
   return new WorkerError('InvalidConfig', message);
 }
 
-// Upstream decodes strictly: a misspelt field is an error, not a silently ignored setting.
-function checkKeys(o: Obj, allowed: Set<string>, at: string): void {
-  for (const k of Object.keys(o)) {
-    if (!allowed.has(k)) {
-      throw invalid(`${at}${k}: unknown field; known fields: ${[...allowed].join(', ')}`);
-    }
-  }
-}
-
-function optStrings(o: Obj, key: string): string[] | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) {
-    throw invalid(`${key}: must be a list of strings`);
-  }
-  return v as string[];
-}
-
-function optString(o: Obj, key: string): string | undefined {
-  const v = o[key];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalid(`${key}: must be a string, not ${typeof v}`);
-  return v;
-}
-
-/** Parses and checks a worker config (YAML or JSON); throws WorkerError 'InvalidConfig'. */
+/**
+ * Parses and checks a worker config (YAML or JSON) against the API's ModuleConfig, strictly as
+ * upstream decodes it: a misspelt field is an error, not a silently ignored setting. Throws
+ * WorkerError 'InvalidConfig'.
+ */
 export function parseWorkerConfig(text: string): WorkerConfig {
   let doc: unknown;
   try {
@@ -88,33 +41,15 @@ export function parseWorkerConfig(text: string): WorkerConfig {
   } catch (e) {
     throw invalid(`not valid YAML: ${(e as Error).message}`);
   }
-  if (!isObj(doc)) throw invalid('must be a map with a modprobe section');
-  checkKeys(doc, TOP_KEYS, '');
-  if (!isObj(doc.modprobe)) throw invalid('modprobe: required, a map');
-  checkKeys(doc.modprobe, MODPROBE_KEYS, 'modprobe.');
-  for (const k of ['args', 'rawArgs']) {
-    const a = doc.modprobe[k];
-    if (isObj(a)) checkKeys(a, ARGS_KEYS, `modprobe.${k}.`);
+  if (!isMap(doc)) throw invalid('must be a map with a modprobe section');
+  try {
+    const cfg = decode(WorkerConfigSchema, doc, { strict: true, required: false });
+    if (!cfg.modprobe) throw invalid('modprobe: required, a map');
+    return { ...cfg, modprobe: cfg.modprobe };
+  } catch (e) {
+    if (e instanceof DecodeError) throw invalid(e.message);
+    throw e;
   }
-  const modprobe = decodeModprobe(doc.modprobe, 'modprobe');
-  if (!modprobe.ok) throw invalid(modprobe.error.message);
-  const cfg: WorkerConfig = { modprobe: modprobe.value };
-  const insecurePull = doc.insecurePull;
-  if (insecurePull !== undefined && insecurePull !== null && typeof insecurePull !== 'boolean') {
-    throw invalid('insecurePull: must be true or false');
-  }
-  const values: Partial<WorkerConfig> = {
-    kernelVersion: optString(doc, 'kernelVersion'),
-    containerImage: optString(doc, 'containerImage'),
-    imagePullPolicy: optString(doc, 'imagePullPolicy'),
-    insecurePull: typeof insecurePull === 'boolean' ? insecurePull : undefined,
-    inTreeModulesToRemove: optStrings(doc, 'inTreeModulesToRemove'),
-    inTreeModuleToRemove: optString(doc, 'inTreeModuleToRemove'),
-  };
-  for (const [k, v] of Object.entries(values)) {
-    if (v !== undefined) (cfg as unknown as Obj)[k] = v;
-  }
-  return cfg;
 }
 
 /**

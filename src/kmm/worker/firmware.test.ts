@@ -66,7 +66,10 @@ describe('installFirmware', () => {
     assert.deepEqual(r.createdDirs.sort(), ['acme', 'acme/dsp']);
     assert.equal(await readFile(join(host, 'acme/dsp/dsp.bin'), 'utf8'), 'dsp v1');
     assert.equal(await readlink(join(host, 'acme/nic-latest.bin')), 'nic.bin');
-    const manifest = JSON.parse(await readFile(join(host, MANIFEST_DIR, 'acme.json'), 'utf8'));
+    const manifest = JSON.parse(await readFile(join(host, MANIFEST_DIR, 'acme.json'), 'utf8')) as {
+      files: string[];
+      dirs: string[];
+    };
     assert.deepEqual(manifest.files.sort(), r.created.sort());
     assert.deepEqual(manifest.dirs.sort(), ['acme', 'acme/dsp']);
   });
@@ -84,7 +87,10 @@ describe('installFirmware', () => {
     await installFirmware(image, host, 'acme');
     const again = await installFirmware(image, host, 'acme');
     assert.deepEqual(again.created, []);
-    const manifest = JSON.parse(await readFile(join(host, MANIFEST_DIR, 'acme.json'), 'utf8'));
+    const manifest = JSON.parse(await readFile(join(host, MANIFEST_DIR, 'acme.json'), 'utf8')) as {
+      files: string[];
+      dirs: string[];
+    };
     assert.equal(manifest.files.length, 4);
   });
 

@@ -4,6 +4,7 @@ import {
   compileRules,
   type NodeFeatureRule,
   processRules,
+  type Rule,
   type RuleFailure,
   type RuleSetWarning,
 } from '../rules/index.js';
@@ -14,6 +15,7 @@ import {
   readNodeFeature,
 } from './merge.js';
 import { applyLabelPolicy, type LabelPolicy, type PolicyResult, type Rejection } from './policy.js';
+import { isMap } from '../../runtime/objects.js';
 
 export const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
 /** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
@@ -25,10 +27,6 @@ export const NFR_GROUP_VERSIONS: readonly string[] = [
 export interface EvalInputs {
   nodeFeatures: NodeFeatureObject[];
   rules: NodeFeatureRule[];
-}
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 /**
@@ -46,7 +44,7 @@ export function parseObjects(text: string, source: string, into: EvalInputs): vo
     const value: unknown = doc.toJS();
     if (value === null || value === undefined) return;
     const items =
-      isRecord(value) && value['kind'] === 'List' && Array.isArray(value['items'])
+      isMap(value) && value['kind'] === 'List' && Array.isArray(value['items'])
         ? (value['items'] as unknown[])
         : [value];
     items.forEach((item, j) => {
@@ -57,7 +55,7 @@ export function parseObjects(text: string, source: string, into: EvalInputs): vo
 }
 
 function addObject(obj: unknown, at: string, into: EvalInputs): void {
-  if (!isRecord(obj)) throw new InvalidInputError(at, 'must be a Kubernetes object (a map)');
+  if (!isMap(obj)) throw new InvalidInputError(at, 'must be a Kubernetes object (a map)');
   const kind = obj['kind'];
   const apiVersion = obj['apiVersion'];
   if (kind === 'NodeFeature') {
@@ -75,15 +73,17 @@ function addObject(obj: unknown, at: string, into: EvalInputs): void {
         `must be ${NFR_GROUP_VERSIONS.join(' or ')} for NodeFeatureRule, not ${JSON.stringify(apiVersion)}`,
       );
     }
-    const meta = isRecord(obj['metadata']) ? obj['metadata'] : {};
+    const meta = isMap(obj['metadata']) ? obj['metadata'] : {};
     if (typeof meta['name'] !== 'string' || meta['name'] === '') {
       throw new InvalidInputError(`${at}: metadata.name`, 'is required');
     }
-    const spec = isRecord(obj['spec']) ? obj['spec'] : undefined;
+    const spec = isMap(obj['spec']) ? obj['spec'] : undefined;
     if (!spec || !Array.isArray(spec['rules'])) {
       throw new InvalidInputError(`${at}: spec.rules`, 'must be a list of rules');
     }
-    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules: spec['rules'] } });
+    // compileRules checks each rule and names the field at fault.
+    const rules = spec['rules'] as Rule[];
+    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules } });
   } else {
     throw new InvalidInputError(
       `${at}: kind`,

@@ -1,9 +1,11 @@
+import { DecodeError, decode } from '../../api/decode.js';
+import { NODE_NAME_LABEL, NodeFeatureSchema, type NodeFeature } from '../../api/nfd.js';
+import { stringMap } from '../../api/schema.js';
 import { addDefaultNamespace, emptyFeatures, type Features } from '../rules/index.js';
 
-/** The label the worker puts on its NodeFeature object: which node the features are for. */
-export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
+export { NODE_NAME_LABEL };
 
-/** A NodeFeature object, checked and normalised by readNodeFeature. */
+/** What nfd-master reads of one NodeFeature object, checked and normalised by readNodeFeature. */
 export interface NodeFeatureObject {
   name: string;
   namespace: string;
@@ -13,85 +15,42 @@ export interface NodeFeatureObject {
 }
 
 /** Input that is not a valid object; `path` names the offending field. */
-export class InvalidInputError extends Error {
-  constructor(
-    readonly path: string,
-    readonly detail: string,
-  ) {
-    super(`${path}: ${detail}`);
-    this.name = 'InvalidInputError';
-  }
-}
+export { DecodeError as InvalidInputError };
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function record(v: unknown, path: string): Record<string, unknown> {
-  if (v === undefined || v === null) return {};
-  if (!isRecord(v)) throw new InvalidInputError(path, 'must be a map');
-  return v;
-}
-
-function strings(v: unknown, path: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(record(v, path))) {
-    if (typeof val !== 'string') {
-      throw new InvalidInputError(
-        `${path}.${k}`,
-        `must be a string; quote it in YAML ("${String(val)}")`,
-      );
-    }
-    out[k] = val;
-  }
-  return out;
-}
+const Labels = stringMap();
 
 /** Checks a NodeFeature document and returns it normalised. `at` prefixes error paths. */
-export function readNodeFeature(doc: Record<string, unknown>, at: string): NodeFeatureObject {
-  const meta = record(doc['metadata'], `${at}metadata`);
-  const name = meta['name'];
-  if (typeof name !== 'string' || name === '') {
-    throw new InvalidInputError(`${at}metadata.name`, 'is required');
+export function readNodeFeature(doc: unknown, at: string): NodeFeatureObject {
+  let nf: NodeFeature;
+  try {
+    nf = decode(NodeFeatureSchema, doc, { required: false });
+    decode(Labels, nf.metadata?.labels ?? {}, { at: 'metadata.labels' });
+  } catch (e) {
+    if (e instanceof DecodeError && at) throw new DecodeError(`${at}${e.path}`, e.detail);
+    throw e;
   }
-  const namespace = typeof meta['namespace'] === 'string' ? meta['namespace'] : '';
-  const objLabels = strings(meta['labels'], `${at}metadata.labels`);
-  const spec = record(doc['spec'], `${at}spec`);
-  const f = record(spec['features'], `${at}spec.features`);
+  const meta = nf.metadata ?? {};
+  if (typeof meta.name !== 'string' || meta.name === '')
+    throw new DecodeError(`${at}metadata.name`, 'is required');
+  const f = nf.spec?.features ?? {};
   const features = emptyFeatures();
-  for (const [k, v] of Object.entries(record(f['flags'], `${at}spec.features.flags`))) {
-    const p = `${at}spec.features.flags.${k}`;
+  for (const [k, v] of Object.entries(f.flags ?? {})) {
     const elements: Record<string, object> = {};
-    for (const [e, ev] of Object.entries(record(record(v, p)['elements'], `${p}.elements`))) {
-      if (ev !== null && !isRecord(ev))
-        throw new InvalidInputError(`${p}.elements.${e}`, 'must be {}');
-      elements[e] = {};
-    }
+    for (const e of Object.keys(v?.elements ?? {})) elements[e] = {};
     features.flags[k] = { elements };
   }
-  for (const [k, v] of Object.entries(record(f['attributes'], `${at}spec.features.attributes`))) {
-    const p = `${at}spec.features.attributes.${k}`;
-    features.attributes[k] = { elements: strings(record(v, p)['elements'], `${p}.elements`) };
-  }
-  for (const [k, v] of Object.entries(record(f['instances'], `${at}spec.features.instances`))) {
-    const p = `${at}spec.features.instances.${k}`;
-    const els = record(v, p)['elements'] ?? [];
-    if (!Array.isArray(els)) throw new InvalidInputError(`${p}.elements`, 'must be a list');
+  for (const [k, v] of Object.entries(f.attributes ?? {}))
+    features.attributes[k] = { elements: { ...v?.elements } };
+  for (const [k, v] of Object.entries(f.instances ?? {}))
     features.instances[k] = {
-      elements: els.map((el, i) => ({
-        attributes: strings(
-          record(el, `${p}.elements[${i}]`)['attributes'],
-          `${p}.elements[${i}].attributes`,
-        ),
-      })),
+      elements: (v?.elements ?? []).map((el) => ({ attributes: { ...el?.attributes } })),
     };
-  }
   return {
-    name,
-    namespace,
-    node: objLabels[NODE_NAME_LABEL] ?? name,
+    name: meta.name,
+    namespace: typeof meta.namespace === 'string' ? meta.namespace : '',
+    node: meta.labels?.[NODE_NAME_LABEL] ?? meta.name,
     features,
-    labels: strings(spec['labels'], `${at}spec.labels`),
+    labels: { ...nf.spec?.labels },
   };
 }
 

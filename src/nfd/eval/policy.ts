@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { TAINT_EFFECTS, type Taint as KubeTaint } from '../../api/core.js';
 import { FEATURE_NS, type Features, type Taint } from '../rules/index.js';
 
 /**
@@ -10,13 +11,11 @@ import { FEATURE_NS, type Features, type Taint } from '../rules/index.js';
 export const PROFILE_NS = 'profile.node.kubernetes.io';
 /** Longest feature annotation value the master accepts. */
 export const ANNOTATION_VALUE_LIMIT = 1024;
-export const TAINT_EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
-export type TaintEffect = (typeof TAINT_EFFECTS)[number];
+export { TAINT_EFFECTS };
+export type TaintEffect = KubeTaint['effect'];
 
 /** A taint that passed the policy: its effect is one Kubernetes accepts. */
-export interface NodeTaint extends Taint {
-  effect: TaintEffect;
-}
+export type NodeTaint = Omit<KubeTaint, 'timeAdded'>;
 
 function isTaintEffect(e: string): e is TaintEffect {
   return (TAINT_EFFECTS as readonly string[]).includes(e);

@@ -48,7 +48,7 @@ describe('slimNode', () => {
 });
 
 describe('nodeChangedForMaster', () => {
-  const update = nodeChangedForMaster.update!;
+  const update = nodeChangedForMaster.update!.bind(nodeChangedForMaster);
   it('ignores a heartbeat', () => {
     const a = slimNode(node());
     const b = slimNode(

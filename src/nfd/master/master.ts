@@ -45,7 +45,6 @@ import {
   processRules,
   type CompiledRuleSet,
   type Features,
-  type NodeFeatureRule as EngineRule,
 } from '../rules/index.js';
 
 import { compileGroup, matchGroup, type CompiledGroup } from './groups.js';
@@ -239,7 +238,7 @@ export class NfdMaster {
       metricsCertDir: opts.metricsCertDir,
     });
     this.log = this.mgr.log;
-    this.nodeApi = this.mgr.api(Nodes as ResourceType<MasterNode>);
+    this.nodeApi = this.mgr.api(Nodes);
     this.groupApi = this.mgr.api(NodeFeatureGroups);
     const registers = [this.mgr.metrics.registry];
     this.metrics = {
@@ -369,7 +368,7 @@ export class NfdMaster {
     };
     let read: NodeFeatureObject;
     try {
-      read = readNodeFeature(nf as unknown as Record<string, unknown>, '');
+      read = readNodeFeature(nf, '');
     } catch (e) {
       const out = { apiVersion: nf.apiVersion, kind: nf.kind, metadata: meta, spec: {} };
       this.invalid.set(out, (e as Error).message);
@@ -378,20 +377,20 @@ export class NfdMaster {
         name: meta.name,
         error: e,
       });
-      return out as NodeFeature;
+      return out;
     }
     return {
       apiVersion: nf.apiVersion,
       kind: nf.kind,
       metadata: meta,
       spec: { features: internFeatures(read.features, this.interner), labels: read.labels },
-    } as NodeFeature;
+    };
   }
 
   private rules(): CompiledRuleSet {
     if (!this.compiled) {
       const objects = this.ruleInformers.flatMap((i) => i.list());
-      this.compiled = compileRules(objects as unknown as EngineRule[]);
+      this.compiled = compileRules(objects);
       this.problems.retain(objects);
       this.tracedRejections.clear();
       for (const w of this.compiled.warnings) {

@@ -1,3 +1,4 @@
+import type { Taint } from '../../api/core.js';
 import { FEATURE_NS } from '../rules/index.js';
 
 /**
@@ -18,12 +19,8 @@ export const STALE_ANNOTATIONS = [
   `${ANNOTATION_NS}/worker.version`,
 ];
 
-export interface NodeTaintLike {
-  key: string;
-  value?: string;
-  effect: string;
-  timeAdded?: string;
-}
+/** A Node's taint, its effect not checked (taints are read back from our own annotation too). */
+export type NodeTaintLike = Omit<Taint, 'effect'> & { effect: string };
 
 /** What the master wants on one node (after the label policy). */
 export interface DesiredNodeState {

@@ -16,7 +16,10 @@ function setup() {
       metadata: { name, uid: `uid-${name}`, generation },
     });
   const reporter = new ProblemReporter({
-    log: createLogger({ level: 'info', write: (l) => void lines.push(JSON.parse(l)) }),
+    log: createLogger({
+      level: 'info',
+      write: (l) => void lines.push(JSON.parse(l) as Record<string, unknown>),
+    }),
     lookup: (n) => objects.get(n),
     event: async (o, type, reason, message) =>
       void events.push({ name: o.metadata.name!, type, reason, message }),

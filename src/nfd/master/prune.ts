@@ -19,11 +19,7 @@ export async function pruneNodes(
   instance: string | undefined,
   log: Logger,
 ): Promise<number> {
-  const api = new ResourceClient<MasterNode>(
-    client,
-    Nodes as ResourceType<MasterNode>,
-    'nfd-master',
-  );
+  const api = new ResourceClient<MasterNode>(client, Nodes, 'nfd-master');
   const { items } = await api.listAll();
   const prefix = instanceAnnotation(`${ANNOTATION_NS}/`, instance);
   const written = await mapLimit(items, 10, async (node) => {

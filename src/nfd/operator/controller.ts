@@ -234,7 +234,7 @@ export function setupNfdOperator(
     return latest ? `${latest.reason}: ${latest.message}` : undefined;
   };
 
-  const components = async (cr: NodeFeatureDiscovery): Promise<ComponentState[]> => {
+  const components = (cr: NodeFeatureDiscovery): ComponentState[] => {
     const names = operandNames(cr);
     const ns = cr.metadata.namespace!;
     const wanted: { component: Component; kind: 'DaemonSet' | 'Deployment' }[] = [
@@ -249,10 +249,7 @@ export function setupNfdOperator(
     for (const w of wanted) {
       const name = names.of(w.component);
       const t = w.kind === 'DaemonSet' ? DaemonSets : Deployments;
-      const workload = cacheOf(t as ResourceType<Operand>).getByName(
-        name,
-        ns,
-      ) as ComponentState['workload'];
+      const workload = cacheOf(t).getByName(name, ns) as ComponentState['workload'];
       const state: ComponentState = { ...w, name, workload };
       out.push(state);
     }
@@ -366,7 +363,7 @@ export function setupNfdOperator(
         void events.event(cr, 'Warning', EVENTS.invalid, e.message);
         await writeStatus(cr, {
           generation: cr.metadata.generation,
-          components: await components(cr),
+          components: components(cr),
           invalid: e.message,
         });
         return; // an edit of the CR tries again
@@ -374,14 +371,14 @@ export function setupNfdOperator(
       for (const w of rendered.warnings) void events.event(cr, 'Warning', EVENTS.unsupported, w);
 
       let applyError: StatusInput['applyError'];
-      let failure: unknown;
+      let failure: Error | undefined;
       for (const o of rendered.objects) {
         try {
           const result = await apply(o);
           if (result !== 'unchanged')
             log.info('operand written', { kind: o.kind, name: o.metadata.name, result });
         } catch (e) {
-          failure ??= e;
+          failure ??= e instanceof Error ? e : new Error(String(e));
           const conflict = e instanceof OwnershipConflict;
           applyError ??= {
             reason: conflict ? REASONS.conflict : REASONS.applyFailed,
@@ -397,12 +394,12 @@ export function setupNfdOperator(
           if (await remove(t, o))
             log.info('operand deleted', { kind: o.kind, name: o.metadata.name });
         } catch (e) {
-          failure ??= e;
+          failure ??= e instanceof Error ? e : new Error(String(e));
         }
       }
       const { settled, retryMs } = await writeStatus(cr, {
         generation: cr.metadata.generation,
-        components: await components(cr),
+        components: components(cr),
         applyError,
       });
       // Another owner's object stays until a person acts; anything else is retried.

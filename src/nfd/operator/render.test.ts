@@ -258,7 +258,7 @@ test('the topology updater: upstream flags and host paths, only when asked for',
       '/host-var/lib/kubelet',
     ]);
     assert.ok(c.volumeMounts!.every((m) => m.readOnly));
-    for (const flag of c.args!.filter((a) => a.includes('=/'))) {
+    for (const flag of c.args.filter((a) => a.includes('=/'))) {
       const path = flag.slice(flag.indexOf('=') + 1);
       assert.ok(
         c.volumeMounts!.some((m) => path.startsWith(`${m.mountPath}/`)),

@@ -144,7 +144,7 @@ test('desiredState on a bare object gives what to create: the next pass writes n
   desiredState(fresh, ds('img'));
   assert.equal(fresh.metadata.annotations?.[RENDERED_HASH_ANNOTATION], renderedHash(ds('img')));
   assert.equal(
-    patchFor(stored(fresh, fresh.metadata.annotations![RENDERED_HASH_ANNOTATION]), ds('img')),
+    patchFor(stored(fresh, fresh.metadata.annotations[RENDERED_HASH_ANNOTATION]), ds('img')),
     undefined,
   );
 });

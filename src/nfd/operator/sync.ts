@@ -17,10 +17,7 @@ import { createHash } from 'node:crypto';
 import { deepEqual, overlay } from '../../runtime/index.js';
 import { OWNER_ANNOTATION, RENDERED_HASH_ANNOTATION } from './constants.js';
 import type { Operand } from './render.js';
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
+import { isMap } from '../../runtime/objects.js';
 
 /** Stable hash of a rendered object. */
 export function renderedHash(o: Operand): string {
@@ -93,8 +90,8 @@ export function desiredState(current: Operand, desired: Operand): void {
     const keep = ALLOCATED[desired.kind];
     const prev = cur[k];
     cur[k] = structuredClone(v);
-    if (keep && isObject(prev) && isObject(cur[k])) {
-      const next = cur[k] as Record<string, unknown>;
+    if (keep && isMap(prev) && isMap(cur[k])) {
+      const next = cur[k];
       for (const f of keep) if (prev[f] !== undefined && next[f] === undefined) next[f] = prev[f];
     }
   }

@@ -3,6 +3,7 @@ import { FieldError } from './errors.js';
 import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
+import { isMap } from '../../runtime/objects.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it
@@ -62,10 +63,6 @@ export function parseGoInt(s: string): number | undefined {
 
 /** Per-expression memo of results by input value; bounded, cleared when full. */
 const MEMO_LIMIT = 4096;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function describe(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
@@ -129,7 +126,7 @@ const COMPARISONS: ReadonlySet<string> = new Set(['Gt', 'Ge', 'Lt', 'Le', 'GtLt'
  * element matched) works here too.
  */
 export function compileExpression(raw: unknown, field: string): CompiledExpression {
-  if (!isRecord(raw)) {
+  if (!isMap(raw)) {
     throw new FieldError(
       'InvalidRule',
       field,

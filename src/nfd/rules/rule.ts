@@ -2,6 +2,7 @@ import { FieldError, RuleError, type RuleWarning } from './errors.js';
 import { type CompiledExpression, compileExpression } from './expression.js';
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
 import type { Features, Rule, RuleOutput, Taint } from './types.js';
+import { isMap } from '../../runtime/objects.js';
 
 /** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
 type Element = Record<string, string>;
@@ -45,10 +46,6 @@ function has(o: Record<string, unknown>, key: string, protoKey: boolean): boolea
   return protoKey ? hasOwn(o, key) : o[key] !== undefined;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 function describe(v: unknown): string {
   return JSON.stringify(v) ?? String(v);
 }
@@ -59,7 +56,7 @@ function invalid(field: string, detail: string): never {
 
 function stringMap(v: unknown, field: string): Record<string, string> {
   if (v === undefined || v === null) return {};
-  if (!isRecord(v)) invalid(field, `must be a map of strings, not ${describe(v)}`);
+  if (!isMap(v)) invalid(field, `must be a map of strings, not ${describe(v)}`);
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') {
@@ -81,7 +78,7 @@ function taintList(v: unknown, field: string): Taint[] {
   if (!Array.isArray(v)) invalid(field, `must be a list of taints, not ${describe(v)}`);
   return v.map((t, i) => {
     const f = `${field}[${i}]`;
-    if (!isRecord(t)) invalid(f, `must be an object {key, value, effect}, not ${describe(t)}`);
+    if (!isMap(t)) invalid(f, `must be an object {key, value, effect}, not ${describe(t)}`);
     const key = optionalString(t['key'], `${f}.key`);
     if (key === '') invalid(`${f}.key`, 'is required');
     const taint: Taint = { key, effect: optionalString(t['effect'], `${f}.effect`) };
@@ -103,7 +100,7 @@ function compileTerms(v: unknown, field: string, problems: FieldError[]): Compil
   if (!Array.isArray(v)) invalid(field, `must be a list of feature terms, not ${describe(v)}`);
   return v.map((t, i) => {
     const f = `${field}[${i}]`;
-    if (!isRecord(t)) invalid(f, `must be an object {feature, matchExpressions, matchName}`);
+    if (!isMap(t)) invalid(f, `must be an object {feature, matchExpressions, matchName}`);
     const feature = t['feature'];
     if (typeof feature !== 'string' || feature === '') {
       invalid(`${f}.feature`, 'must name a feature, e.g. kernel.loadedmodule');
@@ -112,7 +109,7 @@ function compileTerms(v: unknown, field: string, problems: FieldError[]): Compil
     const me = t['matchExpressions'];
     let exprs: CompiledTerm['exprs'];
     if (me !== undefined && me !== null) {
-      if (!isRecord(me)) invalid(`${f}.matchExpressions`, 'must be a map of key → {op, value}');
+      if (!isMap(me)) invalid(`${f}.matchExpressions`, 'must be a map of key → {op, value}');
       exprs = Object.entries(me).map(([key, e]) => ({
         key,
         protoKey: key in Object.prototype,
@@ -158,17 +155,17 @@ function compileTemplateField(
 }
 
 function ruleName(raw: unknown): string {
-  return isRecord(raw) && typeof raw['name'] === 'string' ? raw['name'] : '';
+  return isMap(raw) && typeof raw['name'] === 'string' ? raw['name'] : '';
 }
 
 /**
- * Compiles one rule. Throws a RuleError (kind InvalidRule) naming the field when the rule is
- * malformed.
+ * Compiles one rule (a Rule, or a document not checked yet). Throws a RuleError (kind
+ * InvalidRule) naming the field when the rule is malformed.
  */
-export function compileRule(raw: Rule | unknown): CompiledRule {
+export function compileRule(raw: unknown): CompiledRule {
   const name = ruleName(raw);
   try {
-    if (!isRecord(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
+    if (!isMap(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
     if (name === '') invalid('name', 'is required');
     const problems: FieldError[] = [];
     let matchAny: CompiledTerm[][] = [];
@@ -176,7 +173,7 @@ export function compileRule(raw: Rule | unknown): CompiledRule {
     if (ma !== undefined && ma !== null) {
       if (!Array.isArray(ma)) invalid('matchAny', 'must be a list of {matchFeatures}');
       matchAny = ma.map((elem, i) => {
-        if (!isRecord(elem)) invalid(`matchAny[${i}]`, 'must be an object {matchFeatures}');
+        if (!isMap(elem)) invalid(`matchAny[${i}]`, 'must be an object {matchFeatures}');
         return compileTerms(elem['matchFeatures'], `matchAny[${i}].matchFeatures`, problems);
       });
     }
@@ -382,7 +379,7 @@ const UNMATCHED: RuleOutput = Object.freeze({
   vars: Object.freeze({}),
   taints: Object.freeze([]) as unknown as Taint[],
   extendedResources: Object.freeze({}),
-}) as RuleOutput;
+});
 
 /**
  * Evaluates a compiled rule against one node's features, exactly as upstream's fail-fast
@@ -439,10 +436,10 @@ const compiledCache = new WeakMap<object, CompiledRule>();
  * evaluation fails.
  */
 export function executeRule(rule: Rule, features: Partial<Features>): RuleOutput {
-  let compiled = isRecord(rule) ? compiledCache.get(rule) : undefined;
+  let compiled = isMap(rule) ? compiledCache.get(rule) : undefined;
   if (!compiled) {
     compiled = compileRule(rule);
-    if (isRecord(rule)) compiledCache.set(rule, compiled);
+    if (isMap(rule)) compiledCache.set(rule, compiled);
   }
   const out = evaluateRule(compiled, features);
   return out === UNMATCHED

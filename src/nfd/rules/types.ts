@@ -1,61 +1,32 @@
 /**
- * The shapes the rule engine reads and writes. They mirror the `nfd.k8s-sigs.io/v1alpha1`
- * NodeFeature `spec.features` and NodeFeatureRule `spec.rules[]` objects field for field, so a
- * parsed YAML document can be handed over as it is.
+ * The shapes the rule engine reads and writes. Its inputs are the API's types (NodeFeature
+ * `spec.features`, NodeFeatureRule `spec.rules[]`), so a parsed YAML document can be handed over
+ * as it is; only the engine's outputs are declared here.
  */
-import type { MatchOp } from '../../api/nfd.js';
+import type { Taint as KubeTaint } from '../../api/core.js';
+import type { NodeFeatureRule as NodeFeatureRuleObject, Rule as RuleSpec } from '../../api/nfd.js';
 
-export { MATCH_OPS, type MatchOp } from '../../api/nfd.js';
+export {
+  emptyFeatures,
+  MATCH_OPS,
+  type FeatureMatcherTerm,
+  type Features,
+  type MatchAnyElem,
+  type MatchExpression,
+  type MatchOp,
+} from '../../api/nfd.js';
 
-/** NodeFeature `spec.features`, keyed by `<source>.<feature>` (e.g. `kernel.loadedmodule`). */
-export interface Features {
-  flags: Record<string, { elements: Record<string, object> }>;
-  attributes: Record<string, { elements: Record<string, string> }>;
-  instances: Record<string, { elements: { attributes: Record<string, string> }[] }>;
-}
+/**
+ * A taint as a rule asks for it: the API's Taint with its effect not checked yet (custom rules
+ * of the worker config never pass the CRD schema); the master's policy checks it.
+ */
+export type Taint = Omit<KubeTaint, 'effect' | 'timeAdded'> & { effect: string };
 
-export interface MatchExpression {
-  op: MatchOp;
-  value?: string[];
-  /** `version` compares dotted versions instead of integers in Gt/Ge/Lt/Le/GtLt/GeLe. */
-  type?: 'version' | '';
-}
+/** One item of NodeFeatureRule `spec.rules[]`, or a custom rule of the worker config. */
+export type Rule = Omit<RuleSpec, 'taints'> & { taints?: Taint[] };
 
-export interface FeatureMatcherTerm {
-  feature: string;
-  matchExpressions?: Record<string, MatchExpression>;
-  matchName?: MatchExpression;
-}
-
-export interface MatchAnyElem {
-  matchFeatures: FeatureMatcherTerm[];
-}
-
-export interface Taint {
-  key: string;
-  value?: string;
-  effect: string;
-}
-
-/** One item of NodeFeatureRule `spec.rules[]`. */
-export interface Rule {
-  name: string;
-  labels?: Record<string, string>;
-  labelsTemplate?: string;
-  annotations?: Record<string, string>;
-  vars?: Record<string, string>;
-  varsTemplate?: string;
-  taints?: Taint[];
-  extendedResources?: Record<string, string>;
-  matchFeatures?: FeatureMatcherTerm[];
-  matchAny?: MatchAnyElem[];
-}
-
-/** The parts of a NodeFeatureRule object the engine needs. */
-export interface NodeFeatureRule {
-  metadata: { name: string };
-  spec: { rules: Rule[] };
-}
+/** The parts of a NodeFeatureRule object the engine reads. */
+export type NodeFeatureRule = Pick<NodeFeatureRuleObject, 'metadata'> & { spec: { rules: Rule[] } };
 
 /** What one rule produced. Unmatched rules produce empty maps. */
 export interface RuleOutput {
@@ -65,9 +36,4 @@ export interface RuleOutput {
   vars: Record<string, string>;
   taints: Taint[];
   extendedResources: Record<string, string>;
-}
-
-/** An empty Features value, for callers building one up. */
-export function emptyFeatures(): Features {
-  return { flags: {}, attributes: {}, instances: {} };
 }

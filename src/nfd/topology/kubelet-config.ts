@@ -75,7 +75,8 @@ export function parseKubeletConfig(text: string, file: string): KubeletTopologyC
       const limits = reservedMemory.get(e.numaNode) ?? {};
       for (const [name, q] of Object.entries(e.limits as Record<string, unknown>)) {
         const v = quantityValue(String(q));
-        if (v === undefined || v < 0) throw bad(`${at}.limits.${name}`, `"${q}" is not a quantity`);
+        if (v === undefined || v < 0)
+          throw bad(`${at}.limits.${name}`, `"${String(q)}" is not a quantity`);
         limits[name] = (limits[name] ?? 0) + v;
       }
       reservedMemory.set(e.numaNode, limits);

@@ -78,9 +78,6 @@ export interface PodResourcesClient {
   close(): void;
 }
 
-/** gRPC status code UNIMPLEMENTED. */
-const UNIMPLEMENTED = 12;
-
 type ListerClient = new (...a: ConstructorParameters<typeof Client>) => Client;
 interface Loaded {
   grpc: typeof import('@grpc/grpc-js');
@@ -119,7 +116,7 @@ export async function podResourcesClient(
       const fn = (client as unknown as Record<string, Unary>)[method]!;
       fn.call(client, {}, { deadline: Date.now() + timeoutMs }, (err, res) => {
         if (!err) return resolve(res as T);
-        const unimplemented = err.code === UNIMPLEMENTED;
+        const unimplemented = err.code === grpc.status.UNIMPLEMENTED;
         reject(
           new PodResourcesError(
             `kubelet pod-resources ${method} on ${socket}: ${err.details || err.message}` +

@@ -73,7 +73,7 @@ export function buildNodeResourceTopology(
       { name: ATTR_TOPOLOGY_MANAGER_SCOPE, value: scope },
     ],
     zones,
-  } as NodeResourceTopology;
+  };
 }
 
 /** Runs passes until the signal aborts (or once with `oneshot`). Returns the exit code. */

@@ -97,7 +97,7 @@ async function run(ctx: CommandContext): Promise<number> {
       namespace,
       podName: ctx.env.POD_NAME,
       podUid: ctx.env.POD_UID,
-      output: output as 'json' | 'yaml' | undefined,
+      output: output,
       stdout: ctx.stdout,
       log,
       signal: abort.signal,

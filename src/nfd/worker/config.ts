@@ -6,6 +6,7 @@
 
 import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
 import { parseGoDuration } from '../../runtime/duration.js';
+import { isMap } from '../../runtime/objects.js';
 
 /** Logger options upstream passes to klog; we keep them and map `v` onto our logger. */
 export interface KlogOptions {
@@ -282,10 +283,6 @@ export async function parseConfigText(text: string, file?: string): Promise<Conf
     if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.detail, file);
     throw e;
   }
-}
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
 /** Overlays `top` onto `base`: maps merge key by key, anything else replaces. */

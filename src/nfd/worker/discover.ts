@@ -7,12 +7,13 @@ import type { HostPaths } from './hostfs.js';
 import type { DiscoverContext } from './source.js';
 import { registeredSources } from './sources/index.js';
 import { addSourceFeatures, emptyFeatures, type DiscoveryWarning, type Features } from './types.js';
+import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL, type NodeFeature } from '../../api/nfd.js';
 import type { OwnerReference } from '../../runtime/objects.js';
 
 export const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
-export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
+export { NODE_NAME_LABEL };
 export const WORKER_POD_UID_ANNOTATION = 'nfd.node.kubernetes.io/worker.pod.uid';
-export const NFD_API_VERSION = 'nfd.k8s-sigs.io/v1alpha1';
+export const NFD_API_VERSION = `${NFD_GROUP}/${NFD_VERSION}`;
 
 export interface DiscoverOptions {
   paths: HostPaths;
@@ -136,19 +137,15 @@ export function sortFeatures(f: Features): Features {
   return { flags, attributes, instances };
 }
 
-export interface NodeFeatureObject {
+/**
+ * The NodeFeature the worker writes: the API's object with the fields the worker always sets.
+ */
+export type NodeFeatureObject = NodeFeature & {
   apiVersion: string;
   kind: 'NodeFeature';
-  metadata: {
-    name: string;
-    namespace: string;
-    labels: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-    resourceVersion?: string;
-  };
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
   spec: { features: Features; labels: Record<string, string> };
-}
+};
 
 export function buildNodeFeature(a: {
   nodeName: string;

@@ -28,10 +28,7 @@ export function canonical(v: unknown): string {
 }
 
 /** The current object with the worker's parts replaced by `want`'s; other fields are kept. */
-export function desiredFrom(
-  current: NodeFeatureObject,
-  want: NodeFeatureObject,
-): NodeFeatureObject {
+export function desiredFrom(current: NodeFeature, want: NodeFeatureObject): NodeFeatureObject {
   const labels = {
     ...current.metadata.labels,
     [NODE_NAME_LABEL]: want.metadata.labels[NODE_NAME_LABEL]!,
@@ -39,14 +36,15 @@ export function desiredFrom(
   const annotations = { ...(current.metadata.annotations ?? {}) };
   const podUid = want.metadata.annotations?.[WORKER_POD_UID_ANNOTATION];
   if (podUid) annotations[WORKER_POD_UID_ANNOTATION] = podUid;
-  const metadata: NodeFeatureObject['metadata'] = { ...current.metadata, labels };
+  const { name, namespace } = want.metadata;
+  const metadata: NodeFeatureObject['metadata'] = { name, namespace, ...current.metadata, labels };
   if (Object.keys(annotations).length) metadata.annotations = annotations;
   if (want.metadata.ownerReferences?.length)
     metadata.ownerReferences = want.metadata.ownerReferences;
-  return { ...current, metadata, spec: want.spec };
+  return { ...current, apiVersion: want.apiVersion, kind: want.kind, metadata, spec: want.spec };
 }
 
-export function needsUpdate(current: NodeFeatureObject, want: NodeFeatureObject): boolean {
+export function needsUpdate(current: NodeFeature, want: NodeFeatureObject): boolean {
   const desired = desiredFrom(current, want);
   return (
     canonical(current.spec) !== canonical(desired.spec) ||
@@ -64,9 +62,9 @@ export async function publishNodeFeature(
 ): Promise<PublishOutcome> {
   const { namespace, name } = want.metadata;
   for (let attempt = 0; ; attempt++) {
-    let current: NodeFeatureObject | undefined;
+    let current: NodeFeature | undefined;
     try {
-      current = await client.request<NodeFeatureObject>(path(namespace, name));
+      current = await client.request<NodeFeature>(path(namespace, name));
     } catch (e) {
       if (!isKubeError(e, 'NotFound')) throw e;
     }

@@ -1,37 +1,19 @@
 /**
- * The shapes discovery works with. `Features` is the `spec.features` of a NodeFeature object
- * (nfd.k8s-sigs.io/v1alpha1): flag sets, attribute maps and instance lists, keyed
- * `<source>.<feature>`.
+ * The shapes discovery works with: the API's `Features` (the `spec.features` of a NodeFeature
+ * object: flag sets, attribute maps and instance lists, keyed `<source>.<feature>`) and helpers
+ * that build them.
  */
+import type {
+  AttributeFeatureSet,
+  Features,
+  FlagFeatureSet,
+  InstanceFeatureSet,
+} from '../../api/nfd.js';
 
-export interface FlagFeatureSet {
-  elements: Record<string, Record<string, never>>;
-}
-
-export interface AttributeFeatureSet {
-  elements: Record<string, string>;
-}
-
-export interface InstanceFeature {
-  attributes: Record<string, string>;
-}
-
-export interface InstanceFeatureSet {
-  elements: InstanceFeature[];
-}
-
-export interface Features {
-  flags: Record<string, FlagFeatureSet>;
-  attributes: Record<string, AttributeFeatureSet>;
-  instances: Record<string, InstanceFeatureSet>;
-}
-
-export function emptyFeatures(): Features {
-  return { flags: {}, attributes: {}, instances: {} };
-}
+export { emptyFeatures, type Features } from '../../api/nfd.js';
 
 export function flagSet(names: Iterable<string>): FlagFeatureSet {
-  const elements: Record<string, Record<string, never>> = {};
+  const elements: FlagFeatureSet['elements'] = {};
   for (const n of names) elements[n] = {};
   return { elements };
 }
@@ -45,11 +27,7 @@ export function instanceSet(list: Record<string, string>[]): InstanceFeatureSet 
 }
 
 /** The features one source found, keyed by feature name without the source prefix. */
-export interface SourceFeatures {
-  flags?: Record<string, FlagFeatureSet>;
-  attributes?: Record<string, AttributeFeatureSet>;
-  instances?: Record<string, InstanceFeatureSet>;
-}
+export type SourceFeatures = Partial<Features>;
 
 /** Copies one source's features into `into` under `<source>.<feature>` keys. */
 export function addSourceFeatures(into: Features, source: string, f: SourceFeatures): void {

@@ -78,7 +78,7 @@ function harness(over: Partial<WorkerOptions> & Pick<WorkerOptions, 'paths'>): H
     stop: () => abort.abort(),
     nextPass: () => {
       const i = consumed++;
-      if (passes[i]) return Promise.resolve(passes[i]!);
+      if (passes[i]) return Promise.resolve(passes[i]);
       return new Promise((resolve, reject) => {
         const t = setTimeout(
           () => reject(new Error(`no pass ${i + 1} within 10s; log:\n${log}`)),

@@ -587,7 +587,7 @@ const INVALID: InvalidCase[] = [
 describe('invalid objects are rejected, naming the field', () => {
   for (const c of INVALID) {
     it(c.name, async () => {
-      const e = await rejection(create(client, c.object() as Obj, ns));
+      const e = await rejection(create(client, c.object(), ns));
       const named = e.causes.some((x) => x.field === c.field) || e.message.includes(c.field);
       assert.ok(named, `field ${c.field} not named: ${e.message} ${JSON.stringify(e.causes)}`);
       assert.match(e.message, c.message);

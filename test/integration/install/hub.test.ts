@@ -19,12 +19,7 @@ import {
 } from '../../../src/api/index.js';
 import { freePort } from '../../../src/cluster/processes.js';
 import type { ManagedCluster } from '../../../src/kmm/hub/index.js';
-import {
-  ResourceClient,
-  kubeconfigYaml,
-  loadKubeconfig,
-  type ResourceType,
-} from '../../../src/runtime/index.js';
+import { ResourceClient, kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/index.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import { HWE_ENTRY } from '../../support/cli.js';
 import { eventually, onCleanup, testCluster, uniqueName } from '../../support/cluster.js';
@@ -157,11 +152,7 @@ describe('hwe kmm hub as its ServiceAccount', () => {
       body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: mc } },
     });
     onCleanup(() => client.request(`/api/v1/namespaces/${mc}`, { method: 'DELETE' }));
-    const clusters = new ResourceClient<ManagedCluster>(
-      client,
-      ManagedClusters as ResourceType<ManagedCluster>,
-      'test',
-    );
+    const clusters = new ResourceClient<ManagedCluster>(client, ManagedClusters, 'test');
     await clusters.create({
       metadata: { name: mc, labels: { [mc]: 'yes' } },
       spec: { hubAcceptsClient: true },
@@ -193,7 +184,7 @@ describe('hwe kmm hub as its ServiceAccount', () => {
         spokeNamespace: 'drivers',
         selector: { [mc]: 'yes' },
       },
-    } as ManagedClusterModule);
+    });
     onCleanup(() => mcms.deleteIfExists(mc));
 
     const d = overlay.find((m) => m.kind === 'Deployment')! as Manifest & {

@@ -646,7 +646,7 @@ describe('kubectl apply -k', () => {
       240_000,
       500,
     );
-    assert.notEqual(typeof outcome, 'string', String(outcome));
+    assert.notEqual(typeof outcome, 'string', typeof outcome === 'string' ? outcome : '');
     const cr = outcome as NodeFeatureDiscovery;
     assert.ok(cr.metadata.finalizers?.includes(FINALIZER));
 

@@ -119,7 +119,11 @@ describe('OLM bundles', () => {
         cluster.bin('kubectl'),
         ['apply', '--dry-run=server', '--validate=strict', '-n', ns, '-f', '-'],
         {
-          input: JSON.stringify({ apiVersion: 'v1', kind: 'List', items: JSON.parse(examples) }),
+          input: JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'List',
+            items: JSON.parse(examples) as unknown[],
+          }),
           env: { KUBECONFIG: cluster.kubeconfig },
         },
       );

@@ -175,7 +175,7 @@ describe('Pod Security', () => {
       },
       'quay.io/hwe/hwe:0.1.0',
     );
-    await lowestLevel('sign pod', sign as unknown as PodTemplate, 'restricted');
+    await lowestLevel('sign pod', sign, 'restricted');
     const build = renderKanikoPod(
       {
         owner,
@@ -187,7 +187,7 @@ describe('Pod Security', () => {
       },
       'gcr.io/kaniko-project/executor:v1.23.2',
     );
-    await lowestLevel('kaniko build pod', build as unknown as PodTemplate, 'baseline');
+    await lowestLevel('kaniko build pod', build, 'baseline');
     const opts = {
       workerImage: 'quay.io/hwe/hwe:0.1.0',
       firmwareHostPath: '/var/lib/firmware',
@@ -215,7 +215,7 @@ describe('Pod Security', () => {
       ],
     ] as const) {
       const pod = workerPod('n', entry, cfg, 'load', nmc, opts);
-      await lowestLevel(what, pod as unknown as PodTemplate, 'privileged');
+      await lowestLevel(what, pod, 'privileged');
     }
     const module = {
       metadata: { name: 'm', namespace: 'ns' },

@@ -66,7 +66,6 @@ import {
   ServiceAccounts,
   silentLogger,
   type KubeObject,
-  type ResourceType,
 } from '../../../src/runtime/index.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import {
@@ -111,11 +110,7 @@ await installOcmCrds(spoke, /^(clusterclaims|appliedmanifestworks)\./);
 const hubNs = await testNamespace(hub, 'kmm-hub');
 const cluster = await testNamespace(hub, 'spoke');
 const clusterSel = uniqueName('wants-mcm');
-const clusters = new ResourceClient<ManagedCluster>(
-  hub,
-  ManagedClusters as ResourceType<ManagedCluster>,
-  'test',
-);
+const clusters = new ResourceClient<ManagedCluster>(hub, ManagedClusters, 'test');
 await clusters.create({
   metadata: { name: cluster, labels: { [clusterSel]: 'true' } },
   spec: { hubAcceptsClient: true },
@@ -190,7 +185,7 @@ function files(root: string, dir = root): LayerFile[] {
     return e.isDirectory() ? files(root, p) : [{ path: relative(root, p), data: readFileSync(p) }];
   });
 }
-const hubPods = new ResourceClient<Pod>(hub, Pods as ResourceType<Pod>, 'test');
+const hubPods = new ResourceClient<Pod>(hub, Pods, 'test');
 const hubSecrets = new ResourceClient<KubeObject>(hub, Secrets, 'test');
 let building = true;
 const builder = (async () => {
@@ -248,11 +243,7 @@ after(async () => {
 });
 
 const mcms = new ResourceClient<ManagedClusterModule>(hub, ManagedClusterModules, 'test');
-const works = new ResourceClient<ManifestWork>(
-  hub,
-  ManifestWorks as ResourceType<ManifestWork>,
-  'test',
-);
+const works = new ResourceClient<ManifestWork>(hub, ManifestWorks, 'test');
 const spokeModules = new ResourceClient<Module>(spoke, Modules, 'test');
 const spokeNodes = new ResourceClient(spoke, Nodes, 'test');
 const mcmName = uniqueName('mcm');
@@ -319,7 +310,7 @@ it('an MCM is built and signed on the hub and its digest-pinned Module loaded on
       spokeNamespace: spokeNs,
       selector: { [clusterSel]: 'true' },
     },
-  } as ManagedClusterModule);
+  });
 
   // The hub's MIC for the cluster lists one image per kernel, and both get built.
   const mics = new ResourceClient<ModuleImagesConfig>(hub, ModuleImagesConfigs, 'test');
@@ -462,7 +453,7 @@ it('the spoke in managed mode never builds: a missing image with build is DoesNo
         },
       },
     },
-  } as Module);
+  });
   const mics = new ResourceClient<ModuleImagesConfig>(spoke, ModuleImagesConfigs, 'test');
   await eventually(
     'the image DoesNotExist on the spoke',
@@ -471,7 +462,7 @@ it('the spoke in managed mode never builds: a missing image with build is DoesNo
         ?.status === 'DoesNotExist',
     60_000,
   );
-  const spokePods = new ResourceClient<Pod>(spoke, Pods as ResourceType<Pod>, 'test');
+  const spokePods = new ResourceClient<Pod>(spoke, Pods, 'test');
   const builds = await spokePods.list({
     namespace: spokeNs,
     labelSelector: 'kmm.node.kubernetes.io/pod-type in (build,sign)',

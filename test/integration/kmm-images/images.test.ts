@@ -25,9 +25,7 @@ import {
   ModuleImagesConfigs,
   Modules,
   installCrds,
-  type Module,
   type ModuleImageSpec,
-  type ModuleImagesConfig,
 } from '../../../src/api/index.js';
 import type { OpenShiftBuild, Pod } from '../../../src/kmm/build/index.js';
 import { setupImageControllers } from '../../../src/kmm/images/index.js';
@@ -165,11 +163,11 @@ async function moduleWithImages(name: string, images: ModuleImageSpec[], pullSec
         },
       },
     },
-  } as Module);
+  });
   const mic = await mics.create({
     metadata: { name, namespace: ns, ownerReferences: [ownerReference(mod, { controller: true })] },
     spec: { images, imageRepoSecret: { name: pullSecret }, imagePullPolicy: 'IfNotPresent' },
-  } as ModuleImagesConfig);
+  });
   return { mod, mic };
 }
 
@@ -298,7 +296,7 @@ describe('ModuleImagesConfig with sign.unsignedImage', () => {
     assert.equal(r.code, 0, r.stderr);
     const keyBody = keyPem.split('\n')[1]!;
     assert.ok(!r.stdout.includes(keyBody) && !r.stderr.includes(keyBody), 'no key in output');
-    assert.equal(JSON.parse(r.stdout).signed.length, 1);
+    assert.equal((JSON.parse(r.stdout) as { signed: unknown[] }).signed.length, 1);
     await finishPod(pod, true);
 
     await waitState(name, image, 'Exists');
@@ -635,7 +633,7 @@ describe('OpenShift builds', () => {
           },
         ],
       },
-    } as ModuleImagesConfig);
+    });
     const builds = api(Builds as ResourceType<OpenShiftBuild>);
     const b = await eventually(
       'a Build',

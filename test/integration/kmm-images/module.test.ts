@@ -31,7 +31,6 @@ import {
   Secrets,
   ServiceAccounts,
   type KubeObject,
-  type ResourceType,
 } from '../../../src/runtime/index.js';
 import { runHwe } from '../../support/cli.js';
 import {
@@ -65,7 +64,7 @@ const secrets = new ResourceClient<KubeObject & { data?: Record<string, string> 
   Secrets,
   'test',
 );
-const pods = new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test');
+const pods = new ResourceClient<Pod>(client, Pods, 'test');
 const push = new RegistryClient({ registry: reg.host, tls: reg.tls, auth: user });
 after(() => push.close());
 
@@ -155,7 +154,7 @@ it('a missing image with sign.unsignedImage is signed, pushed, and the module sc
         },
       },
     },
-  } as Module);
+  });
 
   const mics = new ResourceClient<ModuleImagesConfig>(client, ModuleImagesConfigs, 'test');
   await eventually(

@@ -115,7 +115,8 @@ describe('hwe kmm sign-image', () => {
     );
     const r = await runHwe([...args, '--', `/${base}/mod_a.ko`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).signed[0].replacedSignature, true);
+    const out = JSON.parse(r.stdout) as { signed: { replacedSignature: boolean }[] };
+    assert.equal(out.signed[0]!.replacedSignature, true);
     const s1 = await fileOf(once, `${base}/mod_a.ko`);
     const s2 = await fileOf(twice, `${base}/mod_a.ko`);
     assert.equal(s2.length, s1.length);
@@ -133,7 +134,7 @@ describe('hwe kmm sign-image', () => {
     const image = `${reg.host}/kmm/nopush:v1`;
     const r = await runHwe([...common(image), '--no-push', '--', `/${base}/*.ko`]);
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(JSON.parse(r.stdout).digest, undefined);
+    assert.equal((JSON.parse(r.stdout) as { digest?: string }).digest, undefined);
     assert.equal((await imageExists(client, parseReference(image))).state, 'NotFound');
   });
 

@@ -210,7 +210,7 @@ test('pushBuiltImage: the build goes through an owned ModuleImagesConfig and its
   // The operator's image controllers report the build's result in the MIC status.
   await mics.patchStatus(
     micName,
-    { status: { imagesStates: [{ image: mic.spec.images![0]!.image, status: 'Exists' }] } },
+    { status: { imagesStates: [{ image: mic.spec.images[0].image, status: 'Exists' }] } },
     { namespace: ns },
   );
   const done = await settled(pv.get, ['buildable']);

@@ -16,7 +16,6 @@ import {
   ResourceClient,
   type Condition,
   type KubeObject,
-  type ResourceType,
 } from '../../../src/runtime/index.js';
 import {
   eventually,
@@ -38,7 +37,7 @@ const ns = await testNamespace(client, 'kmm-imgst');
 const KERNEL = '6.1.0-imgstatus.x86_64';
 const sel = uniqueName('kmm-imgst');
 const modules = new ResourceClient<Module>(client, Modules, 'test');
-const pods = new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test');
+const pods = new ResourceClient<Pod>(client, Pods, 'test');
 const configMaps = new ResourceClient(client, ConfigMaps, 'test');
 const events = new ResourceClient<
   KubeObject & { reason: string; message: string; type: string; involvedObject: { name?: string } }
@@ -80,7 +79,7 @@ function module(name: string, mapping: Record<string, unknown>): Module {
         },
       },
     },
-  } as Module;
+  };
 }
 
 type Conditions = Record<'Ready' | 'Progressing' | 'Degraded', Condition>;

@@ -128,7 +128,7 @@ function module(name: string, namespace: string, extra: Partial<Module['spec']> 
       },
       ...extra,
     },
-  } as Module;
+  };
 }
 
 async function labelsOf(node: string): Promise<Record<string, string>> {
@@ -143,7 +143,7 @@ async function readyNodes(ns: string, name: string): Promise<string[]> {
 
 async function condition(ns: string, name: string, type: string): Promise<Condition | undefined> {
   const m = await modules.get(name, ns);
-  return (m.status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
+  return m.status?.conditions?.find((c) => c.type === type);
 }
 
 /** The test plays the image controller: every image of the MIC exists. */
@@ -597,7 +597,7 @@ test('without moduleLoader (in-tree driver) only the device plugin runs, on ever
       selector: { [sel]: 'yes' },
       devicePlugin: { container: { image: 'registry.example/intree-plugin:1' } },
     },
-  } as Module);
+  });
   const placed = await eventually('device plugin pods on n1-n4', async () => {
     const list = await podsApi.list({
       namespace: opNs,
@@ -634,12 +634,10 @@ test('a device plugin whose pods cannot be created keeps the in-tree Module at D
         serviceAccountName: 'no-such-account',
       },
     },
-  } as Module);
+  });
   const c = await eventually('Ready=DevicePluginStarting with the DaemonSet counted', async () => {
     const m = await modules.get(name, opNs);
-    const ready = (m.status?.conditions as Condition[] | undefined)?.find(
-      (x) => x.type === 'Ready',
-    );
+    const ready = m.status?.conditions?.find((x) => x.type === 'Ready');
     return ready?.reason === 'DevicePluginStarting' && m.status?.devicePlugin?.desiredNumber === 1
       ? { ready, m }
       : undefined;

@@ -24,8 +24,6 @@ import {
   NodeFeatures,
   installCrds,
   type Module,
-  type NodeFeature,
-  type NodeFeatureRule,
 } from '../../../src/api/index.js';
 import {
   ConfigMaps,
@@ -112,7 +110,7 @@ await api(Modules).create({
       },
     },
   },
-} as Module);
+});
 await api(Events).create({
   metadata: { name: uniqueName('ev'), namespace: modNs },
   involvedObject: { kind: 'Module', name: moduleName, namespace: modNs },
@@ -124,17 +122,17 @@ await api(Events).create({
 await api(NodeFeatureDiscoveries).create({
   metadata: { name: 'nfd-instance', namespace: nfdNs },
   spec: {},
-} as KubeObject);
+});
 await pod('nfd-master', nfdNs, { app: 'nfd-master' });
 await api(NodeFeatures).create({
   metadata: { name: node, namespace: nfdNs, labels: { 'nfd.node.kubernetes.io/node-name': node } },
   spec: { labels: { 'example.com/feature': 'true' } },
-} as NodeFeature);
+});
 const ruleName = uniqueName('mg-rule');
 await api(NodeFeatureRules).create({
   metadata: { name: ruleName },
   spec: { rules: [{ name: 'r', labels: { x: 'y' }, matchFeatures: [] }] },
-} as NodeFeatureRule);
+});
 
 const work = mkdtempSync(join(tmpdir(), 'hwe-must-gather-'));
 after(() => rmSync(work, { recursive: true, force: true }));

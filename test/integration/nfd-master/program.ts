@@ -35,7 +35,7 @@ export function runMasterProgram(
     },
   );
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-200_000)));
+  child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-200_000)));
   child.on('exit', (code, sig) => {
     if (code && sig !== 'SIGTERM' && sig !== 'SIGKILL') {
       process.stderr.write(`nfd-master exited ${code}: ${err.slice(-4000)}\n`);

@@ -132,7 +132,7 @@ async function waitAvailable(name: string): Promise<NodeFeatureDiscovery> {
 
 /** What the operator renders for the CR as stored (with its uid). */
 async function rendered(name: string) {
-  return renderOperands((await crApi.get(name, ns)) as NodeFeatureDiscovery, settings);
+  return renderOperands(await crApi.get(name, ns), settings);
 }
 
 async function podsOf(app: string): Promise<PodObject[]> {

@@ -70,7 +70,7 @@ describe('nfd-topology-updater', { timeout: 300_000 }, () => {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     children.push(child);
     const stop = () =>
       new Promise<void>((resolve) => {

@@ -27,7 +27,7 @@ export function startWorker(args: string[]): WorkerProcess {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   after(() => child.kill('SIGKILL'));
   return { child, stderr: () => stderr, exited };

@@ -1,4 +1,4 @@
-import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after } from 'node:test';
 
@@ -22,7 +22,7 @@ export async function recordingProxy(target: string): Promise<{ host: string; lo
         port: t.port,
         method: req.method,
         path: req.url,
-        headers: req.headers as IncomingHttpHeaders,
+        headers: req.headers,
       },
       (r) => {
         log.push({ method: req.method ?? '', path: req.url ?? '', status: r.statusCode ?? 0 });

@@ -98,9 +98,9 @@ test('informers of every kind sync on empty lists, full and metadata-only, then 
     { type: Nodes, labelSelector: nothing },
     { type: Pods, namespace: ns },
     { type: ConfigMaps, namespace: ns, labelSelector: nothing },
-    { type: NodeModulesConfigs as ResourceType, labelSelector: nothing },
-    { type: Blanks as ResourceType },
-    { type: Blanks as ResourceType, namespace: ns },
+    { type: NodeModulesConfigs, labelSelector: nothing },
+    { type: Blanks },
+    { type: Blanks, namespace: ns },
   ];
   const infs = kinds.flatMap((k) =>
     [false, true].map((metadataOnly) => ({

@@ -52,7 +52,7 @@ function child(lease: string, set: string, identity: string): Child {
   });
   const events: Child['events'] = [];
   let buf = '';
-  proc.stdout!.on('data', (d: Buffer) => {
+  proc.stdout.on('data', (d: Buffer) => {
     buf += d.toString();
     let i: number;
     while ((i = buf.indexOf('\n')) >= 0) {

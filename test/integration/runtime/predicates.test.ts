@@ -42,7 +42,7 @@ before(async () => {
   const o = simNodeObject({ name, labels: { 'hwe.test/group': group } });
   // Not simulated by kwok: this test plays the kubelet itself.
   delete o.metadata.annotations![KWOK_NODE_ANNOTATION];
-  await nodes.create(o as KubeObject);
+  await nodes.create(o);
   await mgr.start();
 });
 after(async () => {

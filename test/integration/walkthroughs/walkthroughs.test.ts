@@ -42,7 +42,6 @@ import {
   Secrets,
   ServiceAccounts,
   type KubeObject,
-  type ResourceType,
 } from '../../../src/runtime/index.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import { findTool, makeModuleTree } from '../../fixtures/kmm/modtree.js';
@@ -155,7 +154,7 @@ describe('§2.3 simple-kmod with the Driver Toolkit', () => {
     const ds = objs[3] as Obj & { spec: { template: { spec: { nodeSelector: object } } } };
     ds.spec.template.spec.nodeSelector = { ...ds.spec.template.spec.nodeSelector, [sel]: 'yes' };
     await apply(objs, ns);
-    const pods = new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test');
+    const pods = new ResourceClient<Pod>(client, Pods, 'test');
     const running = await eventually(
       'a Running driver container on each node',
       async () => {
@@ -245,17 +244,17 @@ describe('§4 a Module building simple-kmod with DTK_AUTO, signing it, loading i
       Obj & Module,
     ];
     const container = module.spec.moduleLoader!.container;
-    const mapping = container.kernelMappings![0]!;
-    mapping.containerImage = mapping.containerImage!.replace(
+    const mapping = container.kernelMappings[0]!;
+    mapping.containerImage = mapping.containerImage.replace(
       'example.org/repository',
       `${reg.host}/walk`,
     );
     mapping.registryTLS = { insecure: true };
     module.spec.selector = { ...module.spec.selector, [sel]: 'yes' };
-    await apply([dockerfile!, module], ns);
+    await apply([dockerfile, module], ns);
     const image = `${reg.host}/walk/simple-kmod:${KERNEL}`;
 
-    const pods = new ResourceClient<Pod>(client, Pods as ResourceType<Pod>, 'test');
+    const pods = new ResourceClient<Pod>(client, Pods, 'test');
     const podOf = (type: 'build' | 'sign') =>
       eventually(
         `the ${type} pod`,

@@ -6,8 +6,9 @@ export const MAX_OUTPUT = 64 * 1024;
 /** Evaluation steps (nodes, commands, loop iterations) before a template is stopped. */
 export const MAX_STEPS = 200_000;
 
-class BreakSignal {}
-class ContinueSignal {}
+// `{{break}}` and `{{continue}}` unwind to their range as exceptions; made once, never shown.
+class BreakSignal extends Error {}
+class ContinueSignal extends Error {}
 const BREAK = new BreakSignal();
 const CONTINUE = new ContinueSignal();
 

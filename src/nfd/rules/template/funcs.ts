@@ -33,6 +33,8 @@ export function formatValue(v: unknown): string {
       .map((k) => `${k}:${formatInner(o[k])}`)
       .join(' ')}]`;
   }
+  // Only a bigint, a symbol or a function is left, none of which prints as [object Object].
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   return String(v);
 }
 
@@ -264,7 +266,7 @@ const entries: [string, TemplateFunc][] = [
         if (Array.isArray(cur)) {
           if (typeof k !== 'number' || k < 0 || k >= cur.length)
             fail(`index out of range: ${formatValue(k)}`);
-          cur = cur[k as number];
+          cur = cur[k];
         } else if (cur !== null && typeof cur === 'object') {
           const key = str(k);
           // A missing map key gives nil, as in Go (index ignores missingkey).
@@ -274,7 +276,7 @@ const entries: [string, TemplateFunc][] = [
         } else if (typeof cur === 'string') {
           if (typeof k !== 'number' || k < 0 || k >= cur.length)
             fail(`index out of range: ${formatValue(k)}`);
-          cur = cur.charCodeAt(k as number);
+          cur = cur.charCodeAt(k);
         } else fail(`can't index item of type ${typeName(cur)}`);
       }
       return cur;

@@ -11,6 +11,7 @@
  * names in place of a `matchExpressions` map means `Exists` for each name.
  */
 import type { Rule } from '../../rules/index.js';
+import { isMap } from '../../../runtime/objects.js';
 
 export class CustomRuleError extends Error {
   constructor(
@@ -45,10 +46,6 @@ const LEGACY_FEATURES: Record<string, string> = {
   kConfig: 'kernel.config',
   nodename: 'system.name',
 };
-
-function isMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
 
 function isScalar(v: unknown): v is string | number | boolean {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean';
@@ -96,7 +93,8 @@ export function normalizeExpressionSet(v: unknown, field: string): Record<string
 
 function normalizeTerms(v: unknown, field: string): unknown {
   if (!Array.isArray(v)) return v;
-  return v.map((t, i) => {
+  const terms: unknown[] = v;
+  return terms.map((t, i) => {
     if (!isMap(t)) return t;
     const f = `${field}[${i}]`;
     for (const k of Object.keys(t)) {
@@ -183,13 +181,15 @@ export function toCustomRule(raw: unknown): CustomRule {
   if (raw.matchFeatures !== undefined)
     out.matchFeatures = normalizeTerms(raw.matchFeatures, 'matchFeatures');
   if (Array.isArray(raw.matchAny)) {
-    out.matchAny = raw.matchAny.map((e, i) =>
+    const alternatives: unknown[] = raw.matchAny;
+    out.matchAny = alternatives.map((e, i) =>
       isMap(e)
         ? { ...e, matchFeatures: normalizeTerms(e.matchFeatures, `matchAny[${i}].matchFeatures`) }
         : e,
     );
   }
-  return { rule: out as unknown as Rule, legacy: false };
+  // The rule engine checks the rest when it compiles the rule.
+  return { rule: out as Rule, legacy: false };
 }
 
 /** The rules every worker applies before the configured ones (upstream's static rules). */

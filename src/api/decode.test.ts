@@ -1,0 +1,165 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { DecodeError, decode, describeValue, type DecodeOptions } from './decode.js';
+import { ModprobeSpec } from './kmm.js';
+import { NodeFeatureSpec } from './nfd.js';
+import { arr, bool, int32, map, obj, opt, preserved, quantity, str } from './schema.js';
+
+const S = obj({
+  name: str(),
+  on: opt(bool()),
+  count: opt(int32()),
+  tags: opt(arr(str())),
+  env: opt(map(str())),
+  nested: opt(obj({ inner: opt(str()) })),
+  size: opt(quantity()),
+  raw: opt(preserved()),
+});
+
+describe('decode', () => {
+  const bad: [string, unknown, DecodeOptions, string, string][] = [
+    ['not a map', [1], {}, '', 'must be a map, not a list'],
+    ['null document', null, {}, '', 'must be a map, not null'],
+    ['a required field missing', {}, {}, 'name', 'required'],
+    ['a required field null', { name: null }, {}, 'name', 'required'],
+    [
+      'a number for a string',
+      { name: 6.1 },
+      {},
+      'name',
+      'must be a string, not number 6.1; quote it',
+    ],
+    [
+      'a string for a boolean',
+      { name: 'a', on: 'yes' },
+      {},
+      'on',
+      'must be true or false (a boolean), not string "yes"',
+    ],
+    [
+      'a fraction for an integer',
+      { name: 'a', count: 1.5 },
+      {},
+      'count',
+      'must be an integer, not number 1.5',
+    ],
+    ['a map for a list', { name: 'a', tags: {} }, {}, 'tags', 'must be a list, not a map'],
+    [
+      'a list item',
+      { name: 'a', tags: ['x', 3] },
+      {},
+      'tags[1]',
+      'must be a string, not number 3; quote it',
+    ],
+    [
+      'a map value',
+      { name: 'a', env: { A: true } },
+      {},
+      'env.A',
+      'must be a string, not boolean true; quote it',
+    ],
+    [
+      'a nested field',
+      { name: 'a', nested: { inner: [] } },
+      {},
+      'nested.inner',
+      'must be a string, not a list; quote it',
+    ],
+    [
+      'int-or-string',
+      { name: 'a', size: true },
+      {},
+      'size',
+      'must be a number or a string, not boolean true',
+    ],
+    [
+      'a prefix',
+      { name: 1 },
+      { at: 'spec' },
+      'spec.name',
+      'must be a string, not number 1; quote it',
+    ],
+    [
+      'strict: an unknown field',
+      { name: 'a', nmae: 'b' },
+      { strict: true },
+      'nmae',
+      'unknown field; known fields: name, on, count, tags, env, nested, size, raw',
+    ],
+    [
+      'strict: nested unknown field',
+      { name: 'a', nested: { iner: 'x' } },
+      { strict: true, at: 'x' },
+      'x.nested.iner',
+      'unknown field; known fields: inner',
+    ],
+  ];
+  for (const [what, doc, options, path, detail] of bad) {
+    it(`rejects ${what}, naming ${path || 'the document'}`, () => {
+      assert.throws(
+        () => decode(S, doc, options),
+        (e: unknown) => e instanceof DecodeError && e.path === path && e.detail === detail,
+      );
+    });
+  }
+
+  const good: [string, unknown, DecodeOptions][] = [
+    ['the least', { name: 'a' }, {}],
+    [
+      'everything',
+      {
+        name: 'a',
+        on: false,
+        count: 3,
+        tags: ['x'],
+        env: { A: 'b' },
+        nested: { inner: 'i' },
+        size: '2Gi',
+        raw: { any: [1] },
+      },
+      {},
+    ],
+    ['null as absent', { name: 'a', on: null, env: { A: null } }, {}],
+    ['unknown fields kept', { name: 'a', other: 1 }, {}],
+    ['required not enforced when asked', {}, { required: false }],
+    ['a number as int-or-string', { name: 'a', size: 2 }, {}],
+  ];
+  for (const [what, doc, options] of good) {
+    it(`accepts ${what}, leaving out null fields`, () => {
+      const want = JSON.parse(JSON.stringify(doc, (_k, v: unknown) => v ?? undefined)) as unknown;
+      assert.deepEqual(decode(S, doc, options), want);
+    });
+  }
+
+  it('reads the API schemas: a NodeFeature spec and a modprobe section', () => {
+    assert.throws(
+      () =>
+        decode(NodeFeatureSpec, {
+          features: { attributes: { 'k.v': { elements: { major: 5 } } } },
+        }),
+      (e: unknown) =>
+        e instanceof DecodeError && e.path === 'features.attributes.k.v.elements.major',
+    );
+    assert.throws(
+      () =>
+        decode(
+          ModprobeSpec,
+          { moduleName: 'a', args: { lod: ['x'] } },
+          { strict: true, at: 'modprobe' },
+        ),
+      (e: unknown) =>
+        e instanceof DecodeError && e.message.startsWith('modprobe.args.lod: unknown field'),
+    );
+  });
+
+  it('describes values', () => {
+    assert.deepEqual([null, [], {}, 6.1, 'x', true].map(describeValue), [
+      'null',
+      'a list',
+      'a map',
+      'number 6.1',
+      'string "x"',
+      'boolean true',
+    ]);
+  });
+});

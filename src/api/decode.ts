@@ -1,0 +1,122 @@
+/**
+ * Reads a document that may come from anywhere (a YAML file, a config annotation, the apiserver)
+ * against the schema its type comes from (see schema.ts), so that code past this point can
+ * trust the shape it reads. One walk of the schema serves every kind: custom resources and the
+ * configuration files that reuse their parts.
+ *
+ * It checks shapes only — maps, lists, strings, booleans, numbers, required fields and, when
+ * asked, unknown fields. Value constraints (lengths, patterns, enums, CEL rules) stay with the
+ * apiserver and with the validators, which word them for their field.
+ *
+ * A null field counts as absent, as `key:` with nothing after it does in YAML; a null list item
+ * is an error.
+ */
+import type { Static, TSchema } from '@sinclair/typebox';
+import { isMap } from '../runtime/objects.js';
+import { describeValue as quoted } from '../runtime/quote.js';
+
+/** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
+export class DecodeError extends Error {
+  constructor(
+    readonly path: string,
+    readonly detail: string,
+  ) {
+    super(path ? `${path}: ${detail}` : detail);
+    this.name = 'DecodeError';
+  }
+}
+
+export interface DecodeOptions {
+  /** Prefixed to every path, e.g. `spec.moduleLoader.container` or `modprobe`. */
+  at?: string;
+  /** Whether fields the schema requires must be there (default true). */
+  required?: boolean;
+  /**
+   * A field the schema does not declare is an error (`unknown field; known fields: …`), as
+   * strict decoding of configuration files is upstream. By default such fields are kept.
+   */
+  strict?: boolean;
+}
+
+type Node = Record<string, unknown>;
+
+/**
+ * How a value is named in messages: `a map`, `a list`, `null`, `number 6.1`, `string "x"`;
+ * a long string is cut (see quote.ts), as messages end up in logs, events and answers.
+ */
+export function describeValue(v: unknown): string {
+  if (v === null || v === undefined || typeof v === 'object') return quoted(v);
+  return `${typeof v} ${quoted(v)}`;
+}
+
+const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
+
+/** Checks `v` and returns it with null fields left out (lists and maps copied). */
+function read(schema: Node, v: unknown, path: string, o: DecodeOptions): unknown {
+  if (schema['x-kubernetes-int-or-string'] === true) {
+    if (typeof v !== 'string' && typeof v !== 'number')
+      throw new DecodeError(path, `must be a number or a string, not ${describeValue(v)}`);
+    return v;
+  }
+  switch (schema['type']) {
+    case 'object':
+      return readObject(schema, v, path, o);
+    case 'array': {
+      if (!Array.isArray(v)) throw new DecodeError(path, `must be a list, not ${describeValue(v)}`);
+      const items = schema['items'] as Node | undefined;
+      return items ? v.map((x, i) => read(items, x, `${path}[${i}]`, o)) : v;
+    }
+    case 'string':
+      if (typeof v !== 'string')
+        throw new DecodeError(path, `must be a string, not ${describeValue(v)}; quote it`);
+      return v;
+    case 'boolean':
+      if (typeof v !== 'boolean')
+        throw new DecodeError(path, `must be true or false (a boolean), not ${describeValue(v)}`);
+      return v;
+    case 'integer':
+      if (typeof v !== 'number' || !Number.isInteger(v))
+        throw new DecodeError(path, `must be an integer, not ${describeValue(v)}`);
+      return v;
+    case 'number':
+      if (typeof v !== 'number')
+        throw new DecodeError(path, `must be a number, not ${describeValue(v)}`);
+      return v;
+  }
+  return v;
+}
+
+function readObject(schema: Node, v: unknown, path: string, o: DecodeOptions): unknown {
+  if (!isMap(v)) throw new DecodeError(path, `must be a map, not ${describeValue(v)}`);
+  const props = schema['properties'] as Record<string, Node> | undefined;
+  const values = schema['additionalProperties'];
+  if (!props && !isMap(values)) return v;
+  if (props && o.strict && schema['x-kubernetes-preserve-unknown-fields'] !== true) {
+    const known = Object.keys(props);
+    for (const k of Object.keys(v))
+      if (!(k in props))
+        throw new DecodeError(join(path, k), `unknown field; known fields: ${known.join(', ')}`);
+  }
+  if (props && o.required !== false)
+    for (const k of (schema['required'] as string[] | undefined) ?? [])
+      if (v[k] == null) throw new DecodeError(join(path, k), 'required');
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) {
+    if (x == null) continue;
+    const s = props ? props[k] : (values as Node);
+    out[k] = s ? read(s, x, join(path, k), o) : x;
+  }
+  return out;
+}
+
+/**
+ * Checks `value` against `schema` and returns it typed, its null fields left out; throws a
+ * DecodeError naming the first field that does not fit.
+ */
+export function decode<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  options: DecodeOptions = {},
+): Static<T> {
+  return read(schema, value, options.at ?? '', options);
+}
