@@ -676,7 +676,7 @@ async function check(client: KubeClient): Promise<Check> {
     if (!mine.length) continue;
     const want = evaluateNode(
       mine.map((o) => readNodeFeature(o, '')),
-      rules as NodeFeatureRule[],
+      rules,
       policy,
       NFD_NS,
     ).output;
@@ -1034,7 +1034,7 @@ export default async function chaos(args: string[]): Promise<void> {
         target: { url: `https://127.0.0.1:${webhookPort}` },
         namespaceSelector: { matchExpressions: [{ key: WEBHOOK_NS_LABEL, operator: 'Exists' }] },
         timeoutSeconds: WEBHOOK_TIMEOUT_S,
-      }) as never,
+      }),
     );
     const certDir = join(runDir, 'webhook-certs');
     const env = { ...process.env, HWE_LOG_LEVEL: 'info' };
@@ -1076,13 +1076,13 @@ export default async function chaos(args: string[]): Promise<void> {
     const names = ['nfd-master-a', 'nfd-master-b', 'nfd-gc', 'kmm-operator-a', 'kmm-operator-b'];
     const hosted = await startProxies(cluster.state.ports.apiserver!, names.length);
     proxyHost = hosted.child;
-    const proxied = async (name: string) => {
+    const proxied = (name: string) => {
       const p = hosted.proxies[names.indexOf(name)]!;
       return { proxy: p, kubeconfig: proxiedKubeconfig(cluster, runDir, name, p.port) };
     };
     const nfdReplicas: Replica[] = [];
     for (const name of ['nfd-master-a', 'nfd-master-b']) {
-      const { proxy, kubeconfig } = await proxied(name);
+      const { proxy, kubeconfig } = proxied(name);
       const r = new Replica(
         name,
         'nfd-master',
@@ -1109,7 +1109,7 @@ export default async function chaos(args: string[]): Promise<void> {
       );
       nfdReplicas.push(r);
     }
-    const gcConn = await proxied('nfd-gc');
+    const gcConn = proxied('nfd-gc');
     const gc = new Replica(
       'nfd-gc',
       'nfd-gc',
@@ -1134,7 +1134,7 @@ export default async function chaos(args: string[]): Promise<void> {
     );
     const kmmReplicas: Replica[] = [];
     for (const name of ['kmm-operator-a', 'kmm-operator-b']) {
-      const { proxy, kubeconfig } = await proxied(name);
+      const { proxy, kubeconfig } = proxied(name);
       const r = new Replica(
         name,
         'kmm-operator',
@@ -1188,10 +1188,7 @@ export default async function chaos(args: string[]): Promise<void> {
 
     const labelChanges: LabelChange[] = [];
     const overlap = new WorkerPodOverlap();
-    informers.push(
-      watchNodes(client, labelChanges) as unknown as Informer<KubeObject>,
-      watchWorkerPods(client, overlap) as unknown as Informer<KubeObject>,
-    );
+    informers.push(watchNodes(client, labelChanges), watchWorkerPods(client, overlap));
 
     // Converged before any fault.
     t = Date.now();

@@ -131,7 +131,7 @@ function nmc(
     status: {
       modules: status.map((s) => ({ ...item(s.name), config: config(s.image), bootId: s.bootId })),
     },
-  } as unknown as NodeModulesConfig;
+  };
 }
 
 test('KMM node: labels, spec entries and loaded status against the selected modules', () => {

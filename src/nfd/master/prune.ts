@@ -4,7 +4,6 @@ import {
   ResourceClient,
   type KubeClient,
   type Logger,
-  type ResourceType,
 } from '../../runtime/index.js';
 import type { MasterNode } from './master.js';
 import { ANNOTATION_NS, computeNodeUpdate, instanceAnnotation } from './node-update.js';
