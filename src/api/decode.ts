@@ -13,6 +13,9 @@
  */
 import type { Static, TSchema } from '@sinclair/typebox';
 import { isMap } from '../runtime/objects.js';
+
+/** Whether a value is a plain map (a JSON object, not an array or null). */
+export { isMap };
 import { describeValue as quoted } from '../runtime/quote.js';
 
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */

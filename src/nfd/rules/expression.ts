@@ -3,7 +3,7 @@ import { FieldError } from './errors.js';
 import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
-import { isMap } from '../../runtime/objects.js';
+import { isMap } from '../../api/decode.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it

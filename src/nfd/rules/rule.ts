@@ -2,7 +2,7 @@ import { FieldError, RuleError, type RuleWarning } from './errors.js';
 import { type CompiledExpression, compileExpression } from './expression.js';
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
 import type { Features, Rule, RuleOutput, Taint } from './types.js';
-import { isMap } from '../../runtime/objects.js';
+import { isMap } from '../../api/decode.js';
 
 /** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
 type Element = Record<string, string>;
