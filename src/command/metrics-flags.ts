@@ -18,6 +18,26 @@ export const METRICS_CERT_DIR_FLAG: FlagSpec = {
 };
 
 /**
+ * The serving flags of the NFD daemons (upstream's single-dash `-port`, plus `-metrics` and the
+ * two above): probes and plain metrics on one port, or metrics on a port of their own.
+ */
+export const PORT_AND_METRICS_FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'port',
+    type: 'number',
+    default: 8080,
+    help: 'port for /healthz, /readyz and /metrics (0: any free port)',
+  },
+  {
+    name: 'metrics',
+    type: 'number',
+    help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
+  },
+  METRICS_SECURE_FLAG,
+  METRICS_CERT_DIR_FLAG,
+];
+
+/**
  * The manager options the two flags give; `secureDefault` is the program's config value.
  * Left undefined, the manager serves securely except on a loopback address.
  */

@@ -3,11 +3,7 @@
  */
 import { type Command, UsageError } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
-import {
-  METRICS_CERT_DIR_FLAG,
-  METRICS_SECURE_FLAG,
-  metricsServing,
-} from '../../command/metrics-flags.js';
+import { PORT_AND_METRICS_FLAGS, metricsServing } from '../../command/metrics-flags.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 export const gcCommand: Command = {
@@ -34,19 +30,7 @@ export const gcCommand: Command = {
       default: '10m',
       help: 'sweeps leave objects younger than this alone (node deletions act at once)',
     },
-    {
-      name: 'port',
-      type: 'number',
-      default: 8080,
-      help: 'port for /healthz, /readyz and /metrics (0: any free port)',
-    },
-    {
-      name: 'metrics',
-      type: 'number',
-      help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
-    },
-    METRICS_SECURE_FLAG,
-    METRICS_CERT_DIR_FLAG,
+    ...PORT_AND_METRICS_FLAGS,
     { name: 'v', type: 'number', help: 'log verbosity (klog -v); 4 or more logs debug lines' },
   ],
   run: async (ctx) => {

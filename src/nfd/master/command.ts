@@ -6,11 +6,7 @@ import { type Command, type CommandContext, UsageError } from '../../command/ind
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/command.js';
-import {
-  METRICS_CERT_DIR_FLAG,
-  METRICS_SECURE_FLAG,
-  metricsServing,
-} from '../../command/metrics-flags.js';
+import { PORT_AND_METRICS_FLAGS, metricsServing } from '../../command/metrics-flags.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
@@ -206,19 +202,7 @@ export const masterCommand: Command = {
       type: 'boolean',
       help: `elect one active replica (Lease ${'nfd-master.nfd.kubernetes.io'} in the namespace)`,
     },
-    {
-      name: 'port',
-      type: 'number',
-      default: 8080,
-      help: 'port for /healthz, /readyz and /metrics (0: any free port)',
-    },
-    {
-      name: 'metrics',
-      type: 'number',
-      help: 'serve /metrics on this port instead of --port, over HTTPS unless --metrics-secure=false',
-    },
-    METRICS_SECURE_FLAG,
-    METRICS_CERT_DIR_FLAG,
+    ...PORT_AND_METRICS_FLAGS,
     {
       name: 'prune',
       type: 'boolean',
