@@ -16,7 +16,10 @@ import { isMap } from '../runtime/objects.js';
 
 /** Whether a value is a plain map (a JSON object, not an array or null). */
 export { isMap };
-import { describeValue as quoted } from '../runtime/quote.js';
+import { describeValue as quoted, quoteValue } from '../runtime/quote.js';
+
+/** A user's value quoted and cut for a message (see runtime/quote.ts). */
+export { quoteValue };
 
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
 export class DecodeError extends Error {

@@ -1,6 +1,7 @@
 import { type KubeClient, isKubeError } from '../runtime/client.js';
 import type { ImageStream, ImageStreamProblem } from './imagestream.js';
 import { DTK_IMAGESTREAM, dtkImageForNode } from './node.js';
+import { quoteValue } from '../runtime/quote.js';
 
 export interface NodeDtkResult {
   node: string;
@@ -41,7 +42,7 @@ export async function dtkImageForClusterNode(
     node = await client.request<NodeLike>(`/api/v1/nodes/${encodeURIComponent(nodeName)}`);
   } catch (e) {
     if (isKubeError(e, 'NotFound'))
-      throw new NodeDtkError('NodeNotFound', `node "${nodeName}" not found`);
+      throw new NodeDtkError('NodeNotFound', `node ${quoteValue(nodeName)} not found`);
     throw e;
   }
   const osImage = node.status?.nodeInfo?.osImage ?? '';
@@ -62,6 +63,6 @@ export async function dtkImageForClusterNode(
   }
   const r = dtkImageForNode(is, osImage);
   if ('problem' in r)
-    throw new NodeDtkError(r.problem.kind, `node "${nodeName}": ${r.problem.message}`);
+    throw new NodeDtkError(r.problem.kind, `node ${quoteValue(nodeName)}: ${r.problem.message}`);
   return { node: nodeName, osImage, kernelVersion: node.status?.nodeInfo?.kernelVersion, ...r };
 }

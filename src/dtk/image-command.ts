@@ -11,6 +11,7 @@ import {
 } from '../oci/index.js';
 import { readDtkRelease } from './dtk-release.js';
 import { DTK_TAG, ReleaseError, releaseImageFor } from './release.js';
+import { quoteValue } from '../runtime/quote.js';
 
 /** Reports an invalid flag value as a usage error naming the flag. */
 function asUsage<T>(flag: string, fn: () => T): T {
@@ -34,7 +35,7 @@ async function forNode(
   const [ns, name, extra] = (flags.imagestream as string).split('/');
   if (!ns || !name || extra !== undefined) {
     throw new UsageError(
-      `flag --imagestream: "${flags.imagestream as string}" must be NAMESPACE/NAME`,
+      `flag --imagestream: ${quoteValue(flags.imagestream)} must be NAMESPACE/NAME`,
     );
   }
   let client: KubeClient;
@@ -157,7 +158,8 @@ export const imageCommand: Command = {
     },
   ],
   run: async ({ flags, args, stdout, stderr, env, path }) => {
-    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"; use --release REF`);
+    if (args.length)
+      throw new UsageError(`unexpected argument ${quoteValue(args[0])}; use --release REF`);
     const release = flags.release as string | undefined;
     const node = flags.node as string | undefined;
     if (!release === !node) {
@@ -167,7 +169,7 @@ export const imageCommand: Command = {
     }
     const output = flags.output as string;
     if (output !== 'json' && output !== 'name') {
-      throw new UsageError(`flag --output: "${output}" is not one of json, name`);
+      throw new UsageError(`flag --output: ${quoteValue(output)} is not one of json, name`);
     }
     if (node) return forNode(node, output, flags, env, stdout, stderr, path);
     const withDtkRelease = flags['dtk-release'] === true;

@@ -1,4 +1,5 @@
 import { type ImageStream, type ImageStreamProblem, imageForTag } from './imagestream.js';
+import { quoteValue } from '../runtime/quote.js';
 
 /** The ImageStream that holds one driver-toolkit image per RHCOS version of the cluster. */
 export const DTK_IMAGESTREAM = { namespace: 'openshift', name: 'driver-toolkit' } as const;
@@ -30,7 +31,7 @@ export function dtkImageForNode(is: ImageStream, osImage: string): NodeDtk {
     return {
       problem: {
         kind: 'NoOsVersion',
-        message: `status.nodeInfo.osImage "${osImage}" holds no RHCOS version (like 412.86.202302211547-0)`,
+        message: `status.nodeInfo.osImage ${quoteValue(osImage)} holds no RHCOS version (like 412.86.202302211547-0)`,
       },
     };
   }

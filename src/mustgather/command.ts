@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { type Command, UsageError } from '../command/index.js';
 import { parseGoDuration } from '../runtime/duration.js';
+import { quoteValue } from '../runtime/quote.js';
 
 export const mustGatherCommand: Command = {
   name: 'must-gather',
@@ -40,14 +41,14 @@ export const mustGatherCommand: Command = {
     { name: 'no-archive', type: 'boolean', help: 'write the folder only, no DIR.tar.gz' },
   ],
   run: async ({ flags, args, env, stdout, stderr }) => {
-    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+    if (args.length) throw new UsageError(`unexpected argument ${quoteValue(args[0])}`);
     const dest = resolve(String(flags['dest-dir'] || 'must-gather'));
     let sinceMs: number | undefined;
     if (typeof flags.since === 'string') {
       sinceMs = parseGoDuration(flags.since.trim());
       if (sinceMs === undefined || sinceMs <= 0) {
         throw new UsageError(
-          `flag --since: "${flags.since}" is not a positive duration; e.g. 2h, 30m`,
+          `flag --since: ${quoteValue(flags.since)} is not a positive duration; e.g. 2h, 30m`,
         );
       }
     }

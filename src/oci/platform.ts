@@ -1,5 +1,6 @@
 import { OciError } from './errors.js';
 import type { Descriptor, Platform } from './types.js';
+import { quoteValue } from '../runtime/quote.js';
 
 export interface PlatformSpec {
   os: string;
@@ -42,7 +43,7 @@ export function parsePlatform(s: string): PlatformSpec {
   if (parts.length < 2 || parts.length > 3 || parts.some((p) => p === '')) {
     throw new OciError(
       'InvalidReference',
-      `platform "${s}" must be os/architecture[/variant], e.g. linux/amd64 or linux/arm/v7`,
+      `platform ${quoteValue(s)} must be os/architecture[/variant], e.g. linux/amd64 or linux/arm/v7`,
     );
   }
   const p: PlatformSpec = { os: parts[0]!, architecture: parts[1]! };

@@ -1,4 +1,5 @@
 import { OciError } from './errors.js';
+import { quoteValue } from '../runtime/quote.js';
 
 /**
  * An image reference, normalised as Docker does it: `busybox` is
@@ -32,18 +33,19 @@ const MAX_NAME = 255;
 const MAX_INPUT = 4096;
 
 function invalid(input: string, why: string): OciError {
-  return new OciError('InvalidReference', `invalid image reference "${input}": ${why}`);
+  return new OciError('InvalidReference', `invalid image reference ${quoteValue(input)}: ${why}`);
 }
 
 /** Checks a digest string (`sha256:<64 hex>`), returning an explanation or undefined. */
 export function digestProblem(digest: string): string | undefined {
-  if (!DIGEST_RE.test(digest)) return `digest "${digest}" is not of the form algorithm:hex`;
+  if (!DIGEST_RE.test(digest))
+    return `digest ${quoteValue(digest)} is not of the form algorithm:hex`;
   const [alg, hex] = digest.split(':') as [string, string];
   if (alg === 'sha256' && !/^[a-f0-9]{64}$/.test(hex)) {
-    return `sha256 digest "${digest}" must have 64 lowercase hex characters`;
+    return `sha256 digest ${quoteValue(digest)} must have 64 lowercase hex characters`;
   }
   if (alg === 'sha512' && !/^[a-f0-9]{128}$/.test(hex)) {
-    return `sha512 digest "${digest}" must have 128 lowercase hex characters`;
+    return `sha512 digest ${quoteValue(digest)} must have 128 lowercase hex characters`;
   }
   return undefined;
 }
@@ -52,7 +54,7 @@ export function digestProblem(digest: string): string | undefined {
 export function parseReference(input: string): ImageReference {
   const s = input.trim();
   if (s === '') throw invalid(input, 'it is empty');
-  if (s.length > MAX_INPUT) throw invalid(s.slice(0, 40) + '…', 'it is too long');
+  if (s.length > MAX_INPUT) throw invalid(s, 'it is too long');
   if (/\s/.test(s)) throw invalid(input, 'it contains white space');
 
   let rest = s;
@@ -73,7 +75,7 @@ export function parseReference(input: string): ImageReference {
     if (!TAG_RE.test(tag)) {
       throw invalid(
         input,
-        `tag "${tag}" must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
+        `tag ${quoteValue(tag)} must be 1-128 letters, digits, '_', '.' or '-', not starting with '.' or '-'`,
       );
     }
   }
@@ -89,13 +91,13 @@ export function parseReference(input: string): ImageReference {
       registry = first;
       repository = rest.slice(slash + 1);
       if (!DOMAIN_RE.test(registry))
-        throw invalid(input, `registry "${registry}" is not a host[:port]`);
+        throw invalid(input, `registry ${quoteValue(registry)} is not a host[:port]`);
     }
   }
   if (registry === 'index.docker.io') registry = DEFAULT_REGISTRY;
   if (repository === '') throw invalid(input, 'the repository name is missing');
   if (repository.toLowerCase() !== repository) {
-    throw invalid(input, `repository name "${repository}" must be lowercase`);
+    throw invalid(input, `repository name ${quoteValue(repository)} must be lowercase`);
   }
   if (registry === DEFAULT_REGISTRY && !repository.includes('/')) {
     repository = `library/${repository}`;
@@ -103,7 +105,7 @@ export function parseReference(input: string): ImageReference {
   if (!PATH_RE.test(repository)) {
     throw invalid(
       input,
-      `repository "${repository}" must be lowercase letters and digits separated by '/', '.', '_', '__' or '-'`,
+      `repository ${quoteValue(repository)} must be lowercase letters and digits separated by '/', '.', '_', '__' or '-'`,
     );
   }
   if (HEX64.test(repository.replace(/^library\//, ''))) {

@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { isAbsolute, resolve } from 'node:path';
 import { isMap } from './objects.js';
+import { quoteValue } from './quote.js';
 
 export const EXEC_API_VERSIONS = [
   'client.authentication.k8s.io/v1',
@@ -99,7 +100,7 @@ export function parseExecConfig(
   if (!['Never', 'IfAvailable', 'Always'].includes(interactiveMode)) {
     return fail(
       'interactiveMode',
-      `must be Never, IfAvailable or Always (got "${String(interactiveMode)}")`,
+      `must be Never, IfAvailable or Always (got ${quoteValue(String(interactiveMode))})`,
     );
   }
   const out: ExecConfig = {
@@ -154,7 +155,8 @@ export function parseExecCredentialOutput(
   const exp = str('expirationTimestamp');
   if (exp !== undefined) {
     const t = Date.parse(exp);
-    if (Number.isNaN(t)) return fail(`status.expirationTimestamp "${exp}" is not an RFC 3339 time`);
+    if (Number.isNaN(t))
+      return fail(`status.expirationTimestamp ${quoteValue(exp)} is not an RFC 3339 time`);
     out.expiresAt = t;
   }
   return out;

@@ -17,6 +17,7 @@ import { DelegatingAuth } from './authz.js';
 import { CertificateFiles, reloadServerCertificate } from './tls.js';
 import { COMMIT, VERSION } from '../version.js';
 import { generateServingCertificate } from '../pki/index.js';
+import { quoteValue } from './quote.js';
 
 // Not `import { createServer } from 'node:http'`: an ESM import of a built-in module reads every
 // export to build its namespace, and node:http's include lazily loaded ones (WebSocket,
@@ -130,10 +131,10 @@ const CERT_RELOAD_MS = 10_000;
 
 function parseAddress(a: string): { host: string; port: number } {
   const i = a.lastIndexOf(':');
-  if (i < 0) throw new Error(`address "${a}": expected host:port or :port`);
+  if (i < 0) throw new Error(`address ${quoteValue(a)}: expected host:port or :port`);
   const port = Number(a.slice(i + 1));
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
-    throw new Error(`address "${a}": port must be a number from 0 to 65535`);
+    throw new Error(`address ${quoteValue(a)}: port must be a number from 0 to 65535`);
   }
   return { host: a.slice(0, i).replace(/^\[|\]$/g, '') || '0.0.0.0', port };
 }

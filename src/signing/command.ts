@@ -5,6 +5,7 @@ import { SigningError } from './errors.js';
 import { HASH_ALGORITHMS } from './pkcs7.js';
 import { type SignFileResult, signModuleFile } from './sign.js';
 import { type Signer, createSigner } from './signer.js';
+import { quoteValue } from '../runtime/quote.js';
 
 async function readInput(path: string, what: string): Promise<Buffer> {
   try {
@@ -66,7 +67,9 @@ export const signCommand: Command = {
       throw new UsageError('no modules given; pass one or more FILE arguments');
     const hash = String(flags.hash);
     if (!(HASH_ALGORITHMS as readonly string[]).includes(hash.toLowerCase())) {
-      throw new UsageError(`flag --hash: "${hash}" is not one of ${HASH_ALGORITHMS.join(', ')}`);
+      throw new UsageError(
+        `flag --hash: ${quoteValue(hash)} is not one of ${HASH_ALGORITHMS.join(', ')}`,
+      );
     }
     let signer: Signer;
     try {

@@ -7,6 +7,7 @@ import { type KeyObject, createPrivateKey } from 'node:crypto';
 import { SigningError } from './errors.js';
 import { HASH_ALGORITHMS, type HashAlgorithm, type KeyType } from './pkcs7.js';
 import { type CertificateInfo, parseCertificate } from '../pki/index.js';
+import { quoteValue } from '../runtime/quote.js';
 
 export interface SignerOptions {
   /** The private key, PEM (PKCS#8, PKCS#1 or SEC1, possibly encrypted) or DER, or a KeyObject. */
@@ -34,7 +35,7 @@ export function parseHash(hash: string | undefined): HashAlgorithm {
   if ((HASH_ALGORITHMS as readonly string[]).includes(h)) return h as HashAlgorithm;
   throw new SigningError(
     'invalid-option',
-    `hash "${hash}" is not one the kernel verifies modules with; use one of ${HASH_ALGORITHMS.join(', ')}`,
+    `hash ${quoteValue(hash)} is not one the kernel verifies modules with; use one of ${HASH_ALGORITHMS.join(', ')}`,
   );
 }
 

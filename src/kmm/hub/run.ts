@@ -4,13 +4,14 @@ import { EventRecorder, KubeClient, Manager, resolveAccess } from '../../runtime
 import { setupImageControllers } from '../images/index.js';
 import { DEFAULT_BUILD_IMAGE } from '../operator/run.js';
 import { setupHubController } from './controller.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** Upstream's Lease name for KMM-Hub. */
 const LEASE = 'kmm-hub.sigs.x-k8s.io';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { flags, env } = ctx;
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   const namespace =
     (flags.namespace as string | undefined) ?? env.OPERATOR_NAMESPACE ?? 'openshift-kmm-hub';
   const client = new KubeClient(

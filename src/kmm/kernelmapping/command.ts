@@ -2,6 +2,7 @@ import { parseAllDocuments } from 'yaml';
 import { type Command, readInputText, UsageError } from '../../command/index.js';
 import { decodeModule } from './decode.js';
 import { compileKernelMapper } from './mapper.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** Exit code of `hwe kmm resolve` when no kernel mapping matches (SPEC §4). */
 export const EXIT_NO_MATCH = 3;
@@ -77,7 +78,7 @@ export const resolveCommand: Command = {
   run: async ({ flags, args, stdout, stderr, path }) => {
     const file = flags.module as string | undefined;
     const kernel = flags.kernel as string | undefined;
-    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"; see --help`);
+    if (args.length) throw new UsageError(`unexpected argument ${quoteValue(args[0])}; see --help`);
     if (file === undefined) throw new UsageError('--module FILE is required');
     if (kernel === undefined) throw new UsageError('--kernel VERSION is required');
     const doc = pickModule(await readInput(file), file, flags.name as string | undefined);

@@ -20,6 +20,7 @@ import {
   type OperatorConfig,
 } from './config.js';
 import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS, setupKmmOperator } from './setup.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
 export const DEFAULT_BUILD_IMAGE = 'gcr.io/kaniko-project/executor:v1.23.2';
@@ -73,7 +74,7 @@ async function loadConfig(
 
 export async function run(ctx: CommandContext): Promise<number> {
   const { flags, env, stderr } = ctx;
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   const namespace =
     (flags.namespace as string | undefined) ?? env.OPERATOR_NAMESPACE ?? 'openshift-kmm';
   const workerImage =

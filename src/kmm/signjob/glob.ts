@@ -3,6 +3,7 @@
  * `[!x]`/`[^x]` classes, `\` escapes. Matched by hand, without building a regular expression
  * from user text: the time is bounded by pattern length × path length.
  */
+import { quoteValue } from '../../runtime/quote.js';
 
 type Token =
   | { t: 'lit'; c: string }
@@ -22,7 +23,8 @@ function tokenize(pattern: string): Token[] {
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
     if (c === '\\') {
-      if (i + 1 >= pattern.length) throw new GlobError(`"${pattern}" ends with a lone "\\"`);
+      if (i + 1 >= pattern.length)
+        throw new GlobError(`${quoteValue(pattern)} ends with a lone "\\"`);
       out.push({ t: 'lit', c: pattern[++i]! });
     } else if (c === '*') {
       if (out.at(-1)?.t !== 'star') out.push({ t: 'star' });
@@ -48,7 +50,8 @@ function tokenize(pattern: string): Token[] {
         } else items.push(a);
         j++;
       }
-      if (j >= pattern.length) throw new GlobError(`"${pattern}" has a "[" without a closing "]"`);
+      if (j >= pattern.length)
+        throw new GlobError(`${quoteValue(pattern)} has a "[" without a closing "]"`);
       out.push({ t: 'class', neg, items });
       i = j;
     } else out.push({ t: 'lit', c });

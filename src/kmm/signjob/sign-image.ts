@@ -15,6 +15,7 @@ import {
 } from '../../oci/index.js';
 import { type Signer, parseModuleSignature, signModuleBytes } from '../../signing/index.js';
 import { compileGlob } from './glob.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export interface SignImageOptions {
   unsignedImage: string;
@@ -64,7 +65,7 @@ export async function signImage(opts: SignImageOptions): Promise<SignImageResult
     } catch (e) {
       throw new SignImageError(
         'InvalidPattern',
-        `sign.filesToSign "${p}": ${(e as Error).message}`,
+        `sign.filesToSign ${quoteValue(p)}: ${(e as Error).message}`,
       );
     }
   });

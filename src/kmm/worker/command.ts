@@ -11,6 +11,7 @@ import { parseWorkerConfig, type WorkerAction } from './config.js';
 import { WorkerError } from './errors.js';
 import { spawnModprobe } from './modprobe.js';
 import { DEFAULT_FIRMWARE_HOST_PATH, loadKmod, unloadKmod, type WorkerEnv } from './worker.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** kubelet's default terminationMessagePath: what is written there shows in the pod status. */
 const TERMINATION_LOG = '/dev/termination-log';
@@ -74,7 +75,8 @@ async function writeTerminationLog(path: string, message: string): Promise<void>
 
 async function run(action: WorkerAction, ctx: CommandContext): Promise<number> {
   const { flags, args, stderr, path } = ctx;
-  if (args.length > 1) throw new UsageError(`unexpected argument "${args[1]}"; see --help`);
+  if (args.length > 1)
+    throw new UsageError(`unexpected argument ${quoteValue(args[1])}; see --help`);
   const file = (flags.config as string | undefined) ?? args[0];
   if (!file) throw new UsageError('give the config file as the argument or with --config FILE');
   if (flags.config !== undefined && args.length) {
@@ -82,7 +84,9 @@ async function run(action: WorkerAction, ctx: CommandContext): Promise<number> {
   }
   const firmwareFlag = flags['firmware-path'] as string | undefined;
   if (firmwareFlag !== undefined && !isAbsolute(firmwareFlag)) {
-    throw new UsageError(`--firmware-path: "${firmwareFlag}" must be an absolute path on the host`);
+    throw new UsageError(
+      `--firmware-path: ${quoteValue(firmwareFlag)} must be an absolute path on the host`,
+    );
   }
   const log = (m: string) => stderr.write(`kmm-worker: ${m}\n`);
   log(`hwe ${VERSION} (commit ${COMMIT}): ${action} with ${file}`);

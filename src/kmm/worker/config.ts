@@ -4,6 +4,7 @@ import { isMap } from '../../runtime/objects.js';
 import { ModprobeSpec, ModuleConfig } from '../../api/kmm.js';
 import { obj, opt, str, type Static } from '../../api/schema.js';
 import { WorkerError } from './errors.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /**
  * The module-loading config a worker pod receives: upstream's `ModuleConfig` (the `config` of a
@@ -71,12 +72,13 @@ export function checkWorkerConfig(cfg: WorkerConfig, action: WorkerAction): void
   if (order?.length) {
     if (order[0] !== m.moduleName) {
       throw invalid(
-        `modprobe.modulesLoadingOrder: must start with moduleName "${m.moduleName}", not "${order[0]}"`,
+        `modprobe.modulesLoadingOrder: must start with moduleName ${quoteValue(m.moduleName)}, not ${quoteValue(order[0])}`,
       );
     }
     const seen = new Set<string>();
     for (const name of order) {
-      if (seen.has(name)) throw invalid(`modprobe.modulesLoadingOrder: "${name}" appears twice`);
+      if (seen.has(name))
+        throw invalid(`modprobe.modulesLoadingOrder: ${quoteValue(name)} appears twice`);
       seen.add(name);
     }
   }

@@ -1,6 +1,7 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { DEFAULT_DIR_NAME, type WorkerConfig } from './config.js';
 import { WorkerError } from './errors.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /**
  * Pure decisions of the module loader: the modprobe command lines, the softdep configuration for
@@ -15,7 +16,10 @@ export function imagePath(imageDir: string, path: string, field: string): string
   const full = resolve(imageDir, `./${path}`);
   const rel = relative(resolve(imageDir), full);
   if (rel.startsWith('..') || isAbsolute(rel)) {
-    throw new WorkerError('InvalidConfig', `${field}: "${path}" leaves the image's directory`);
+    throw new WorkerError(
+      'InvalidConfig',
+      `${field}: ${quoteValue(path)} leaves the image's directory`,
+    );
   }
   return full;
 }

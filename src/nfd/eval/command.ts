@@ -3,6 +3,7 @@ import { type Command, readInputText, UsageError } from '../../command/index.js'
 import { type EvalInputs, evaluateNode, parseObjects } from './evaluate.js';
 import { InvalidInputError } from './merge.js';
 import { DEFAULT_POLICY, type LabelPolicy } from './policy.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** Where nfd-master runs unless told otherwise; its NodeFeature objects are merged first. */
 export const DEFAULT_MASTER_NAMESPACE = 'node-feature-discovery';
@@ -114,7 +115,10 @@ export const evalCommand: Command = {
       if (typeof node === 'string' && node !== '') {
         inputs.nodeFeatures = inputs.nodeFeatures.filter((o) => o.node === node);
         if (inputs.nodeFeatures.length === 0) {
-          throw new InvalidInputError('--node', `no NodeFeature object is for node "${node}"`);
+          throw new InvalidInputError(
+            '--node',
+            `no NodeFeature object is for node ${quoteValue(node)}`,
+          );
         }
       }
       if (inputs.nodeFeatures.length === 0) {
@@ -139,11 +143,13 @@ export const evalCommand: Command = {
       typeof flags['namespace'] === 'string' ? flags['namespace'] : DEFAULT_MASTER_NAMESPACE;
     const result = evaluateNode(inputs.nodeFeatures, inputs.rules, policy, namespace);
     for (const f of result.ruleErrors) {
-      stderr.write(`${path}: NodeFeatureRule "${f.object}": ${f.error.message}; rule skipped\n`);
+      stderr.write(
+        `${path}: NodeFeatureRule ${quoteValue(f.object)}: ${f.error.message}; rule skipped\n`,
+      );
     }
     for (const w of result.ruleWarnings) {
       stderr.write(
-        `${path}: warning: NodeFeatureRule "${w.object}": rule "${w.rule}": ${w.field}: ${w.detail} (fails the rule on nodes where evaluation reaches it)\n`,
+        `${path}: warning: NodeFeatureRule ${quoteValue(w.object)}: rule ${quoteValue(w.rule)}: ${w.field}: ${w.detail} (fails the rule on nodes where evaluation reaches it)\n`,
       );
     }
     for (const r of result.rejected) {

@@ -1,6 +1,7 @@
 import { RE2JS } from 're2js';
 import { TAINT_EFFECTS, type Taint as KubeTaint } from '../../api/core.js';
 import { FEATURE_NS, type Features, type Taint } from '../rules/index.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /**
  * nfd-master's policy for what rules and NodeFeature objects may put on a Node: namespaces,
@@ -95,22 +96,22 @@ function checkQualifiedName(name: string): string | undefined {
     const prefix = parts[0]!;
     if (prefix === '') return 'the prefix before "/" must not be empty';
     if (prefix.length > 253 || !DNS_SUBDOMAIN_RE.test(prefix)) {
-      return `prefix "${prefix}" must be a lower-case DNS subdomain (253 characters at most)`;
+      return `prefix ${quoteValue(prefix)} must be a lower-case DNS subdomain (253 characters at most)`;
     }
   }
   if (base === '') return 'the name must not be empty';
-  if (base.length > 63) return `name "${base}" is longer than 63 characters`;
+  if (base.length > 63) return `name ${quoteValue(base)} is longer than 63 characters`;
   if (!NAME_RE.test(base)) {
-    return `name "${base}" must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`;
+    return `name ${quoteValue(base)} must be alphanumerics, "-", "_" or "." and start and end with an alphanumeric`;
   }
   return undefined;
 }
 
 function checkLabelValue(value: string): string | undefined {
   if (value === '') return undefined;
-  if (value.length > 63) return `value "${value}" is longer than 63 characters`;
+  if (value.length > 63) return `value ${quoteValue(value)} is longer than 63 characters`;
   if (!NAME_RE.test(value)) {
-    return `value "${value}" must be empty or alphanumerics, "-", "_" or "." starting and ending with an alphanumeric`;
+    return `value ${quoteValue(value)} must be empty or alphanumerics, "-", "_" or "." starting and ending with an alphanumeric`;
   }
   return undefined;
 }
@@ -196,11 +197,16 @@ export function applyLabelPolicy(
       (reserved(ns, [FEATURE_NS, PROFILE_NS]) || denied(ns, policy.denyLabelNs)) &&
       !policy.extraLabelNs.includes(ns)
     ) {
-      reject('label', name, dv.value, `namespace "${ns}" is not allowed; see -extra-label-ns`);
+      reject(
+        'label',
+        name,
+        dv.value,
+        `namespace ${quoteValue(ns)} is not allowed; see -extra-label-ns`,
+      );
       continue;
     }
     if (policy.labelWhiteList && !policy.labelWhiteList.test(base)) {
-      reject('label', name, dv.value, `"${base}" does not match the label whitelist`);
+      reject('label', name, dv.value, `${quoteValue(base)} does not match the label whitelist`);
       continue;
     }
     labels[name] = dv.value;
@@ -212,7 +218,7 @@ export function applyLabelPolicy(
     const why =
       qualifiedNameError(name) ??
       (ns === '' ? 'unprefixed names are not allowed' : undefined) ??
-      (reserved(ns, [FEATURE_NS]) ? `namespace "${ns}" is not allowed` : undefined) ??
+      (reserved(ns, [FEATURE_NS]) ? `namespace ${quoteValue(ns)} is not allowed` : undefined) ??
       (value.length > ANNOTATION_VALUE_LIMIT
         ? `value is longer than ${ANNOTATION_VALUE_LIMIT} characters`
         : undefined);
@@ -231,8 +237,8 @@ export function applyLabelPolicy(
     const why =
       qualifiedNameError(name) ??
       (ns === '' ? 'unprefixed names are not allowed' : undefined) ??
-      (reserved(ns, [FEATURE_NS]) ? `namespace "${ns}" is not allowed` : undefined) ??
-      (isQuantity(dv.value) ? undefined : `value "${dv.value}" is not a quantity`);
+      (reserved(ns, [FEATURE_NS]) ? `namespace ${quoteValue(ns)} is not allowed` : undefined) ??
+      (isQuantity(dv.value) ? undefined : `value ${quoteValue(dv.value)} is not a quantity`);
     if (why) reject('extendedResource', name, dv.value, why);
     else extendedResources[name] = dv.value;
   }
@@ -246,13 +252,13 @@ export function applyLabelPolicy(
       const why =
         qualifiedNameError(t.key) ??
         (ns === '' ? 'unprefixed taint keys are not allowed' : undefined) ??
-        (reserved(ns, [FEATURE_NS]) ? `namespace "${ns}" is not allowed` : undefined) ??
+        (reserved(ns, [FEATURE_NS]) ? `namespace ${quoteValue(ns)} is not allowed` : undefined) ??
         labelValueError(value) ??
         (t.effect === ''
           ? 'the effect is required'
           : isTaintEffect(t.effect)
             ? undefined
-            : `effect "${t.effect}" is not one of ${TAINT_EFFECTS.join(', ')}`);
+            : `effect ${quoteValue(t.effect)} is not one of ${TAINT_EFFECTS.join(', ')}`);
       const display = `${t.key}=${value}:${t.effect}`;
       if (why || !isTaintEffect(t.effect)) {
         reject('taint', display, value, why ?? 'invalid effect');

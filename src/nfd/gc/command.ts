@@ -35,7 +35,7 @@ export const gcCommand: Command = {
   ],
   run: async (ctx) => {
     const { flags, args, env, stderr } = ctx;
-    if (args.length) throw new UsageError(`unexpected argument "${args[0]}"`);
+    if (args.length) throw new UsageError(`unexpected argument ${quoteValue(args[0])}`);
     const text = typeof flags['gc-interval'] === 'string' ? flags['gc-interval'] : '1h';
     const intervalMs = parseGoDuration(text.trim());
     if (intervalMs === undefined || intervalMs < 0) {

@@ -58,7 +58,7 @@ export function policyFromFlags(ctx: CommandContext): LabelPolicy {
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   const instance = str(ctx, 'instance') ?? '';
   if (instance && !INSTANCE_RE.test(instance)) {
     throw new UsageError(

@@ -56,6 +56,7 @@ import {
 } from './node-update.js';
 import { ProblemReporter } from './problems.js';
 import { ruleFailureField, ruleWarningField, sourceOfRejection } from './provenance.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** The Lease upstream nfd-master campaigns on, so that mixed deployments still elect one leader. */
 export const LEADER_LEASE_NAME = 'nfd-master.nfd.kubernetes.io';
@@ -398,7 +399,7 @@ export class NfdMaster {
           rule: w.object,
           severity: 'warning',
           field: ruleWarningField(this.compiled, w),
-          message: `rule "${w.rule}": ${w.detail}; it fails the rule only where evaluation reaches it, as upstream`,
+          message: `rule ${quoteValue(w.rule)}: ${w.detail}; it fails the rule only where evaluation reaches it, as upstream`,
         });
       }
     }
@@ -422,7 +423,7 @@ export class NfdMaster {
     if (this.tracedRejections.has(key)) return;
     if (this.tracedRejections.size >= 10_000) this.tracedRejections.clear();
     this.tracedRejections.add(key);
-    const what = `${r.kind} "${r.name}"${r.kind === 'taint' ? '' : `="${r.value}"`}`;
+    const what = `${r.kind} ${quoteValue(r.name)}${r.kind === 'taint' ? '' : `=${quoteValue(r.value)}`}`;
     const source = sourceOfRejection(this.rules(), features, r);
     if (!source) {
       this.log.warn('NodeFeature output refused', { node, refused: what, reason: r.reason });
@@ -432,7 +433,7 @@ export class NfdMaster {
       rule: source.object,
       severity: 'error',
       field: source.field,
-      message: `rule "${source.rule}": ${what} refused: ${r.reason}`,
+      message: `rule ${quoteValue(source.rule)}: ${what} refused: ${r.reason}`,
       node,
     });
   }
@@ -471,7 +472,7 @@ export class NfdMaster {
           rule: f.object,
           severity: 'error',
           field: ruleFailureField(rules, f),
-          message: `rule "${f.rule}": ${f.error.detail}`,
+          message: `rule ${quoteValue(f.rule)}: ${f.error.detail}`,
           node,
         });
       }

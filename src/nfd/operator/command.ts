@@ -10,6 +10,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { type Command, type CommandContext, UsageError } from '../../command/index.js';
 import { ENV } from './constants.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
 
@@ -27,7 +28,7 @@ const str = (ctx: CommandContext, name: string): string | undefined => {
 };
 
 async function run(ctx: CommandContext): Promise<number> {
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   const { env } = ctx;
   const inPod = podNamespace();
   // In a pod the operator watches its own namespace, as upstream's; from a workstation, all.

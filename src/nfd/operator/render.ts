@@ -20,6 +20,7 @@ import {
   WORKER_CONFIG_KEY,
   WORKER_CONFIG_MAP,
 } from './constants.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 /** One rule of a Role or ClusterRole. */
 export interface PolicyRule {
@@ -197,7 +198,7 @@ function validate(cr: NodeFeatureDiscovery): void {
     if (!LABEL_NS_RE.test(ns)) {
       throw new RenderError(
         `spec.extraLabelNs[${i}]`,
-        `"${ns}" is not a label namespace; write a DNS subdomain such as vendor.example.com`,
+        `${quoteValue(ns)} is not a label namespace; write a DNS subdomain such as vendor.example.com`,
       );
     }
   });

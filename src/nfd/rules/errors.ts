@@ -1,3 +1,4 @@
+import { quoteValue } from '../../api/decode.js';
 /**
  * A rule that cannot be evaluated. `kind` says whether the rule itself is malformed (it can never
  * work) or whether evaluating it against one node's features failed (e.g. a Gt over a feature
@@ -13,7 +14,7 @@ export class RuleError extends Error {
     readonly field: string,
     readonly detail: string,
   ) {
-    super(`rule "${rule}": ${field ? `${field}: ` : ''}${detail}`);
+    super(`rule ${quoteValue(rule)}: ${field ? `${field}: ` : ''}${detail}`);
     this.name = 'RuleError';
   }
 }

@@ -3,7 +3,7 @@ import { FieldError } from './errors.js';
 import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
-import { isMap } from '../../api/decode.js';
+import { isMap, quoteValue } from '../../api/decode.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it
@@ -83,7 +83,7 @@ function readValues(raw: unknown, field: string): string[] {
       throw new FieldError(
         'InvalidRule',
         `${field}.value[${i}]`,
-        `must be a string; quote it in YAML ("${String(v)}")`,
+        `must be a string; quote it in YAML (${quoteValue(String(v))})`,
       );
     }
     return v;

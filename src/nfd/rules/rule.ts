@@ -2,7 +2,7 @@ import { FieldError, RuleError, type RuleWarning } from './errors.js';
 import { type CompiledExpression, compileExpression } from './expression.js';
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
 import type { Features, Rule, RuleOutput, Taint } from './types.js';
-import { isMap } from '../../api/decode.js';
+import { isMap, quoteValue } from '../../api/decode.js';
 
 /** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
 type Element = Record<string, string>;
@@ -60,7 +60,7 @@ function stringMap(v: unknown, field: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, val] of Object.entries(v)) {
     if (typeof val !== 'string') {
-      invalid(`${field}.${k}`, `must be a string; quote it in YAML ("${String(val)}")`);
+      invalid(`${field}.${k}`, `must be a string; quote it in YAML (${quoteValue(String(val))})`);
     }
     out[k] = val;
   }

@@ -15,6 +15,7 @@ import {
   DEFAULT_SLEEP_INTERVAL,
   DEFAULT_WATCH_NAMESPACE,
 } from './constants.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 const str = (ctx: CommandContext, name: string): string | undefined => {
   const v = ctx.flags[name];
@@ -51,12 +52,12 @@ export function kubeletConfigPath(file: string, uri: string | undefined): string
   if (uri === undefined || uri === '') return file;
   if (uri.startsWith('file://')) return fileURLToPath(uri);
   throw new UsageError(
-    `flag -kubelet-config-uri: "${uri}" is not a file:// URI; mount the kubelet's config file and use file:///path`,
+    `flag -kubelet-config-uri: ${quoteValue(uri)} is not a file:// URI; mount the kubelet's config file and use file:///path`,
   );
 }
 
 async function run(ctx: CommandContext): Promise<number> {
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   if (bool(ctx, 'version')) {
     const { VERSION } = await import('../../version.js');
     ctx.stdout.write(`nfd-topology-updater ${VERSION}\n`);
@@ -64,11 +65,15 @@ async function run(ctx: CommandContext): Promise<number> {
   }
   const output = str(ctx, 'output');
   if (output !== undefined && output !== 'json' && output !== 'yaml')
-    throw new UsageError(`flag -o: "${output}" is not an output format; use json or yaml`);
+    throw new UsageError(
+      `flag -o: ${quoteValue(output)} is not an output format; use json or yaml`,
+    );
   const si = (str(ctx, 'sleep-interval') ?? DEFAULT_SLEEP_INTERVAL).trim();
   const sleepIntervalMs = parseGoDuration(si);
   if (sleepIntervalMs === undefined)
-    throw new UsageError(`flag -sleep-interval: "${si}" is not a duration; e.g. 60s, 1m30s, 0`);
+    throw new UsageError(
+      `flag -sleep-interval: ${quoteValue(si)} is not a duration; e.g. 60s, 1m30s, 0`,
+    );
   const watchNamespace = str(ctx, 'watch-namespace') || DEFAULT_WATCH_NAMESPACE;
   const kubeletConfigFile = kubeletConfigPath(
     str(ctx, 'kubelet-config-file') || DEFAULT_KUBELET_CONFIG_FILE,

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { quantityValue } from '../master/node-update.js';
 import { parseCpuList } from './sysfs.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export interface KubeletTopologyConfig {
   topologyManagerPolicy: string;
@@ -76,7 +77,7 @@ export function parseKubeletConfig(text: string, file: string): KubeletTopologyC
       for (const [name, q] of Object.entries(e.limits as Record<string, unknown>)) {
         const v = quantityValue(String(q));
         if (v === undefined || v < 0)
-          throw bad(`${at}.limits.${name}`, `"${String(q)}" is not a quantity`);
+          throw bad(`${at}.limits.${name}`, `${quoteValue(String(q))} is not a quantity`);
         limits[name] = (limits[name] ?? 0) + v;
       }
       reservedMemory.set(e.numaNode, limits);

@@ -4,6 +4,7 @@
  */
 import { join, listDir, readText, readTrim } from '../worker/hostfs.js';
 import { hugepageQuantity } from '../worker/sources/memory.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export interface NumaNode {
   id: number;
@@ -77,7 +78,9 @@ export function readNumaTopology(sys: string): NumaTopology {
     const distText = readTrim(join(dir, 'distance')) ?? '';
     const distances = distText.split(/\s+/).filter(Boolean).map(Number);
     if (distances.some((d) => !Number.isInteger(d)))
-      throw new SysfsError(`${join(dir, 'distance')}: "${distText}" is not a list of distances`);
+      throw new SysfsError(
+        `${join(dir, 'distance')}: ${quoteValue(distText)} is not a list of distances`,
+      );
     const memory: Record<string, number> = hugepages(join(dir, 'hugepages'));
     const total = memTotal(readText(join(dir, 'meminfo')));
     if (total !== undefined) memory.memory = total;

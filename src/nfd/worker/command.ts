@@ -73,7 +73,7 @@ async function run(ctx: CommandContext): Promise<number> {
     throw new UsageError(
       `flag -o: ${quoteValue(output)} is not an output format; use json or yaml`,
     );
-  if (ctx.args.length) throw new UsageError(`unexpected argument "${ctx.args[0]}"`);
+  if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);
   const flags = flagOverrides(ctx);
   const kubeconfig = str(ctx, 'kubeconfig');
   // Discovery loads on use, so that registering this command costs other commands nothing.

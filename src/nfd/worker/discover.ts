@@ -9,6 +9,7 @@ import { registeredSources } from './sources/index.js';
 import { addSourceFeatures, emptyFeatures, type DiscoveryWarning, type Features } from './types.js';
 import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL, type NodeFeature } from '../../api/nfd.js';
 import type { OwnerReference } from '../../runtime/objects.js';
+import { quoteValue } from '../../runtime/quote.js';
 
 export const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
 export { NODE_NAME_LABEL };
@@ -46,11 +47,11 @@ export function labelProblem(key: string, value: string): string | undefined {
   const prefix = slash < 0 ? '' : key.slice(0, slash);
   const name = slash < 0 ? key : key.slice(slash + 1);
   if (slash >= 0 && (prefix.length > 253 || !PREFIX_RE.test(prefix)))
-    return `prefix "${prefix}" is not a DNS subdomain`;
+    return `prefix ${quoteValue(prefix)} is not a DNS subdomain`;
   if (name.length > 63 || !NAME_RE.test(name))
     return 'name must be 1-63 characters of letters, digits, "-", "_", "." starting and ending alphanumeric';
   if (value !== '' && (value.length > 63 || !NAME_RE.test(value)))
-    return `value "${value}" must be at most 63 characters of letters, digits, "-", "_", "." starting and ending alphanumeric`;
+    return `value ${quoteValue(value)} must be at most 63 characters of letters, digits, "-", "_", "." starting and ending alphanumeric`;
   return undefined;
 }
 

@@ -1,5 +1,6 @@
 import { type Arg, type Node, type Pipe, TemplateError } from './parse.js';
 import { FUNCS, type TemplateFunc, formatValue, isTrue } from './funcs.js';
+import { quoteValue } from '../../../api/decode.js';
 
 /** Output longer than this (in characters) fails the template, like upstream's 64 KiB cap. */
 export const MAX_OUTPUT = 64 * 1024;
@@ -44,7 +45,7 @@ function fieldChain(v: unknown, names: string[], from: string): unknown {
       throw new TemplateError(`can't evaluate field ${n} in type ${typeName(cur)}`);
     }
     if (!Object.prototype.hasOwnProperty.call(cur, n)) {
-      throw new TemplateError(`map has no entry for key "${n}" (at ${path}.${n})`);
+      throw new TemplateError(`map has no entry for key ${quoteValue(n)} (at ${path}.${n})`);
     }
     cur = (cur as Record<string, unknown>)[n];
     path = `${path}.${n}`;
@@ -87,7 +88,7 @@ function evalArg(s: State, dot: unknown, a: Arg): unknown {
 
 function callFunc(s: State, name: string, args: unknown[]): unknown {
   const f: TemplateFunc | undefined = FUNCS.get(name);
-  if (!f) throw new TemplateError(`function "${name}" not defined`);
+  if (!f) throw new TemplateError(`function ${quoteValue(name)} not defined`);
   try {
     return f(...args);
   } catch (e) {

@@ -1,3 +1,4 @@
+import { quoteValue } from '../../../api/decode.js';
 /**
  * A parser for the Go text/template language, as far as NodeFeatureRule templates use it:
  * text, `{{pipeline}}`, `{{if}}`/`{{else if}}`/`{{else}}`, `{{range}}` (with `$i, $e :=` and
@@ -347,7 +348,9 @@ export function parseTemplate(src: string): Node[] {
       while (p < toks.length && toks[p]!.k !== '|') {
         const a = parseOperand();
         if (!a)
-          throw new TemplateError(`${line(toks[p]!.pos)}: unexpected "${toks[p]!.v}" in ${ctx}`);
+          throw new TemplateError(
+            `${line(toks[p]!.pos)}: unexpected ${quoteValue(toks[p]!.v)} in ${ctx}`,
+          );
         args.push(a);
       }
       if (args.length === 0) throw new TemplateError(`${line(pos)}: missing command in ${ctx}`);
@@ -384,7 +387,7 @@ export function parseTemplate(src: string): Node[] {
           case 'end':
             if (!inside) throw new TemplateError(`${line(pos)}: unexpected {{end}}`);
             if (rest.length)
-              throw new TemplateError(`${line(pos)}: unexpected "${rest[0]!.v}" in end`);
+              throw new TemplateError(`${line(pos)}: unexpected ${quoteValue(rest[0]!.v)} in end`);
             return { nodes, stop: 'end', pos };
           case 'else':
             if (!inside) throw new TemplateError(`${line(pos)}: unexpected {{else}}`);
@@ -431,7 +434,7 @@ export function parseTemplate(src: string): Node[] {
         elseList = [parseControl(kind, et.slice(1), body.pos)];
       } else {
         if (et.length)
-          throw new TemplateError(`${line(body.pos)}: unexpected "${et[0]!.v}" in else`);
+          throw new TemplateError(`${line(body.pos)}: unexpected ${quoteValue(et[0]!.v)} in else`);
         const tail = parseList(kind);
         if (tail.stop !== 'end') throw new TemplateError(`${line(tail.pos)}: expected {{end}}`);
         elseList = tail.nodes;

@@ -12,6 +12,7 @@ import { type DiscoverContext, registerSource } from '../source.js';
 import type { Features } from '../types.js';
 import { legacyKconfig } from './kernel.js';
 import { BUILTIN_RULES, type CustomRule, CustomRuleError, toCustomRule } from './custom-rules.js';
+import { quoteValue } from '../../../runtime/quote.js';
 
 type RulesModule = typeof import('../../rules/index.js');
 let rulesModule: Promise<RulesModule> | undefined;
@@ -136,7 +137,7 @@ export async function customLabels(ctx: DiscoverContext): Promise<Record<string,
       Object.assign(labels, out.labels);
       Object.assign(matched, out.labels, out.vars);
     } catch (e) {
-      ctx.warn(`custom rule "${rule.name}": ${(e as Error).message}`);
+      ctx.warn(`custom rule ${quoteValue(rule.name)}: ${(e as Error).message}`);
     }
   }
   return labels;

@@ -12,6 +12,7 @@ import { statSync } from 'node:fs';
 import { join, listDir, readText } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, type SourceFeatures } from '../types.js';
+import { quoteValue } from '../../../runtime/quote.js';
 
 export const MAX_FEATURE_FILE_SIZE = 65536;
 
@@ -46,7 +47,7 @@ export function parseFeatureFile(text: string, now: Date): ParsedFeatureFile {
           );
         if (!ok || Number.isNaN(t)) {
           errors.push(
-            `line ${i + 1}: "${line}": expiry-time must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z`,
+            `line ${i + 1}: ${quoteValue(line)}: expiry-time must be an RFC 3339 time, e.g. 2030-01-02T15:04:05Z`,
           );
         } else expiry = t;
       } else if (key === 'no-label') noLabel = true;
