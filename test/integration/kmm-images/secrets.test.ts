@@ -5,7 +5,10 @@
  * build and sign pods (kwok runs no containers) with `hwe kmm sign-image` at debug level, then
  * runs must-gather. The planted bytes must appear in none of: logs, events, the objects
  * (status, annotations, every field), the images pushed (the signature aside, which holds only
- * the certificate) and the must-gather bundle.
+ * the certificate) and the must-gather bundle. Then more programs meet the Secrets: the KMM
+ * webhook (debug level) admits and refuses Modules naming them, and nfd-worker and nfd-master run
+ * at -v 4 in their namespace, the worker with the password and the key in its environment and
+ * the master with a NodeFeatureRule naming the Secrets; none of them prints the planted bytes.
  */
 import assert from 'node:assert/strict';
 import { createPrivateKey, randomBytes } from 'node:crypto';
@@ -26,11 +29,17 @@ import {
 import type { Pod } from '../../../src/kmm/build/index.js';
 import { RegistryClient, parseReference, resolveImage } from '../../../src/oci/index.js';
 import {
+  kmmWebhookConfiguration,
+  startKmmWebhook,
+  type ValidatingWebhookConfiguration,
+} from '../../../src/kmm/webhook/index.js';
+import {
   ConfigMaps,
   Events,
   Pods,
   ResourceClient,
   Secrets,
+  ValidatingWebhookConfigurations,
   createLogger,
   type KubeObject,
   type ResourceType,
@@ -46,6 +55,9 @@ import {
 } from '../../support/cluster.js';
 import { finishPodAsKubelet, kmmTestManager, runSignPodProgram } from '../../support/kmm.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
+import { hostFixture } from '../../fixtures/hosts/index.js';
+import { runMasterProgram, stopChild } from '../nfd-master/program.js';
+import { NO_POD } from '../nfd-worker/worker-process.js';
 import { makeKeyPair, makeModule } from '../../fixtures/signing/fixtures.js';
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -352,5 +364,189 @@ describe('planted secrets', () => {
     assert.match(bundle, new RegExp(signed), 'the bundle holds the Modules');
     assert.ok(files > 5, `${files} files`);
     assert.deepEqual(found, []);
+  });
+});
+
+describe('planted secrets, more programs', () => {
+  it('are in no log or answer of the KMM webhook admitting Modules that name them', async () => {
+    const labels = { 'hwe.test/kmm-secrets-webhook': uniqueName('wh') };
+    const vwcs = api(
+      ValidatingWebhookConfigurations,
+    ) as ResourceClient<ValidatingWebhookConfiguration>;
+    const vwcName = uniqueName('hwe-test-kmm-secrets-webhook');
+    await vwcs.create(
+      kmmWebhookConfiguration({
+        name: vwcName,
+        target: { url: 'https://127.0.0.1:1' },
+        objectSelector: { matchLabels: labels },
+      }),
+    );
+    onCleanup(() => vwcs.deleteIfExists(vwcName));
+    const hookLogs: string[] = [];
+    const hook = await startKmmWebhook({
+      client,
+      host: '127.0.0.1',
+      port: 0,
+      certificates: {
+        mode: 'self',
+        certDir: mkdtempSync(join(work, 'webhook-')),
+        ipAddresses: ['127.0.0.1'],
+        dnsNames: [],
+        secretNamespace: opNs,
+        secretName: 'kmm-secrets-webhook-cert',
+        webhookConfigurationName: vwcName,
+      },
+      log: createLogger({
+        name: 'kmm-webhook',
+        level: 'debug',
+        write: (l) => void hookLogs.push(l),
+      }),
+    });
+    onCleanup(() => hook.stop());
+    const vwc = await vwcs.get(vwcName);
+    for (const w of vwc.webhooks) {
+      const cc = w['clientConfig'] as { url: string };
+      cc.url = cc.url.replace('https://127.0.0.1:1', `https://127.0.0.1:${hook.port}`);
+    }
+    await vwcs.update(vwc);
+
+    const module = (name: string, mapping: Record<string, unknown>) =>
+      ({
+        metadata: { name, namespace: ns, labels },
+        spec: {
+          // No node matches: the operator has nothing to do for these.
+          selector: NO_NODE,
+          imageRepoSecret: { name: 'repo-pull' },
+          moduleLoader: {
+            container: {
+              modprobe: { moduleName: 'kmm_ci' },
+              kernelMappings: [
+                {
+                  containerImage: `${reg.host}/kmm/webhook:${KERNEL}`,
+                  sign: sign('signing-key'),
+                  ...mapping,
+                },
+              ],
+            },
+          },
+        },
+      }) as unknown as Module;
+    // The apiserver may call the webhook before it has the new CA: retry until admitted.
+    await eventually(
+      'a Module naming the Secrets admitted through the webhook',
+      async () => {
+        try {
+          return await api(Modules).create(module(uniqueName('wh-ok'), { literal: KERNEL }));
+        } catch {
+          return undefined;
+        }
+      },
+      90_000,
+    );
+    let refusal = '';
+    try {
+      await api(Modules).create(
+        // A regexp that does not compile: only the webhook's code can tell.
+        module(uniqueName('wh-bad'), { regexp: '^6[.', sign: sign('broken-key') }),
+      );
+    } catch (e) {
+      refusal = (e as Error).message;
+    }
+    assert.match(refusal, /denied the request.*regexp/s, 'the webhook refused the Module');
+    assert.ok(hookLogs.length > 0, 'the webhook logged');
+    assert.deepEqual(
+      [...leaks('webhook log', hookLogs.join('')), ...leaks('webhook refusal', refusal)],
+      [],
+    );
+  });
+
+  it('are in no output of nfd-worker and nfd-master at -v 4 in their namespace', async () => {
+    const id = uniqueName('planted');
+    // nfd-worker, once, with the password and the key in its environment.
+    const worker = await runHwe(
+      [
+        'nfd',
+        'worker',
+        '-oneshot',
+        '-config',
+        '',
+        '-host-root',
+        hostFixture('intel-rhcos'),
+        '-node-name',
+        node,
+        '-namespace',
+        ns,
+        '-v',
+        '4',
+        '-kubeconfig',
+        cluster.kubeconfig,
+      ],
+      { env: { ...NO_POD, REGISTRY_PASSWORD: user.password, SIGNING_KEY: keyPem } },
+    );
+    assert.equal(worker.code, 0, worker.stderr);
+    assert.match(worker.stderr, /NodeFeature .*: created/);
+
+    // A NodeFeature only this test's rule matches, and the rule, which names the Secrets.
+    await client.request(`/apis/nfd.k8s-sigs.io/v1alpha1/namespaces/${ns}/nodefeatures`, {
+      method: 'POST',
+      body: {
+        apiVersion: 'nfd.k8s-sigs.io/v1alpha1',
+        kind: 'NodeFeature',
+        metadata: {
+          name: `${node}-planted`,
+          namespace: ns,
+          labels: { 'nfd.node.kubernetes.io/node-name': node },
+        },
+        spec: { features: { attributes: { 'hwe.test.secrets': { elements: { run: id } } } } },
+      },
+    });
+    const rule = uniqueName('signing-key-rule');
+    await client.request('/apis/nfd.k8s-sigs.io/v1alpha1/nodefeaturerules', {
+      method: 'POST',
+      body: {
+        apiVersion: 'nfd.k8s-sigs.io/v1alpha1',
+        kind: 'NodeFeatureRule',
+        metadata: { name: rule },
+        spec: {
+          rules: [
+            {
+              name: 'signing-key',
+              labels: { [`${id}-key-secret`]: 'signing-key', [`${id}-pull-secret`]: 'repo-pull' },
+              matchFeatures: [
+                {
+                  feature: 'hwe.test.secrets',
+                  matchExpressions: { run: { op: 'In', value: [id] } },
+                },
+              ],
+            },
+          ],
+        },
+      },
+    });
+    onCleanup(() =>
+      client
+        .request(`/apis/nfd.k8s-sigs.io/v1alpha1/nodefeaturerules/${rule}`, { method: 'DELETE' })
+        .then(() => undefined),
+    );
+
+    // nfd-master, publishing nothing (other files' masters own the Nodes), -v 4.
+    const master = runMasterProgram(['-v', '4', '-no-publish', '-instance', id], {
+      kubeconfig: cluster.kubeconfig,
+      namespace: ns,
+    });
+    await eventually(
+      'nfd-master computed the rule for the node',
+      async () => master.log().includes(`${id}-key-secret`) || undefined,
+      90_000,
+    );
+    await stopChild(master);
+    assert.deepEqual(
+      [
+        ...leaks('nfd-worker stdout', worker.stdout),
+        ...leaks('nfd-worker stderr', worker.stderr),
+        ...leaks('nfd-master log', master.log()),
+      ],
+      [],
+    );
   });
 });
