@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkWorkerConfig } from '../kmm/worker/config.js';
 import { compileGlob } from '../kmm/signjob/glob.js';
-import { labelValueError, qualifiedNameError } from '../nfd/eval/policy.js';
+import { labelValueError, qualifiedNameError, resolveDynamicValue } from '../nfd/eval/policy.js';
+import { emptyFeatures } from '../nfd/rules/index.js';
 import { labelProblem } from '../nfd/worker/discover.js';
 import { parseFeatureFile } from '../nfd/worker/sources/local.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
@@ -56,6 +57,14 @@ const cases: { entry: string; names: string; run: () => unknown }[] = [
     run: () => qualifiedNameError(`vendor.example.com/${BIG}`),
   },
   { entry: 'label value (master)', names: 'value', run: () => labelValueError(BIG) },
+  {
+    entry: 'dynamic label value (master)',
+    names: '@<domain>.<feature>.<element>',
+    run: () => {
+      const r = resolveDynamicValue(`@${BIG}`, emptyFeatures());
+      return 'error' in r ? r.error : undefined;
+    },
+  },
   {
     entry: 'local feature file',
     names: 'expiry-time',

@@ -1,7 +1,7 @@
 import { RE2JS } from 're2js';
 import { TAINT_EFFECTS, type Taint as KubeTaint } from '../../api/core.js';
 import { FEATURE_NS, type Features, type Taint } from '../rules/index.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { fieldPath, quoteValue } from '../../runtime/quote.js';
 
 /**
  * nfd-master's policy for what rules and NodeFeature objects may put on a Node: namespaces,
@@ -145,7 +145,7 @@ export function resolveDynamicValue(
 ): { value: string } | { error: string } {
   const parts = value.slice(1).split('.');
   if (parts.length < 3) {
-    return { error: `value ${value} is not in the form @<domain>.<feature>.<element>` };
+    return { error: `value ${fieldPath(value)} is not in the form @<domain>.<feature>.<element>` };
   }
   const feature = `${parts[0]}.${parts[1]}`;
   const element = parts.slice(2).join('.');

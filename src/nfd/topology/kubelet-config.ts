@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { quantityValue } from '../master/node-update.js';
 import { parseCpuList } from './sysfs.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { describeValue, quoteValue } from '../../runtime/quote.js';
 
 export interface KubeletTopologyConfig {
   topologyManagerPolicy: string;
@@ -53,7 +53,7 @@ export function parseKubeletConfig(text: string, file: string): KubeletTopologyC
   const string = (field: keyof typeof KUBELET_DEFAULTS): string => {
     const v = o[field];
     if (v === undefined || v === null || v === '') return KUBELET_DEFAULTS[field];
-    if (typeof v !== 'string') throw bad(field, `expected a string, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'string') throw bad(field, `expected a string, got ${describeValue(v)}`);
     return v;
   };
   let reservedSystemCPUs: number[] = [];

@@ -9,7 +9,7 @@ import { registeredSources } from './sources/index.js';
 import { addSourceFeatures, emptyFeatures, type DiscoveryWarning, type Features } from './types.js';
 import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL, type NodeFeature } from '../../api/nfd.js';
 import type { OwnerReference } from '../../runtime/objects.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { fieldPath, quoteValue } from '../../runtime/quote.js';
 
 export const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
 export { NODE_NAME_LABEL };
@@ -106,7 +106,7 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
       if (opts.labelFilter && !opts.labelFilter(base)) continue;
       const problem = labelProblem(key, v);
       if (problem) {
-        ctx.warn(`label ${key}=${v} left out: ${problem}`);
+        ctx.warn(`label ${fieldPath(`${key}=${v}`)} left out: ${problem}`);
         continue;
       }
       labels[key] = v;
