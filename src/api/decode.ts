@@ -16,10 +16,10 @@ import { isMap } from '../runtime/objects.js';
 
 /** Whether a value is a plain map (a JSON object, not an array or null). */
 export { isMap };
-import { describeValue as quoted, quoteValue } from '../runtime/quote.js';
+import { boundedMessage, describeValue as quoted, quoteValue } from '../runtime/quote.js';
 
-/** A user's value quoted and cut for a message (see runtime/quote.ts). */
-export { quoteValue };
+/** A user's value quoted and cut, and a library's message cut, for a message (runtime/quote.ts). */
+export { boundedMessage, quoteValue };
 
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
 export class DecodeError extends Error {

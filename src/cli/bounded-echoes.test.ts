@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { checkWorkerConfig } from '../kmm/worker/config.js';
 import { compileGlob } from '../kmm/signjob/glob.js';
 import { labelValueError, qualifiedNameError, resolveDynamicValue } from '../nfd/eval/policy.js';
-import { emptyFeatures } from '../nfd/rules/index.js';
+import { compileExpression, emptyFeatures } from '../nfd/rules/index.js';
 import { labelProblem } from '../nfd/worker/discover.js';
 import { parseFeatureFile } from '../nfd/worker/sources/local.js';
 import { parsePlatform, parseReference } from '../oci/index.js';
@@ -64,6 +64,13 @@ const cases: { entry: string; names: string; run: () => unknown }[] = [
       const r = resolveDynamicValue(`@${BIG}`, emptyFeatures());
       return 'error' in r ? r.error : undefined;
     },
+  },
+  {
+    entry: 'NodeFeatureRule regexp (re2js repeats the input)',
+    names: 'matchExpressions.x',
+    run: () =>
+      compileExpression({ op: 'InRegexp', value: [`(${BIG}`] }, 'matchExpressions.x').problem
+        ?.message,
   },
   {
     entry: 'local feature file',

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { QUOTE_MAX, quoteValue } from './quote.js';
+import { QUOTE_MAX, boundedMessage, quoteValue } from './quote.js';
 
 test('quoteValue quotes short values whole and cuts long ones, saying how long they were', () => {
   assert.equal(quoteValue('6.1.0-18-amd64'), '"6.1.0-18-amd64"');
@@ -15,4 +15,13 @@ test('quoteValue quotes short values whole and cuts long ones, saying how long t
   const emoji = `${'a'.repeat(QUOTE_MAX - 1)}🐧tail`;
   assert.equal(quoteValue(emoji), `"${'a'.repeat(QUOTE_MAX - 1)}"… (${emoji.length} characters)`);
   assert.equal(quoteValue('\uD800'), '"\\ud800"');
+});
+
+test('boundedMessage keeps short messages whole and cuts long ones, saying how long they were', () => {
+  const short = 'error parsing regexp: missing closing ]: `[x`';
+  assert.equal(boundedMessage(short), short);
+  const long = `error parsing regexp: missing closing ): \`(${'a'.repeat(50_000)}\``;
+  const m = boundedMessage(long);
+  assert.equal(m, `${long.slice(0, 2 * QUOTE_MAX)}… (${long.length} characters)`);
+  assert.equal(boundedMessage(long, 10), `${long.slice(0, 10)}… (${long.length} characters)`);
 });

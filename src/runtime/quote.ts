@@ -41,3 +41,13 @@ export function describeValue(v: unknown): string {
 export function fieldPath(path: string): string {
   return path.length > 2 * QUOTE_MAX ? quoteValue(path, 2 * QUOTE_MAX) : path;
 }
+
+/**
+ * Another library's error message, for ours: cut to its first `max` characters. Parsers such as
+ * re2js repeat the whole rest of the input they stopped on, which may be the user's entire value.
+ */
+export function boundedMessage(message: string, max = 2 * QUOTE_MAX): string {
+  return message.length <= max
+    ? message
+    : `${message.slice(0, max)}… (${message.length} characters)`;
+}

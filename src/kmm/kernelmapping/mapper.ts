@@ -11,7 +11,7 @@ import type {
   ResolvedMapping,
   Sign,
 } from './types.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 const CONTAINER = 'spec.moduleLoader.container';
 const MAPPINGS = `${CONTAINER}.kernelMappings`;
@@ -49,7 +49,11 @@ function compileMatchers(mappings: readonly KernelMapping[]): Result<Matcher[]> 
       const re = RE2JS.compile(m.regexp!);
       out.push((k) => re.test(k));
     } catch (e) {
-      return fail('InvalidModule', `${field}.regexp`, `invalid regexp: ${(e as Error).message}`);
+      return fail(
+        'InvalidModule',
+        `${field}.regexp`,
+        `invalid regexp: ${boundedMessage((e as Error).message)}`,
+      );
     }
   }
   return ok(out);

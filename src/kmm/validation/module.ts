@@ -9,7 +9,7 @@ import { RE2JS } from 're2js';
 import { Errors, type Obj } from './fields.js';
 import { isMap } from '../../runtime/objects.js';
 import { DEVICE_PLUGIN_HOST_PATH_ROOTS, checkTolerations, imageProblem, isUnder } from './kube.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 /**
  * Longest regexp accepted in a kernel mapping. A kernel release is at most 64 characters
@@ -32,7 +32,7 @@ export function regexpProblem(pattern: string): string | undefined {
     RE2JS.compile(pattern);
     return undefined;
   } catch (e) {
-    return `does not compile as an RE2 regular expression: ${(e as Error).message}`;
+    return `does not compile as an RE2 regular expression: ${boundedMessage((e as Error).message)}`;
   }
 }
 

@@ -3,7 +3,7 @@ import { type Command, readInputText, UsageError } from '../../command/index.js'
 import { type EvalInputs, evaluateNode, parseObjects } from './evaluate.js';
 import { InvalidInputError } from './merge.js';
 import { DEFAULT_POLICY, type LabelPolicy } from './policy.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 /** Where nfd-master runs unless told otherwise; its NodeFeature objects are merged first. */
 export const DEFAULT_MASTER_NAMESPACE = 'node-feature-discovery';
@@ -88,7 +88,7 @@ export const evalCommand: Command = {
         whitelist = RE2JS.compile(wl);
       } catch (e) {
         throw new UsageError(
-          `flag --label-whitelist: invalid regular expression: ${(e as Error).message}`,
+          `flag --label-whitelist: invalid regular expression: ${boundedMessage((e as Error).message)}`,
         );
       }
     }

@@ -7,7 +7,7 @@ import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/command.js';
 import { PORT_AND_METRICS_FLAGS, metricsServing } from '../../command/metrics-flags.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
@@ -44,7 +44,7 @@ export function policyFromFlags(ctx: CommandContext): LabelPolicy {
       labelWhiteList = RE2JS.compile(wl);
     } catch (e) {
       throw new UsageError(
-        `flag --label-whitelist: invalid regular expression: ${(e as Error).message}`,
+        `flag --label-whitelist: invalid regular expression: ${boundedMessage((e as Error).message)}`,
       );
     }
   }

@@ -20,7 +20,7 @@ import {
   WORKER_CONFIG_KEY,
   WORKER_CONFIG_MAP,
 } from './constants.js';
-import { quoteValue } from '../../runtime/quote.js';
+import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 /** One rule of a Role or ClusterRole. */
 export interface PolicyRule {
@@ -190,7 +190,7 @@ function validate(cr: NodeFeatureDiscovery): void {
     } catch (e) {
       throw new RenderError(
         'spec.labelWhiteList',
-        `invalid regular expression: ${(e as Error).message}`,
+        `invalid regular expression: ${boundedMessage((e as Error).message)}`,
       );
     }
   }

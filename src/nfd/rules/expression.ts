@@ -3,7 +3,7 @@ import { FieldError } from './errors.js';
 import { re2 } from './re2.js';
 import { MATCH_OPS, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
-import { isMap, quoteValue } from '../../api/decode.js';
+import { boundedMessage, isMap, quoteValue } from '../../api/decode.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it
@@ -64,8 +64,9 @@ export function parseGoInt(s: string): number | undefined {
 /** Per-expression memo of results by input value; bounded, cleared when full. */
 const MEMO_LIMIT = 4096;
 
+/** A value as JSON for a message, cut as a quoted value is: a value list may be huge. */
 function describe(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
+  return boundedMessage(JSON.stringify(v) ?? String(v), 128);
 }
 
 /** Reads and checks the `value` list: strings only, as the CRD schema requires. */
@@ -214,7 +215,7 @@ export function compileExpression(raw: unknown, field: string): CompiledExpressi
           const p = new FieldError(
             'InvalidRule',
             `${field}.value[${i}]`,
-            `invalid regular expression ${describe(v)}: ${(e as Error).message} (RE2 syntax)`,
+            `invalid regular expression ${describe(v)}: ${boundedMessage((e as Error).message)} (RE2 syntax)`,
           );
           return deferred(op, p, false);
         }

@@ -23,6 +23,7 @@ import type { OwnerReference } from '../../runtime/objects.js';
 import type { HostPaths } from './hostfs.js';
 import type { PublishOutcome } from './publish.js';
 import { ChangeWatcher } from './watch.js';
+import { boundedMessage } from '../../runtime/quote.js';
 
 export interface LoadedConfig {
   config: WorkerConfig;
@@ -64,7 +65,7 @@ export async function loadConfig(a: {
     } catch (e) {
       throw new ConfigError(
         'core.labelWhiteList',
-        `invalid regular expression (RE2 syntax): ${(e as Error).message}`,
+        `invalid regular expression (RE2 syntax): ${boundedMessage((e as Error).message)}`,
       );
     }
   }

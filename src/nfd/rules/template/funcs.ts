@@ -1,7 +1,7 @@
 import type { RE2JS } from 're2js';
 import { re2 } from '../re2.js';
 import { TemplateError } from './parse.js';
-import { quoteValue } from '../../../api/decode.js';
+import { boundedMessage, quoteValue } from '../../../api/decode.js';
 
 /**
  * The functions rule templates may call: Go text/template's builtins and the Sprig functions
@@ -115,7 +115,9 @@ function regex(pattern: unknown): RE2JS {
     try {
       re = re2().compile(p);
     } catch (e) {
-      return fail(`invalid regular expression ${quoteValue(p)}: ${(e as Error).message}`);
+      return fail(
+        `invalid regular expression ${quoteValue(p)}: ${boundedMessage((e as Error).message)}`,
+      );
     }
     if (regexCache.size > 256) regexCache.clear();
     regexCache.set(p, re);
