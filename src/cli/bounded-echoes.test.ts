@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkWorkerConfig } from '../kmm/worker/config.js';
+import { compileKernelMapper } from '../kmm/kernelmapping/index.js';
 import { compileGlob } from '../kmm/signjob/glob.js';
 import { labelValueError, qualifiedNameError, resolveDynamicValue } from '../nfd/eval/policy.js';
 import { compileExpression, emptyFeatures } from '../nfd/rules/index.js';
@@ -71,6 +72,24 @@ const cases: { entry: string; names: string; run: () => unknown }[] = [
     run: () =>
       compileExpression({ op: 'InRegexp', value: [`(${BIG}`] }, 'matchExpressions.x').problem
         ?.message,
+  },
+  {
+    entry: 'kernel mapping regexp (operator)',
+    names: 'kernelMappings[0].regexp',
+    run: () => {
+      const r = compileKernelMapper({
+        metadata: { name: 'm', namespace: 'n' },
+        spec: {
+          moduleLoader: {
+            container: {
+              modprobe: { moduleName: 'm' },
+              kernelMappings: [{ regexp: `(${BIG}`, containerImage: 'r/m:k' }],
+            },
+          },
+        },
+      });
+      return r.ok ? undefined : r.error.message;
+    },
   },
   {
     entry: 'local feature file',
