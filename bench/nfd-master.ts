@@ -22,7 +22,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +44,7 @@ import type { KubeClient } from '../src/runtime/client.js';
 import { mapLimit, Nodes, ResourceClient, type KubeObject } from '../src/runtime/index.js';
 import { hostFixture } from '../test/fixtures/hosts/index.js';
 import { benchCluster } from './_support.js';
+import { freePort } from '../src/cluster/processes.js';
 
 const HWE_MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const NS = 'hwe-bench';
@@ -475,17 +475,6 @@ async function cpuDuring<T>(
     .map(([name, pid], i) => `${name} ${(cpuSeconds(pid) - before[i]!).toFixed(1)}`)
     .join(', ');
   return { result, cpu };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** The series of one metric of the master's /metrics, as `labels value` lines. */

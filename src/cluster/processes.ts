@@ -2,19 +2,54 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** The kernel's range of ports for outgoing connections (ip_local_port_range). */
+export function ephemeralPortRange(
+  text = readTextOr('/proc/sys/net/ipv4/ip_local_port_range'),
+): [number, number] {
+  const [low, high] = (text ?? '').trim().split(/\s+/).map(Number);
+  return low && high && low <= high ? [low, high] : [32768, 60999];
+}
+
+function readTextOr(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** Listens on `port` (0: any) on 127.0.0.1 and closes again; the port, or undefined if taken. */
+function tryPort(port: number): Promise<number | undefined> {
+  return new Promise((resolve) => {
     const srv = createServer();
     srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.on('error', () => resolve(undefined));
+    srv.listen(port, '127.0.0.1', () => {
       const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : undefined));
     });
   });
+}
+
+/** Below the kernel's ephemeral range: ports no outgoing connection is ever given. */
+export const LISTEN_PORT_FLOOR = 10_000;
+
+/**
+ * A port on 127.0.0.1 that was free a moment ago, chosen at random below the kernel's
+ * ephemeral range. A port the kernel hands out for listen(0) can be taken by any outgoing
+ * connection on the machine once it is closed again, so a component restarted on it (etcd,
+ * kube-apiserver) could find it gone; below the range only another listener can take it.
+ */
+export async function freePort(): Promise<number> {
+  const [low] = ephemeralPortRange();
+  const span = low - LISTEN_PORT_FLOOR;
+  for (let i = 0; span > 1000 && i < 50; i++) {
+    const port = await tryPort(LISTEN_PORT_FLOOR + Math.floor(Math.random() * span));
+    if (port) return port;
+  }
+  const any = await tryPort(0);
+  if (!any) throw new Error('no free port on 127.0.0.1');
+  return any;
 }
 
 /**
