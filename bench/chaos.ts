@@ -905,9 +905,10 @@ async function inject(
     case 'etcd restart': {
       const c = kind === 'etcd restart' ? 'etcd' : 'kube-apiserver';
       // A loaded machine can take minutes to report ready; the probes tell when it serves again.
-      const done = f.cluster
-        .restartComponent(c, RECOVERY_TIMEOUT_MS)
-        .catch((e: unknown) => void log(`${c} restart: ${String(e).split('\n')[0]}`));
+      // A component that does not come back leaves no cluster to measure: the run stops.
+      const done = f.cluster.restartComponent(c, RECOVERY_TIMEOUT_MS).catch((e: unknown) => {
+        throw new Error(`${c} did not start again: ${String(e).split('\n')[0]}`);
+      });
       return { detail: `${c} stopped and started`, done };
     }
     case 'proxy drops connections': {
@@ -1233,7 +1234,9 @@ export default async function chaos(args: string[]): Promise<void> {
       const at = new Date(t0).toISOString();
       w.inputs.push({ t: t0, node: PROBE_NODE });
       const injected = await inject(kind, fleet, w);
-      const r = await probe(client, p, t0);
+      // The probe, unless the fault itself fails first (then the run ends with its error).
+      const failed = injected.done.then(() => new Promise<never>(() => undefined));
+      const r = await Promise.race([probe(client, p, t0), failed]);
       await injected.done;
       const rec: FaultRecord = {
         kind,
