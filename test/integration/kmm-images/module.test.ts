@@ -6,9 +6,9 @@
  * as files) and reports the pod's end, since kwok runs no containers.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import {
   Modules,
@@ -32,7 +32,6 @@ import {
   ServiceAccounts,
   type KubeObject,
 } from '../../../src/runtime/index.js';
-import { runHwe } from '../../support/cli.js';
 import {
   eventually,
   onCleanup,
@@ -43,7 +42,7 @@ import {
 } from '../../support/cluster.js';
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { makeKeyPair, makeModule, tool } from '../../fixtures/signing/fixtures.js';
-import { kmmTestManager } from '../../support/kmm.js';
+import { finishPodAsKubelet, kmmTestManager, runSignPodProgram } from '../../support/kmm.js';
 
 const user = { username: 'kmm', password: 'e2e-pw' };
 const reg = await testRegistry({ auth: 'htpasswd', users: [user] });
@@ -108,24 +107,6 @@ before(async () => {
 });
 after(() => mgr.stop());
 
-/** What the signing pod runs, with its Secret volumes as files under a temporary root. */
-async function runSignPod(pod: Pod) {
-  const root = mkdtempSync(join(work, 'pod-'));
-  const c = pod.spec.containers[0]!;
-  let args = c.args ?? [];
-  for (const m of c.volumeMounts ?? []) {
-    const v = pod.spec.volumes!.find((x) => x.name === m.name)!;
-    const s = await secrets.get(v.secret!.secretName, ns);
-    for (const item of v.secret!.items!) {
-      const file = join(root, m.mountPath, item.path);
-      mkdirSync(dirname(file), { recursive: true });
-      writeFileSync(file, Buffer.from(s.data![item.key]!, 'base64'));
-    }
-    args = args.map((a) => a.replace(m.mountPath, join(root, m.mountPath)));
-  }
-  return runHwe(args);
-}
-
 it('a missing image with sign.unsignedImage is signed, pushed, and the module scheduled', async () => {
   const name = uniqueName('e2e');
   const image = `${reg.host}/kmm/${name}:${KERNEL}`;
@@ -175,28 +156,9 @@ it('a missing image with sign.unsignedImage is signed, pushed, and the module sc
       ).items[0],
     60_000,
   );
-  const r = await runSignPod(pod);
+  const r = await runSignPodProgram(secrets, pod, work);
   assert.equal(r.code, 0, r.stderr);
-  const c = pod.spec.containers[0]!;
-  await pods.patchStatus(
-    pod.metadata.name!,
-    {
-      status: {
-        phase: 'Succeeded',
-        containerStatuses: [
-          {
-            name: c.name,
-            image: c.image,
-            imageID: '',
-            ready: false,
-            restartCount: 0,
-            state: { terminated: { exitCode: 0, finishedAt: new Date().toISOString() } },
-          },
-        ],
-      },
-    },
-    { namespace: ns },
-  );
+  await finishPodAsKubelet(pods, pod, true);
 
   // The module is scheduled for loading on the node, with the signed image.
   const nmcs = new ResourceClient(client, NodeModulesConfigs, 'test');
