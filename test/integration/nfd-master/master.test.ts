@@ -744,17 +744,27 @@ describe('nfd-master restart by SIGKILL', { timeout: 900_000 }, () => {
 
     const events: WatchEvent<KubeObject>[] = [];
     const ac = new AbortController();
+    // Every event from the list on: a watch the server ends is resumed where it stopped.
+    let resumeAt = list.metadata.resourceVersion;
+    let watchError: unknown;
     const watching = (async () => {
-      try {
-        for await (const ev of api.watch({
-          labelSelector: selector,
-          resourceVersion: list.metadata.resourceVersion,
-          signal: ac.signal,
-        })) {
-          events.push(ev);
+      while (!ac.signal.aborted) {
+        try {
+          for await (const ev of api.watch({
+            labelSelector: selector,
+            resourceVersion: resumeAt,
+            signal: ac.signal,
+          })) {
+            if ((ev.type as string) === 'ERROR') {
+              throw new Error(`the watch failed: ${JSON.stringify(ev.object).slice(0, 300)}`);
+            }
+            events.push(ev);
+            resumeAt = ev.object.metadata.resourceVersion ?? resumeAt;
+          }
+        } catch (e) {
+          if (!ac.signal.aborted) watchError = e;
+          return;
         }
-      } catch (e) {
-        if (!ac.signal.aborted) throw e;
       }
     })();
 
@@ -773,16 +783,22 @@ describe('nfd-master restart by SIGKILL', { timeout: 900_000 }, () => {
     // The list can run ahead of the watch: wait until the watch has delivered every node's change.
     await eventually(
       'the watch saw every node change',
-      async () =>
-        new Set(
-          events
-            .filter((ev) => ev.object.metadata.labels?.[changes] === 'two')
-            .map((ev) => ev.object.metadata.name),
-        ).size === NODES,
+      async () => {
+        if (watchError)
+          throw watchError instanceof Error ? watchError : new Error('the watch failed');
+        return (
+          new Set(
+            events
+              .filter((ev) => ev.object.metadata.labels?.[changes] === 'two')
+              .map((ev) => ev.object.metadata.name),
+          ).size === NODES
+        );
+      },
       60_000,
     );
     ac.abort();
     await watching;
+    assert.equal(watchError, undefined);
     await stopChild(master);
 
     const writes = new Map<string, number>();
