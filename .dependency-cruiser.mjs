@@ -4,12 +4,12 @@
  *
  *   cli            the composition root: may import everything
  *   cluster        the local control plane for trying hwe out and for tests
- *   products       nfd/*, kmm/*, dtk, signing, mustgather: may import the layers below
+ *   products       nfd/*, kmm/*, dtk, signing, mustgather, dashboard: may import the layers below
  *   api            custom resource types and CRDs
  *   foundations    runtime, command, pki, oci, version: import no product
  */
 const FOUNDATIONS = '^src/(runtime|command|pki|oci)/|^src/version[.]ts$';
-const PRODUCTS = '^src/(nfd|kmm|dtk|signing|mustgather)/';
+const PRODUCTS = '^src/(nfd|kmm|dtk|signing|mustgather|dashboard)/';
 const TEST_FILE = '[.]test[.]ts$';
 
 /** @type {import('dependency-cruiser').IConfiguration} */
@@ -71,6 +71,14 @@ export default {
       severity: 'error',
       from: { path: '^src/kmm/' },
       to: { path: '^src/nfd/' },
+    },
+    {
+      name: 'dashboard-is-a-view',
+      comment:
+        'The dashboard reads NFD and KMM (their pure helpers) and is read by nobody but the root.',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/(cli|dashboard)/' },
+      to: { path: '^src/dashboard/' },
     },
     {
       name: 'kmm-common-is-shared',

@@ -11,13 +11,17 @@
  * The file starts with `#!/usr/bin/env node`; the image replaces that line with its node and
  * `--jitless` (see scripts/image.ts) and links `nfd-worker` to the file.
  *
+ * It also builds the dashboard's page (`hwe dashboard`): src/dashboard/page/main.ts bundled for
+ * the browser and set inline into its HTML, one file with nothing to fetch from elsewhere:
+ * `dist/dashboard/index.html`.
+ *
  * On x86 it also builds the worker's CPUID helper (src/nfd/worker/cpuid-helper) next to the
  * bundle with the system's C compiler; without a compiler the worker reads /dev/cpu/N/cpuid or
  * /proc/cpuinfo instead, and says which.
  */
 import { build, type Plugin } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { arch } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -81,3 +85,21 @@ if (arch() === 'x64' || arch() === 'ia32') {
     );
   }
 }
+
+const pageDir = fileURLToPath(new URL('../../src/dashboard/page/', import.meta.url));
+const page = await build({
+  entryPoints: [`${pageDir}main.ts`],
+  bundle: true,
+  format: 'iife',
+  platform: 'browser',
+  target: 'es2022',
+  minify: true,
+  write: false,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+// A script inline in HTML ends at the first "</script", wherever it stands.
+const pageJs = page.outputFiles[0]!.text.trim().replace(/<\/script/gi, '<\\/script');
+const html = readFileSync(`${pageDir}index.html`, 'utf8').replace('/*APP*/', () => pageJs);
+mkdirSync(`${dist}dashboard`, { recursive: true });
+writeFileSync(`${dist}dashboard/index.html`, html);

@@ -44,6 +44,11 @@ export const rootCommand: Command = {
       'collect KMM and NFD objects, logs and events into a support bundle',
       async () => (await import('../mustgather/command.js')).mustGatherCommand,
     ),
+    lazyCommand(
+      'dashboard',
+      'serve a live, read-only web page of node features, rules and module rollouts',
+      async () => (await import('../dashboard/command.js')).dashboardCommand,
+    ),
     versionCommand,
   ],
 };

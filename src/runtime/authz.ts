@@ -10,6 +10,14 @@ export interface UserInfo {
   extra?: Record<string, string[]>;
 }
 
+/** What a SubjectAccessReview asks about a kind of resource, e.g. list nodes. */
+export interface ResourceAttributes {
+  group: string;
+  resource: string;
+  verb: string;
+  namespace?: string;
+}
+
 /** The answer to one request: serve it (200), or refuse it with 401, 403 or 500. */
 export type AuthDecision =
   { status: 200; user: UserInfo } | { status: 401 | 403 | 500; message: string };
@@ -108,20 +116,14 @@ export class DelegatingAuth {
   }
 
   async check(req: IncomingMessage): Promise<AuthDecision> {
-    const token = bearerToken(req.headers.authorization);
-    if (!token) return { status: 401, message: 'Unauthorized: a bearer token is required' };
-    let user: UserInfo | null;
-    try {
-      user = await this.authenticate(token);
-    } catch {
-      return { status: 500, message: 'Internal Server Error: the token could not be reviewed' };
-    }
-    if (!user) return { status: 401, message: 'Unauthorized' };
+    const who = await this.authenticateRequest(req);
+    if (who.status !== 200) return who;
+    const user = who.user;
     const path = (req.url ?? '/').split('?')[0]!;
     const verb = verbFor(req.method);
     let allowed: boolean;
     try {
-      allowed = await this.authorize(user, verb, path);
+      allowed = await this.authorize(user, { nonResourceAttributes: { path, verb } });
     } catch {
       return { status: 500, message: 'Internal Server Error: access could not be reviewed' };
     }
@@ -132,6 +134,28 @@ export class DelegatingAuth {
       };
     }
     return { status: 200, user };
+  }
+
+  /** The user of a request's bearer token (TokenReview): 200 with the user, or 401/500. */
+  async authenticateRequest(req: IncomingMessage): Promise<AuthDecision> {
+    const token = bearerToken(req.headers.authorization);
+    if (!token) return { status: 401, message: 'Unauthorized: a bearer token is required' };
+    let user: UserInfo | null;
+    try {
+      user = await this.authenticate(token);
+    } catch {
+      return { status: 500, message: 'Internal Server Error: the token could not be reviewed' };
+    }
+    if (!user) return { status: 401, message: 'Unauthorized' };
+    return { status: 200, user };
+  }
+
+  /**
+   * Whether the user may act on a kind of resource (SubjectAccessReview with resource
+   * attributes, cached as the other answers); throws when the apiserver cannot answer.
+   */
+  allowsResource(user: UserInfo, attrs: ResourceAttributes): Promise<boolean> {
+    return this.authorize(user, { resourceAttributes: attrs });
   }
 
   private async authenticate(token: string): Promise<UserInfo | null> {
@@ -155,8 +179,13 @@ export class DelegatingAuth {
     return user;
   }
 
-  private async authorize(user: UserInfo, verb: string, path: string): Promise<boolean> {
-    const key = JSON.stringify([user.username, user.uid, user.groups, user.extra, verb, path]);
+  private async authorize(
+    user: UserInfo,
+    attributes:
+      | { nonResourceAttributes: { path: string; verb: string } }
+      | { resourceAttributes: ResourceAttributes },
+  ): Promise<boolean> {
+    const key = JSON.stringify([user.username, user.uid, user.groups, user.extra, attributes]);
     const cached = this.grants.get(key);
     if (cached !== undefined) return cached;
     const review = await this.client.request<SubjectAccessReview>(
@@ -171,7 +200,7 @@ export class DelegatingAuth {
             uid: user.uid,
             groups: user.groups,
             extra: user.extra,
-            nonResourceAttributes: { path, verb },
+            ...attributes,
           },
         },
       },

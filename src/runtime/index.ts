@@ -70,6 +70,7 @@ export {
   verbFor,
   type AuthDecision,
   type DelegatingAuthOptions,
+  type ResourceAttributes,
   type UserInfo,
 } from './authz.js';
 export {
