@@ -367,10 +367,7 @@ export function moduleOnNode(
   if (m.spec.moduleLoader) {
     const mapped = resolveKernelMapping(m, nodeKernel(node));
     if (!mapped.ok) {
-      return {
-        state: 'failed',
-        reason: `no kernel mapping for ${nodeKernel(node) || '(unknown kernel)'}: ${mapped.error.message}`,
-      };
+      return { state: 'failed', reason: mapped.error.message };
     }
   } else {
     // Device plugin only: nothing to load; the plugin's readiness is the Module's.

@@ -491,6 +491,7 @@ function rolloutPlot(series: RolloutSeries[]): HTMLElement {
   const W = 900;
   const H = 180;
   const pad = 40;
+  const right = 180; // room for the Modules' names
   const wrap = h('div', { class: 'plot', id: 'rollout-plot' });
   const pts = series.flatMap((x) => x.points);
   if (!pts.length) return h('p', { class: 'muted' }, 'no samples yet');
@@ -498,15 +499,15 @@ function rolloutPlot(series: RolloutSeries[]): HTMLElement {
   const t0 = Math.min(...pts.map((p) => p[0]));
   const t1 = Math.max(now, t0 + 1000);
   const max = Math.max(1, ...pts.map((p) => p[2]));
-  const x = (t: number) => pad + ((W - 2 * pad) * (t - t0)) / (t1 - t0);
+  const x = (t: number) => pad + ((W - pad - right) * (t - t0)) / (t1 - t0);
   const y = (v: number) => H - pad / 2 - ((H - pad) * v) / max;
   const svg = s('svg', { viewBox: `0 0 ${W} ${H}`, width: '100%', role: 'img' });
   svg.append(
-    s('line', { x1: pad, y1: y(0), x2: W - pad, y2: y(0), class: 'axis' }),
+    s('line', { x1: pad, y1: y(0), x2: W - right, y2: y(0), class: 'axis' }),
     s('line', { x1: pad, y1: y(0), x2: pad, y2: y(max), class: 'axis' }),
     s('text', { x: pad - 4, y: y(max) + 4, 'text-anchor': 'end' }, String(max)),
     s('text', { x: pad - 4, y: y(0) + 4, 'text-anchor': 'end' }, '0'),
-    s('text', { x: W - pad, y: H - 2, 'text-anchor': 'end' }, 'now'),
+    s('text', { x: W - right, y: H - 2, 'text-anchor': 'end' }, 'now'),
     s('text', { x: pad, y: H - 2 }, `${Math.round((now - t0) / 60000)} min ago`),
   );
   series.forEach((sr, i) => {
@@ -520,7 +521,7 @@ function rolloutPlot(series: RolloutSeries[]): HTMLElement {
     if (last) d += `H${x(now).toFixed(1)}`;
     svg.append(
       s('path', { d, fill: 'none', stroke: c, 'stroke-width': 2, 'data-series': sr.module }),
-      s('text', { x: W - pad + 4, y: y(last?.[1] ?? 0) + 4, fill: c }, sr.module),
+      s('text', { x: W - right + 4, y: y(last?.[1] ?? 0) + 4 + 11 * i, fill: c }, sr.module),
     );
   });
   wrap.append(svg);
