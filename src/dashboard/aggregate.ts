@@ -13,7 +13,6 @@ import type {
 } from '../api/index.js';
 import {
   lastErrorAnnotation,
-  moduleKey,
   readyLabel,
   versionModuleLabel,
   versionReadyLabel,
@@ -483,10 +482,6 @@ function kernelRow(
     ...(reason ? { reason } : {}),
   };
 }
-
-/** The key a Module's rollout series is kept under. */
-export const seriesKey = (m: Module): string =>
-  moduleKey({ namespace: m.metadata.namespace ?? '', name: m.metadata.name ?? '' });
 
 // ---------------------------------------------------------------------------------------------
 // Preflight and topology

@@ -58,7 +58,6 @@ import {
   page,
   preflightRow,
   ruleRows,
-  seriesKey,
   topologyRow,
   trimDashNode,
   groupLabels,
@@ -288,9 +287,12 @@ export class DashboardServer {
     }
   }
 
-  /** A value computed from some kinds, kept until one of them changes. */
-  private cached<T>(name: string, kinds: Kind[], compute: () => T): T {
-    const stamp = kinds.map((k) => this.versions.get(k) ?? 0).join(',');
+  /**
+   * A value computed from some kinds (and `input`), kept until one of them changes; one value
+   * per name, so a new input replaces the last.
+   */
+  private cached<T>(name: string, kinds: Kind[], compute: () => T, input = ''): T {
+    const stamp = `${kinds.map((k) => this.versions.get(k) ?? 0).join(',')}|${input}`;
     const m = this.memo.get(name);
     if (m && m.stamp === stamp) return m.value as T;
     const value = compute();
@@ -345,8 +347,11 @@ export class DashboardServer {
 
   nodes(offset: number, limit: number, q: string) {
     const all = q
-      ? this.cached(`filter:${q}`, ['nodes'], () =>
-          this.sortedNodes().filter((n) => nodeMatches(n, q)),
+      ? this.cached(
+          'filter',
+          ['nodes'],
+          () => this.sortedNodes().filter((n) => nodeMatches(n, q)),
+          q,
         )
       : this.sortedNodes();
     const p = page(all, offset, limit);
@@ -450,17 +455,17 @@ export class DashboardServer {
   }
 
   rollout(): RolloutSeries[] {
-    const live = new Set(this.list<Module>('modules').map(seriesKey));
-    return [...this.series]
-      .filter(([k]) => live.has(k))
-      .map(([module, points]) => ({ module, points }));
+    return [...this.series].map(([module, points]) => ({ module, points }));
   }
 
   /** Records each Module's loaded/matched now, when it moved or a minute has passed. */
   private sample(): void {
     if (!this.informers.has('modules')) return;
     const now = Date.now();
-    for (const r of this.modules()) {
+    const rows = this.modules();
+    const live = new Set(rows.map((r) => `${r.namespace}/${r.name}`));
+    for (const k of this.series.keys()) if (!live.has(k)) this.series.delete(k);
+    for (const r of rows) {
       const key = `${r.namespace}/${r.name}`;
       let pts = this.series.get(key);
       if (!pts) this.series.set(key, (pts = []));
