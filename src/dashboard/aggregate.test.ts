@@ -21,6 +21,7 @@ import {
   preflightRow,
   ruleRows,
   topologyRow,
+  trimDashNmc,
   trimDashNode,
   type DashNode,
 } from './aggregate.js';
@@ -315,6 +316,36 @@ test('a module row: per kernel mapping and image state, per node state with reas
   assert.deepEqual(r.conditions, [
     { type: 'Ready', status: 'False', reason: 'Loading', message: '' },
   ]);
+});
+
+test('a node config is kept as its modules by name and its last errors', () => {
+  const nmc = {
+    metadata: {
+      name: 'n1',
+      resourceVersion: '7',
+      annotations: { 'kmm.node.kubernetes.io/last-error.ns.drv': 'bad', other: 'x' },
+      managedFields: [],
+    },
+    spec: {
+      modules: [
+        {
+          name: 'drv',
+          namespace: 'ns',
+          serviceAccountName: 'sa',
+          config: { kernelVersion: 'k', containerImage: 'i', insecurePull: false, modprobe: {} },
+        },
+      ],
+    },
+  } as unknown as NodeModulesConfig;
+  assert.deepEqual(trimDashNmc(nmc), {
+    metadata: {
+      name: 'n1',
+      uid: undefined,
+      resourceVersion: '7',
+      annotations: { 'kmm.node.kubernetes.io/last-error.ns.drv': 'bad' },
+    },
+    spec: { modules: [{ name: 'drv', namespace: 'ns' }] },
+  });
 });
 
 test('an image not yet checked, and a missing one, say so', () => {

@@ -6,7 +6,6 @@ import type {
   Module,
   NodeFeature,
   NodeFeatureRule,
-  NodeModulesConfig,
   NodeResourceTopology,
   ModuleImagesConfig,
   PreflightValidation,
@@ -78,6 +77,31 @@ function sameMap(a: Record<string, string> = {}, b: Record<string, string> = {})
   return ka.every((k) => b[k] === a[k]);
 }
 
+const KMM_PREFIX = 'kmm.node.kubernetes.io/';
+
+/** The parts of a NodeModulesConfig the dashboard keeps: which modules, and their last errors. */
+export interface DashNmc extends KubeObject {
+  spec?: { modules?: { name: string; namespace: string }[] };
+}
+
+/** Keeps of a NodeModulesConfig the modules it asks for (by name) and its last-error annotations. */
+export function trimDashNmc(n: DashNmc): DashNmc {
+  const errors = Object.entries(n.metadata.annotations ?? {}).filter(([k]) =>
+    k.startsWith(`${KMM_PREFIX}last-error.`),
+  );
+  return {
+    metadata: {
+      name: n.metadata.name,
+      uid: n.metadata.uid,
+      resourceVersion: n.metadata.resourceVersion,
+      ...(errors.length ? { annotations: Object.fromEntries(errors) } : {}),
+    },
+    spec: {
+      modules: (n.spec?.modules ?? []).map((m) => ({ name: m.name, namespace: m.namespace })),
+    },
+  };
+}
+
 export function isReady(n: DashNode): boolean {
   return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
 }
@@ -136,14 +160,8 @@ function vendorOf(key: string, bus: 'pci' | 'usb'): string | undefined {
   return m?.[1];
 }
 
-const KMM_PREFIX = 'kmm.node.kubernetes.io/';
-
 /** One row of the nodes table. */
-export function nodeRow(
-  n: DashNode,
-  nmc: NodeModulesConfig | undefined,
-  hasNodeFeature: boolean,
-): NodeRow {
+export function nodeRow(n: DashNode, nmc: DashNmc | undefined, hasNodeFeature: boolean): NodeRow {
   const labels = n.metadata.labels ?? {};
   const features = emptyGroups(() => 0);
   const pci = new Set<string>();
@@ -355,7 +373,7 @@ const LIST_MAX = 50;
 export function moduleOnNode(
   m: Module,
   node: DashNode,
-  nmc: NodeModulesConfig | undefined,
+  nmc: DashNmc | undefined,
 ): { state: NodeModuleState; reason?: string } {
   const ns = m.metadata.namespace ?? '';
   const name = m.metadata.name ?? '';
@@ -372,7 +390,7 @@ export function moduleOnNode(
     // Device plugin only: nothing to load; the plugin's readiness is the Module's.
     return { state: 'loaded' };
   }
-  const wanted = nmc?.spec.modules?.some((e) => e.namespace === ns && e.name === name);
+  const wanted = nmc?.spec?.modules?.some((e) => e.namespace === ns && e.name === name);
   if (!isReady(node)) return { state: 'pending', reason: 'node not Ready' };
   return {
     state: 'pending',
@@ -384,7 +402,7 @@ export function moduleOnNode(
 export function moduleRow(
   m: Module,
   nodes: Iterable<DashNode>,
-  nmcOf: (node: string) => NodeModulesConfig | undefined,
+  nmcOf: (node: string) => DashNmc | undefined,
   mic: ModuleImagesConfig | undefined,
 ): ModuleRow {
   const ns = m.metadata.namespace ?? '';

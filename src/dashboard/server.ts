@@ -22,7 +22,6 @@ import {
   type Module,
   type NodeFeature,
   type NodeFeatureRule,
-  type NodeModulesConfig,
   type NodeResourceTopology,
   type PreflightValidation,
 } from '../api/index.js';
@@ -59,8 +58,10 @@ import {
   preflightRow,
   ruleRows,
   topologyRow,
+  trimDashNmc,
   trimDashNode,
   groupLabels,
+  type DashNmc,
   type DashNode,
 } from './aggregate.js';
 import {
@@ -172,7 +173,11 @@ export class DashboardServer {
             ? this.factory.informer(NodeFeatures, {
                 indexers: { byNode: indexers.byLabel(NODE_NAME_LABEL) },
               })
-            : this.factory.informer(type);
+            : kind === 'nodemodulesconfigs'
+              ? this.factory.informer<DashNmc>(NodeModulesConfigs, {
+                  transform: trimDashNmc,
+                })
+              : this.factory.informer(type);
       this.informers.set(kind, inf as unknown as Informer<KubeObject>);
       inf.addEventHandler({
         onAdd: () => this.changed(kind),
@@ -362,7 +367,7 @@ export class DashboardServer {
     const n = this.get<DashNode>('nodes', name);
     if (!n) return undefined;
     const nfs = this.nodeFeaturesOf(name);
-    const nmc = this.get<NodeModulesConfig>('nodemodulesconfigs', name);
+    const nmc = this.get<DashNmc>('nodemodulesconfigs', name);
     const rules = this.list<NodeFeatureRule>('nodefeaturerules')
       .sort((a, b) => (a.metadata.name! < b.metadata.name! ? -1 : 1))
       .flatMap((r) => evaluateRuleObject(r, this.stableNodeFeatures(name, nfs)));
