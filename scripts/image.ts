@@ -285,7 +285,7 @@ async function depsLayer(log: (l: string) => void): Promise<BuiltLayer> {
 }
 
 /** What of dist/ stays out of the image: compiled tests, benchmarks, build scripts. */
-const DIST_LEFT_OUT = new Set(['test', 'bench', 'scripts', '.tsbuildinfo']);
+const DIST_LEFT_OUT = new Set(['test', 'bench', 'scripts', 'test-artifacts', '.tsbuildinfo']);
 
 /** The user table of the image: root, and the unprivileged user the programs run as. */
 const PASSWD =
