@@ -3,8 +3,11 @@
  * `hwe kmm validate`: the same object gets the same answer from both.
  */
 import { parseKernelVersion } from '../kernelmapping/index.js';
-import { Errors, type FieldError, type Obj } from './fields.js';
+import type { Loose } from '../../api/decode.js';
+import { ManagedClusterModuleSpec, ModuleSpec, PreflightValidationOCPSpec } from '../../api/kmm.js';
+import type { Static, TSchema } from '../../api/schema.js';
 import { isMap } from '../../runtime/objects.js';
+import { Errors, type FieldError } from './fields.js';
 import { imageProblem } from './kube.js';
 import { checkModuleSpec, checkVersionChange } from './module.js';
 
@@ -31,18 +34,28 @@ export interface ObjectReport {
   errors: FieldError[];
 }
 
-function spec(errors: Errors, obj: Obj): Obj | undefined {
-  const s = errors.obj(obj, 'spec', 'spec');
-  if (!s && obj['spec'] === undefined) errors.add('spec', 'required');
-  return s;
+type Obj = Record<string, unknown>;
+
+/** The object's spec read against the schema of its kind. */
+function spec<T extends TSchema>(errors: Errors, schema: T, obj: Obj) {
+  if (obj['spec'] == null) {
+    errors.add('spec', 'required');
+    return undefined;
+  }
+  return errors.read(schema, obj['spec'], 'spec');
+}
+
+/** The spec of the object before an update: only read, its problems are not this update's. */
+function oldSpec<T extends TSchema>(schema: T, old: Obj): Loose<Static<T>> | undefined {
+  return new Errors().read(schema, old['spec'], 'spec');
 }
 
 /** A Module, on create (no `old`) or update. */
 export function validateModule(obj: Obj, old?: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, ModuleSpec, obj);
   if (s) checkModuleSpec(errors, s, 'spec');
-  if (old) checkVersionChange(errors, old['spec'], obj['spec'], 'spec');
+  if (old) checkVersionChange(errors, oldSpec(ModuleSpec, old), s, 'spec');
   return dedupe(errors.list);
 }
 
@@ -61,25 +74,18 @@ export function kernelVersionProblem(value: string): string | undefined {
 /** PreflightValidation and PreflightValidationOCP. */
 export function validatePreflight(obj: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, PreflightValidationOCPSpec, obj);
   if (!s) return errors.list;
-  const kernel = errors.str(s, 'kernelVersion', 'spec.kernelVersion');
+  const kernel = s.kernelVersion;
   if (kernel === undefined) {
-    if (s['kernelVersion'] == null) {
-      errors.add('spec.kernelVersion', 'required: the kernel release to check every Module for');
-    }
+    errors.missing('spec.kernelVersion', 'required: the kernel release to check every Module for');
   } else {
     const p = kernelVersionProblem(kernel);
     if (p) errors.add('spec.kernelVersion', p);
   }
-  const dtk = errors.str(s, 'dtkImage', 'spec.dtkImage');
-  if (dtk) {
-    const p = imageProblem(dtk);
+  if (s.dtkImage) {
+    const p = imageProblem(s.dtkImage);
     if (p) errors.add('spec.dtkImage', p);
-  }
-  const push = s['pushBuiltImage'];
-  if (push != null && typeof push !== 'boolean') {
-    errors.add('spec.pushBuiltImage', 'must be true or false');
   }
   return errors.list;
 }
@@ -87,19 +93,20 @@ export function validatePreflight(obj: Obj): FieldError[] {
 /** A ManagedClusterModule: its moduleSpec is checked as a Module's spec. */
 export function validateManagedClusterModule(obj: Obj, old?: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, ManagedClusterModuleSpec, obj);
   if (!s) return errors.list;
-  const moduleSpec = errors.obj(s, 'moduleSpec', 'spec.moduleSpec');
+  const { moduleSpec } = s;
   if (moduleSpec) checkModuleSpec(errors, moduleSpec, 'spec.moduleSpec');
-  else if (s['moduleSpec'] == null) errors.add('spec.moduleSpec', 'required: the Module to deploy');
-  const ns = errors.str(s, 'spokeNamespace', 'spec.spokeNamespace');
-  if (!ns) errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
-  if (!isMap(s['selector'])) {
+  else errors.missing('spec.moduleSpec', 'required: the Module to deploy');
+  if (!s.spokeNamespace) {
+    errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
+  }
+  if (!s.selector) {
     errors.add('spec.selector', 'required: labels of the ManagedCluster objects to deploy to');
   }
   if (old) {
-    const oldSpec = isMap(old['spec']) ? old['spec']['moduleSpec'] : undefined;
-    checkVersionChange(errors, oldSpec, s['moduleSpec'], 'spec.moduleSpec');
+    const before = oldSpec(ManagedClusterModuleSpec, old)?.moduleSpec;
+    checkVersionChange(errors, before, moduleSpec, 'spec.moduleSpec');
   }
   return dedupe(errors.list);
 }
