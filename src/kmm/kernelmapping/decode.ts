@@ -1,6 +1,7 @@
 import { DecodeError, decode, quoteValue, type Loose } from '../../api/decode.js';
 import { ModuleLoaderSpec } from '../../api/kmm.js';
-import { obj, opt, str, type Static } from '../../api/schema.js';
+import { ObjectHeader } from '../../api/resource.js';
+import { obj, opt, type Static } from '../../api/schema.js';
 import { fail, ok, type Result } from './errors.js';
 import type { MappableModule } from './types.js';
 
@@ -12,9 +13,7 @@ export const MODULE_API_GROUP = 'kmm.sigs.x-k8s.io';
  * may be missing (a file not yet applied), except the few mapping cannot do without.
  */
 const ModuleDocument = obj({
-  apiVersion: opt(str()),
-  kind: opt(str()),
-  metadata: opt(obj({ name: opt(str()), namespace: opt(str()) })),
+  ...ObjectHeader.properties,
   spec: obj({ moduleLoader: opt(ModuleLoaderSpec) }),
 });
 

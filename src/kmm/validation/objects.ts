@@ -3,7 +3,8 @@
  * `hwe kmm validate`: the same object gets the same answer from both.
  */
 import { parseKernelVersion } from '../kernelmapping/index.js';
-import type { Loose } from '../../api/decode.js';
+import { decodeAll, type Loose } from '../../api/decode.js';
+import { ObjectHeader } from '../../api/resource.js';
 import { ManagedClusterModuleSpec, ModuleSpec, PreflightValidationOCPSpec } from '../../api/kmm.js';
 import type { Static, TSchema } from '../../api/schema.js';
 import { isMap } from '../../runtime/objects.js';
@@ -130,12 +131,20 @@ function groupOf(apiVersion: string): string {
   return i < 0 ? '' : apiVersion.slice(0, i);
 }
 
+/** apiVersion, kind, name and namespace of a KMM object checked here; undefined otherwise. */
+function validatedHeader(obj: unknown): ObjectReport | undefined {
+  const { apiVersion, kind, metadata = {} } = decodeAll(ObjectHeader, obj).value ?? {};
+  if (apiVersion === undefined || kind === undefined) return undefined;
+  if (!VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind)) return undefined;
+  const report: ObjectReport = { apiVersion, kind, errors: [] };
+  if (metadata.name !== undefined) report.name = metadata.name;
+  if (metadata.namespace !== undefined) report.namespace = metadata.namespace;
+  return report;
+}
+
 /** Whether the object is one of the KMM kinds checked here. */
 export function isValidatedKind(obj: unknown): boolean {
-  if (!isMap(obj)) return false;
-  const { apiVersion, kind } = obj;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return false;
-  return VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind) ?? false;
+  return validatedHeader(obj) !== undefined;
 }
 
 /**
@@ -143,22 +152,18 @@ export function isValidatedKind(obj: unknown): boolean {
  * ManagedClusterModule), on create or, with `old`, on update. Undefined for other kinds.
  */
 export function validateKmmObject(obj: unknown, old?: unknown): ObjectReport | undefined {
-  if (!isValidatedKind(obj)) return undefined;
-  const o = obj as Obj & { apiVersion: string; kind: string };
+  const report = validatedHeader(obj);
+  if (!report || !isMap(obj)) return undefined;
   const oldObj = isMap(old) ? old : undefined;
-  const meta = isMap(o['metadata']) ? o['metadata'] : {};
-  const report: ObjectReport = { apiVersion: o.apiVersion, kind: o.kind, errors: [] };
-  if (typeof meta['name'] === 'string') report.name = meta['name'];
-  if (typeof meta['namespace'] === 'string') report.namespace = meta['namespace'];
-  switch (o.kind) {
+  switch (report.kind) {
     case 'Module':
-      report.errors = validateModule(o, oldObj);
+      report.errors = validateModule(obj, oldObj);
       break;
     case 'ManagedClusterModule':
-      report.errors = validateManagedClusterModule(o, oldObj);
+      report.errors = validateManagedClusterModule(obj, oldObj);
       break;
     default:
-      report.errors = validatePreflight(o);
+      report.errors = validatePreflight(obj);
   }
   return report;
 }
