@@ -176,6 +176,12 @@ describe('decode', () => {
       errors: [new DecodeError('', 'must be a map, not string "x"')],
     });
     assert.deepEqual(decodeAll(S, {}, { required: false }), { value: {}, errors: [] });
+    const strict = decodeAll(S, { name: 'a', nmae: 'b' }, { strict: true });
+    assert.deepEqual(strict.value, { name: 'a' });
+    assert.deepEqual(
+      strict.errors.map((e) => e.path),
+      ['nmae'],
+    );
   });
 
   it('describes values', () => {

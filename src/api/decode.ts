@@ -124,7 +124,8 @@ function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unk
   const props = schema['properties'] as Record<string, Node> | undefined;
   const values = schema['additionalProperties'];
   if (!props && !isMap(values)) return v;
-  if (props && o.strict && schema['x-kubernetes-preserve-unknown-fields'] !== true) {
+  const strict = props && o.strict && schema['x-kubernetes-preserve-unknown-fields'] !== true;
+  if (strict) {
     const known = Object.keys(props);
     for (const k of Object.keys(v))
       if (!(k in props))
@@ -135,7 +136,7 @@ function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unk
       if (v[k] == null) misfit(o, join(path, k), 'required');
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (x == null) continue;
+    if (x == null || (strict && !(k in props))) continue;
     const s = props ? props[k] : (values as Node);
     const r = s ? read(s, x, join(path, k), o) : x;
     if (r !== MISFIT) out[k] = r;
