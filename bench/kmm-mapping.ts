@@ -6,9 +6,9 @@
  *
  * Usage: kmm-mapping [KERNELS=20000] [MAPPINGS=50] [RUNS=5]
  */
+import type { KernelMapping } from '../src/api/kmm.js';
 import {
   compileKernelMapper,
-  type KernelMapping,
   type MappableModule,
   resolveKernelMapping,
 } from '../src/kmm/kernelmapping/index.js';

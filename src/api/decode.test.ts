@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DecodeError, decode, describeValue, type DecodeOptions } from './decode.js';
+import { DecodeError, decode, decodeAll, describeValue, type DecodeOptions } from './decode.js';
 import { ModprobeSpec } from './kmm.js';
 import { NodeFeatureSpec } from './nfd.js';
 import { arr, bool, int32, map, obj, opt, preserved, quantity, str } from './schema.js';
@@ -149,6 +149,38 @@ describe('decode', () => {
         ),
       (e: unknown) =>
         e instanceof DecodeError && e.message.startsWith('modprobe.args.lod: unknown field'),
+    );
+  });
+
+  it('decodeAll reports every misfit and keeps what fits', () => {
+    const r = decodeAll(
+      S,
+      { on: 'yes', count: 2, tags: ['x', 3, {}], env: { A: 'a', B: 1 }, nested: 'n' },
+      { at: 'spec' },
+    );
+    assert.deepEqual(
+      r.errors.map((e) => e.message),
+      [
+        'spec.name: required',
+        'spec.on: must be true or false (a boolean), not string "yes"',
+        'spec.tags[1]: must be a string, not number 3; quote it',
+        'spec.tags[2]: must be a string, not a map; quote it',
+        'spec.env.B: must be a string, not number 1; quote it',
+        'spec.nested: must be a map, not string "n"',
+      ],
+    );
+    // The list with misfits is left out whole, so no later index is off by one.
+    assert.deepEqual(r.value, { count: 2, env: { A: 'a' } });
+    assert.deepEqual(decodeAll(S, 'x'), {
+      value: undefined,
+      errors: [new DecodeError('', 'must be a map, not string "x"')],
+    });
+    assert.deepEqual(decodeAll(S, {}, { required: false }), { value: {}, errors: [] });
+    const strict = decodeAll(S, { name: 'a', nmae: 'b' }, { strict: true });
+    assert.deepEqual(strict.value, { name: 'a' });
+    assert.deepEqual(
+      strict.errors.map((e) => e.path),
+      ['nmae'],
     );
   });
 

@@ -47,6 +47,31 @@ export interface DecodeOptions {
 type Node = Record<string, unknown>;
 
 /**
+ * A decoded value whose required fields may be missing: what `required: false` and decodeAll
+ * give, as a document not yet applied may lack what the apiserver will insist on.
+ */
+export type Loose<T> = T extends readonly (infer U)[]
+  ? Loose<U>[]
+  : T extends object
+    ? { [K in keyof T]?: Loose<T[K]> }
+    : T;
+
+interface ReadOptions extends DecodeOptions {
+  /** Set by decodeAll: misfits are collected here instead of thrown. */
+  errors?: DecodeError[];
+}
+
+/** A value read past in decodeAll: left out of its map, and its list left out whole. */
+const MISFIT = Symbol('misfit');
+
+function misfit(o: ReadOptions, path: string, detail: string): typeof MISFIT {
+  const e = new DecodeError(path, detail);
+  if (!o.errors) throw e;
+  o.errors.push(e);
+  return MISFIT;
+}
+
+/**
  * How a value is named in messages: `a map`, `a list`, `null`, `number 6.1`, `string "x"`;
  * a long string is cut (see quote.ts), as messages end up in logs, events and answers.
  */
@@ -58,59 +83,63 @@ export function describeValue(v: unknown): string {
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
 /** Checks `v` and returns it with null fields left out (lists and maps copied). */
-function read(schema: Node, v: unknown, path: string, o: DecodeOptions): unknown {
+function read(schema: Node, v: unknown, path: string, o: ReadOptions): unknown {
   if (schema['x-kubernetes-int-or-string'] === true) {
     if (typeof v !== 'string' && typeof v !== 'number')
-      throw new DecodeError(path, `must be a number or a string, not ${describeValue(v)}`);
+      return misfit(o, path, `must be a number or a string, not ${describeValue(v)}`);
     return v;
   }
   switch (schema['type']) {
     case 'object':
       return readObject(schema, v, path, o);
     case 'array': {
-      if (!Array.isArray(v)) throw new DecodeError(path, `must be a list, not ${describeValue(v)}`);
+      if (!Array.isArray(v)) return misfit(o, path, `must be a list, not ${describeValue(v)}`);
       const items = schema['items'] as Node | undefined;
-      return items ? v.map((x, i) => read(items, x, `${path}[${i}]`, o)) : v;
+      if (!items) return v;
+      const out = v.map((x, i) => read(items, x, `${path}[${i}]`, o));
+      return out.includes(MISFIT) ? MISFIT : out;
     }
     case 'string':
       if (typeof v !== 'string')
-        throw new DecodeError(path, `must be a string, not ${describeValue(v)}; quote it`);
+        return misfit(o, path, `must be a string, not ${describeValue(v)}; quote it`);
       return v;
     case 'boolean':
       if (typeof v !== 'boolean')
-        throw new DecodeError(path, `must be true or false (a boolean), not ${describeValue(v)}`);
+        return misfit(o, path, `must be true or false (a boolean), not ${describeValue(v)}`);
       return v;
     case 'integer':
       if (typeof v !== 'number' || !Number.isInteger(v))
-        throw new DecodeError(path, `must be an integer, not ${describeValue(v)}`);
+        return misfit(o, path, `must be an integer, not ${describeValue(v)}`);
       return v;
     case 'number':
       if (typeof v !== 'number')
-        throw new DecodeError(path, `must be a number, not ${describeValue(v)}`);
+        return misfit(o, path, `must be a number, not ${describeValue(v)}`);
       return v;
   }
   return v;
 }
 
-function readObject(schema: Node, v: unknown, path: string, o: DecodeOptions): unknown {
-  if (!isMap(v)) throw new DecodeError(path, `must be a map, not ${describeValue(v)}`);
+function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unknown {
+  if (!isMap(v)) return misfit(o, path, `must be a map, not ${describeValue(v)}`);
   const props = schema['properties'] as Record<string, Node> | undefined;
   const values = schema['additionalProperties'];
   if (!props && !isMap(values)) return v;
-  if (props && o.strict && schema['x-kubernetes-preserve-unknown-fields'] !== true) {
+  const strict = props && o.strict && schema['x-kubernetes-preserve-unknown-fields'] !== true;
+  if (strict) {
     const known = Object.keys(props);
     for (const k of Object.keys(v))
       if (!(k in props))
-        throw new DecodeError(join(path, k), `unknown field; known fields: ${known.join(', ')}`);
+        misfit(o, join(path, k), `unknown field; known fields: ${known.join(', ')}`);
   }
   if (props && o.required !== false)
     for (const k of (schema['required'] as string[] | undefined) ?? [])
-      if (v[k] == null) throw new DecodeError(join(path, k), 'required');
+      if (v[k] == null) misfit(o, join(path, k), 'required');
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (x == null) continue;
+    if (x == null || (strict && !(k in props))) continue;
     const s = props ? props[k] : (values as Node);
-    out[k] = s ? read(s, x, join(path, k), o) : x;
+    const r = s ? read(s, x, join(path, k), o) : x;
+    if (r !== MISFIT) out[k] = r;
   }
   return out;
 }
@@ -125,4 +154,20 @@ export function decode<T extends TSchema>(
   options: DecodeOptions = {},
 ): Static<T> {
   return read(schema, value, options.at ?? '', options);
+}
+
+/**
+ * Reads on past the fields that do not fit, for checkers that report every problem at once:
+ * returns the value with those fields left out (a list with an item that does not fit is left
+ * out whole, so that indexes in later messages stay right; undefined when the value itself does
+ * not fit), and one DecodeError per field that does not fit.
+ */
+export function decodeAll<T extends TSchema>(
+  schema: T,
+  value: unknown,
+  options: DecodeOptions = {},
+): { value: Loose<Static<T>> | undefined; errors: DecodeError[] } {
+  const errors: DecodeError[] = [];
+  const r = read(schema, value, options.at ?? '', { ...options, errors });
+  return { value: r === MISFIT ? undefined : (r as Loose<Static<T>>), errors };
 }

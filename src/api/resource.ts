@@ -61,6 +61,13 @@ export function objectSchema<P extends TProperties>(props: P, description: strin
   );
 }
 
+/** What names an object of any kind, for code that reads documents before knowing the kind. */
+export const ObjectHeader = obj({
+  apiVersion: opt(str()),
+  kind: opt(str()),
+  metadata: opt(obj({ name: opt(str()), namespace: opt(str()) })),
+});
+
 /** The API coordinates of one version of a resource (the storage version if none is named). */
 export function apiResource<T extends KubeObject = KubeObject>(
   def: ResourceDef,

@@ -1,5 +1,7 @@
 import { parseAllDocuments } from 'yaml';
 import { type Command, readInputText, UsageError } from '../../command/index.js';
+import { decodeAll } from '../../api/decode.js';
+import { ObjectHeader } from '../../api/resource.js';
 import { decodeModule } from './decode.js';
 import { compileKernelMapper } from './mapper.js';
 import { quoteValue } from '../../runtime/quote.js';
@@ -27,9 +29,9 @@ function pickModule(text: string, file: string, name: string | undefined): unkno
     const v: unknown = d.toJS();
     if (v !== null && v !== undefined) values.push(v);
   }
-  const kindOf = (v: unknown) =>
-    typeof v === 'object' && v !== null ? (v as { kind?: unknown }).kind : undefined;
-  const nameOf = (v: unknown) => (v as { metadata?: { name?: unknown } }).metadata?.name;
+  const header = (v: unknown) => decodeAll(ObjectHeader, v).value;
+  const kindOf = (v: unknown) => header(v)?.kind;
+  const nameOf = (v: unknown) => header(v)?.metadata?.name;
   // A lone document is taken as the Module (decoding reports a wrong kind); in a multi-document
   // file, the Module objects are picked out of the other objects (ConfigMaps, Secrets…).
   let modules = values.length === 1 ? values : values.filter((v) => kindOf(v) === 'Module');

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Module } from '../../api/kmm.js';
+import type { Loose } from '../../api/decode.js';
+import type { KernelMapping, Module, ModuleLoaderContainerSpec } from '../../api/kmm.js';
 import type { KernelMappingErrorKind } from './errors.js';
 import { compileKernelMapper, mergeBuild, mergeSign, resolveKernelMapping } from './mapper.js';
-import type {
-  KernelMapping,
-  MappableModule,
-  ModuleLoaderContainerSpec,
-  ResolvedMapping,
-} from './types.js';
+import type { MappableModule, ResolvedMapping } from './types.js';
 
 function moduleWith(
-  kernelMappings: KernelMapping[],
-  container: Partial<ModuleLoaderContainerSpec> = {},
+  kernelMappings: Loose<KernelMapping>[],
+  container: Loose<ModuleLoaderContainerSpec> = {},
 ): MappableModule {
   return {
     metadata: { name: 'my-kmod', namespace: 'drivers' },
@@ -39,7 +35,7 @@ function failure(module: MappableModule, kernel: string, kind: KernelMappingErro
 
 describe('kernel mapping: which entry matches', () => {
   // [mappings, kernel, index of the expected match or -1 for none]
-  const cases: Array<[string, KernelMapping[], string, number]> = [
+  const cases: Array<[string, Loose<KernelMapping>[], string, number]> = [
     ['one literal mapping', [{ literal: '1.2.3' }], '1.2.3', 0],
     ['literal is exact, not a prefix', [{ literal: '1.2.3' }], '1.2.3-4', -1],
     ['literal is exact, not a pattern', [{ literal: '1.2.*' }], '1.2.3', -1],
@@ -258,7 +254,7 @@ describe('kernel mapping: merging with container-level defaults', () => {
 
   it('takes the container image when the mapping has none (or "")', () => {
     for (const containerImage of [undefined, '']) {
-      const m: KernelMapping = { literal: kernel };
+      const m: Loose<KernelMapping> = { literal: kernel };
       if (containerImage !== undefined) m.containerImage = containerImage;
       const r = resolved(moduleWith([m], { containerImage: 'spec:${KERNEL_X}' }), kernel);
       assert.equal(r.containerImage, 'spec:1');
@@ -300,15 +296,16 @@ describe('kernel mapping: merging with container-level defaults', () => {
 
   it('inTreeModulesToRemove: the mapping wins, else the container; the singular form too', () => {
     const base = { literal: kernel, containerImage: 'a:b' };
-    const cases: Array<[KernelMapping, Partial<ModuleLoaderContainerSpec>, string[] | undefined]> =
-      [
-        [base, {}, undefined],
-        [base, { inTreeModulesToRemove: ['a', 'b'] }, ['a', 'b']],
-        [{ ...base, inTreeModulesToRemove: ['c'] }, { inTreeModulesToRemove: ['a', 'b'] }, ['c']],
-        [{ ...base, inTreeModulesToRemove: [] }, { inTreeModulesToRemove: ['a'] }, []],
-        [base, { inTreeModuleToRemove: 'old' }, ['old']],
-        [{ ...base, inTreeModuleToRemove: 'mine' }, { inTreeModuleToRemove: 'old' }, ['mine']],
-      ];
+    const cases: Array<
+      [Loose<KernelMapping>, Loose<ModuleLoaderContainerSpec>, string[] | undefined]
+    > = [
+      [base, {}, undefined],
+      [base, { inTreeModulesToRemove: ['a', 'b'] }, ['a', 'b']],
+      [{ ...base, inTreeModulesToRemove: ['c'] }, { inTreeModulesToRemove: ['a', 'b'] }, ['c']],
+      [{ ...base, inTreeModulesToRemove: [] }, { inTreeModulesToRemove: ['a'] }, []],
+      [base, { inTreeModuleToRemove: 'old' }, ['old']],
+      [{ ...base, inTreeModuleToRemove: 'mine' }, { inTreeModuleToRemove: 'old' }, ['mine']],
+    ];
     for (const [mapping, container, want] of cases) {
       assert.deepEqual(
         resolved(moduleWith([mapping], container), kernel).inTreeModulesToRemove,
@@ -334,7 +331,7 @@ describe('kernel mapping: merging with container-level defaults', () => {
   const build = { dockerfileConfigMap: { name: 'some name' } };
   const sign = { unsignedImage: 'some unsigned image' };
   // upstream's prepareModuleLoaderData table: [name, mapping build/sign, container build/sign]
-  const presence: Array<[string, Partial<KernelMapping>, Partial<ModuleLoaderContainerSpec>]> = [
+  const presence: Array<[string, Loose<KernelMapping>, Loose<ModuleLoaderContainerSpec>]> = [
     ['build in mapping only', { build }, {}],
     ['build in spec only', {}, { build }],
     ['sign in mapping only', { sign }, {}],

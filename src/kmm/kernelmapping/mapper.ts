@@ -2,15 +2,9 @@ import { RE2JS } from 're2js';
 import { fail, ok, type Result } from './errors.js';
 import { kernelVariables, parseKernelVersion } from './kernel.js';
 import { expandTemplate } from './template.js';
-import type {
-  Build,
-  BuildArg,
-  KernelMapping,
-  MappableModule,
-  ModuleLoaderContainerSpec,
-  ResolvedMapping,
-  Sign,
-} from './types.js';
+import type { Loose } from '../../api/decode.js';
+import type { Build, BuildArg, KernelMapping, Sign } from '../../api/kmm.js';
+import type { MappableContainer, MappableModule, ResolvedMapping } from './types.js';
 import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 const CONTAINER = 'spec.moduleLoader.container';
@@ -24,7 +18,7 @@ export interface KernelMapper {
   resolve(kernelVersion: string): Result<ResolvedMapping>;
 }
 
-function compileMatchers(mappings: readonly KernelMapping[]): Result<Matcher[]> {
+function compileMatchers(mappings: readonly Loose<KernelMapping>[]): Result<Matcher[]> {
   const out: Matcher[] = [];
   for (const [i, m] of mappings.entries()) {
     const field = `${MAPPINGS}[${i}]`;
@@ -60,7 +54,7 @@ function compileMatchers(mappings: readonly KernelMapping[]): Result<Matcher[]> 
 }
 
 /** The mapping's build merged over the container's, as upstream's GetRelevantBuild. */
-export function mergeBuild(base?: Build, mapping?: Build): Build | undefined {
+export function mergeBuild(base?: Loose<Build>, mapping?: Loose<Build>): Loose<Build> | undefined {
   if (!base && !mapping) return undefined;
   if (!base) return structuredClone(mapping);
   if (!mapping) return structuredClone(base);
@@ -79,10 +73,10 @@ export function mergeBuild(base?: Build, mapping?: Build): Build | undefined {
 }
 
 /** Args of the same name are replaced in place; the others are appended in their order. */
-export function overrideBuildArgs(
-  args: readonly BuildArg[] | undefined,
-  overrides: readonly BuildArg[],
-): BuildArg[] {
+export function overrideBuildArgs<A extends Loose<BuildArg>>(
+  args: readonly A[] | undefined,
+  overrides: readonly A[],
+): A[] {
   const byName = new Map(overrides.map((o) => [o.name, o]));
   const out = (args ?? []).map((a) => ({ ...(byName.get(a.name) ?? a) }));
   const used = new Set(out.map((a) => a.name));
@@ -91,7 +85,7 @@ export function overrideBuildArgs(
 }
 
 /** The mapping's sign merged over the container's, as upstream's GetRelevantSign. */
-export function mergeSign(base?: Sign, mapping?: Sign): Sign | undefined {
+export function mergeSign(base?: Loose<Sign>, mapping?: Loose<Sign>): Loose<Sign> | undefined {
   if (!base && !mapping) return undefined;
   if (!base) return structuredClone(mapping);
   if (!mapping) return structuredClone(base);
@@ -108,7 +102,7 @@ export function mergeSign(base?: Sign, mapping?: Sign): Sign | undefined {
   return out;
 }
 
-function inTreeModules(c: ModuleLoaderContainerSpec, m: KernelMapping): string[] | undefined {
+function inTreeModules(c: MappableContainer, m: Loose<KernelMapping>): string[] | undefined {
   // The deprecated singular field wins when set, as upstream (the webhook keeps them exclusive).
   const single = m.inTreeModuleToRemove || c.inTreeModuleToRemove;
   if (single) return [single];
@@ -119,7 +113,7 @@ function inTreeModules(c: ModuleLoaderContainerSpec, m: KernelMapping): string[]
 class CompiledMapper implements KernelMapper {
   constructor(
     private readonly module: MappableModule,
-    private readonly container: ModuleLoaderContainerSpec,
+    private readonly container: MappableContainer,
     private readonly matchers: Matcher[],
   ) {}
 

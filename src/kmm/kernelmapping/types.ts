@@ -1,90 +1,31 @@
 /**
- * The parts of a KMM `Module` (kmm.sigs.x-k8s.io/v1beta1) that kernel mapping reads. Field names
- * and nesting follow upstream's `api/v1beta1/module_types.go`, so a full Module object (or one
- * decoded from the shared API types) is assignable to these interfaces.
+ * A Module as kernel mapping reads it, in the API's types (src/api/kmm.ts). A Module read from
+ * a file may lack fields the apiserver would require (a mapping's containerImage, a build's
+ * dockerfileConfigMap, …), so below the container every field is read as optional.
  */
+import type { Loose } from '../../api/decode.js';
+import type {
+  Build,
+  KernelMapping,
+  ModprobeSpec,
+  ModuleLoaderContainerSpec,
+  ModuleLoaderSpec,
+  Sign,
+  TLSOptions,
+} from '../../api/kmm.js';
 
-export interface LocalObjectReference {
-  name?: string;
-}
-
-export interface TLSOptions {
-  insecure?: boolean;
-  insecureSkipTLSVerify?: boolean;
-}
-
-export interface BuildArg {
-  name: string;
-  value: string;
-}
-
-export interface Build {
-  buildArgs?: BuildArg[];
-  secrets?: LocalObjectReference[];
-  baseImageRegistryTLS?: TLSOptions;
-  dockerfileConfigMap?: LocalObjectReference;
-  kanikoParams?: { tag?: string };
-  selector?: Record<string, string>;
-}
-
-export interface Sign {
-  unsignedImage?: string;
-  unsignedImageRegistryTLS?: TLSOptions;
-  keySecret?: LocalObjectReference;
-  certSecret?: LocalObjectReference;
-  filesToSign?: string[];
-}
-
-export interface KernelMapping {
-  literal?: string;
-  regexp?: string;
-  containerImage?: string;
-  build?: Build;
-  sign?: Sign;
-  registryTLS?: TLSOptions;
-  inTreeModulesToRemove?: string[];
-  /** Deprecated upstream in favour of `inTreeModulesToRemove`; still honoured. */
-  inTreeModuleToRemove?: string;
-}
-
-export interface ModprobeArgs {
-  load?: string[];
-  unload?: string[];
-}
-
-export interface ModprobeSpec {
-  moduleName?: string;
-  parameters?: string[];
-  dirName?: string;
-  args?: ModprobeArgs;
-  rawArgs?: ModprobeArgs;
-  firmwarePath?: string;
-  modulesLoadingOrder?: string[];
-  modprobedDir?: string;
-}
-
-export interface ModuleLoaderContainerSpec {
+/** The container of the loader: its modprobe settings and kernel mappings are there. */
+export type MappableContainer = Loose<ModuleLoaderContainerSpec> & {
   modprobe: ModprobeSpec;
-  containerImage?: string;
-  imagePullPolicy?: string;
-  version?: string;
-  registryTLS?: TLSOptions;
-  build?: Build;
-  sign?: Sign;
-  inTreeModulesToRemove?: string[];
-  inTreeModuleToRemove?: string;
-  kernelMappings: KernelMapping[];
-}
+  kernelMappings: Loose<KernelMapping>[];
+};
 
-export interface ModuleLoaderSpec {
-  container: ModuleLoaderContainerSpec;
-  serviceAccountName?: string;
-}
-
-/** A Module as kernel mapping sees it. */
+/** A Module as kernel mapping sees it; a Module of the API is one. */
 export interface MappableModule {
   metadata: { name?: string; namespace?: string };
-  spec: { moduleLoader?: ModuleLoaderSpec };
+  spec: {
+    moduleLoader?: Loose<Omit<ModuleLoaderSpec, 'container'>> & { container: MappableContainer };
+  };
 }
 
 /** What a Module needs on nodes running one kernel: upstream's ModuleLoaderData, trimmed. */
@@ -96,9 +37,9 @@ export interface ResolvedMapping {
   /** Index of the chosen entry in `spec.moduleLoader.container.kernelMappings`. */
   mappingIndex: number;
   containerImage: string;
-  imagePullPolicy?: string;
-  build?: Build;
-  sign?: Sign;
+  imagePullPolicy?: ModuleLoaderContainerSpec['imagePullPolicy'];
+  build?: Loose<Build>;
+  sign?: Loose<Sign>;
   registryTLS: TLSOptions;
   inTreeModulesToRemove?: string[];
   modprobe: ModprobeSpec;

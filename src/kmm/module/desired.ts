@@ -55,7 +55,7 @@ export function moduleConfig(m: ResolvedMapping): ModuleConfig {
   const cfg: ModuleConfig = {
     kernelVersion: m.kernelVersion,
     containerImage: m.containerImage,
-    imagePullPolicy: (m.imagePullPolicy ?? 'IfNotPresent') as ModuleConfig['imagePullPolicy'],
+    imagePullPolicy: m.imagePullPolicy ?? 'IfNotPresent',
     insecurePull: !!(m.registryTLS.insecure || m.registryTLS.insecureSkipTLSVerify),
     modprobe: m.modprobe,
   };
@@ -78,8 +78,7 @@ export function imageSpec(m: ResolvedMapping): ModuleImageSpec {
   if (m.registryTLS.insecure || m.registryTLS.insecureSkipTLSVerify) {
     spec.registryTLS = { ...m.registryTLS };
   }
-  if (m.imagePullPolicy)
-    spec.imagePullPolicy = m.imagePullPolicy as ModuleImageSpec['imagePullPolicy'];
+  if (m.imagePullPolicy) spec.imagePullPolicy = m.imagePullPolicy;
   if (m.modprobe.dirName) spec.dirName = m.modprobe.dirName;
   return spec;
 }

@@ -1,5 +1,6 @@
 import { parseAllDocuments } from 'yaml';
 import { type Command, readInputText, UsageError } from '../../command/index.js';
+import { isMap } from '../../runtime/objects.js';
 import { formatErrors } from './fields.js';
 import { validateKmmObject, type ObjectReport } from './objects.js';
 
@@ -22,10 +23,8 @@ export function validateDocuments(text: string, file: string): ObjectReport[] {
       throw new UsageError(`${file}: document ${i + 1} is not valid YAML: ${d.errors[0]!.message}`);
     }
     const v: unknown = d.toJS();
-    const items =
-      typeof v === 'object' && v !== null && Array.isArray((v as { items?: unknown }).items)
-        ? (v as { items: unknown[] }).items
-        : [v];
+    // A List (kubectl get -o yaml) holds the objects in items.
+    const items = isMap(v) && Array.isArray(v['items']) ? (v['items'] as unknown[]) : [v];
     for (const item of items) {
       const r = validateKmmObject(item);
       if (r) out.push(r);

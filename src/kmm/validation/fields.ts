@@ -1,23 +1,16 @@
-import { isMap } from '../../runtime/objects.js';
 /**
- * Typed reading of objects that may come from anywhere (a YAML file, an AdmissionReview): every
- * accessor names the field when the value has the wrong type, so the checks that follow can
- * assume the shapes they read.
+ * The errors of one object. Shapes are read with the API's schemas (src/api/decode.ts), every
+ * field of the wrong type reported at once and left out, so the checks that follow read typed
+ * values.
  */
+import { decodeAll, type Loose } from '../../api/decode.js';
+import type { Static, TSchema } from '../../api/schema.js';
 
 /** One problem with an object: the field at fault and what to do about it. */
 export interface FieldError {
   /** Path from the object root, e.g. `spec.moduleLoader.container.kernelMappings[1].regexp`. */
   field: string;
   message: string;
-}
-
-export type Obj = Record<string, unknown>;
-
-function describe(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'a list';
-  return typeof v === 'object' ? 'a map' : `the ${typeof v} ${JSON.stringify(v)}`;
 }
 
 /** Collects the errors of one object. */
@@ -28,58 +21,24 @@ export class Errors {
     this.list.push({ field, message });
   }
 
-  /** The map at `parent[key]`; undefined (and an error unless absent) otherwise. */
-  obj(parent: Obj, key: string, field: string): Obj | undefined {
-    const v = parent[key];
-    if (v === undefined || v === null) return undefined;
-    if (!isMap(v)) {
-      this.add(field, `must be a map, not ${describe(v)}`);
-      return undefined;
-    }
-    return v;
+  /** `value` read against `schema`; fields that do not fit are reported and left out. */
+  read<T extends TSchema>(schema: T, value: unknown, at: string): Loose<Static<T>> | undefined {
+    const r = decodeAll(schema, value, { at, required: false });
+    for (const e of r.errors) this.add(e.path, e.detail);
+    return r.value;
   }
 
-  str(parent: Obj, key: string, field: string): string | undefined {
-    const v = parent[key];
-    if (v === undefined || v === null) return undefined;
-    if (typeof v !== 'string') {
-      this.add(field, `must be a string, not ${describe(v)}; quote it`);
-      return undefined;
-    }
-    return v;
+  /** Whether a problem at `field` or inside it is reported already (e.g. a wrong type). */
+  reported(field: string): boolean {
+    return this.list.some(
+      (e) =>
+        e.field === field || e.field.startsWith(`${field}.`) || e.field.startsWith(`${field}[`),
+    );
   }
 
-  array(parent: Obj, key: string, field: string): unknown[] | undefined {
-    const v = parent[key];
-    if (v === undefined || v === null) return undefined;
-    if (!Array.isArray(v)) {
-      this.add(field, `must be a list, not ${describe(v)}`);
-      return undefined;
-    }
-    return v as unknown[];
-  }
-
-  /** A list of strings; entries of another type are reported and left out. */
-  strings(parent: Obj, key: string, field: string): string[] | undefined {
-    const v = this.array(parent, key, field);
-    if (!v) return undefined;
-    const out: string[] = [];
-    v.forEach((s, i) => {
-      if (typeof s === 'string') out.push(s);
-      else this.add(`${field}[${i}]`, `must be a string, not ${describe(s)}`);
-    });
-    return out;
-  }
-
-  /** A list of maps; entries of another type are reported and left out (indexes kept). */
-  objs(parent: Obj, key: string, field: string): (Obj | undefined)[] | undefined {
-    const v = this.array(parent, key, field);
-    if (!v) return undefined;
-    return v.map((o, i) => {
-      if (isMap(o)) return o;
-      this.add(`${field}[${i}]`, `must be a map, not ${describe(o)}`);
-      return undefined;
-    });
+  /** Reports a missing value, unless the field is reported already (then it was not missing). */
+  missing(field: string, message: string): void {
+    if (!this.reported(field)) this.add(field, message);
   }
 }
 

@@ -3,7 +3,9 @@
  * pkg/apis/core/validation), with the same messages where users already know them.
  */
 import { posix } from 'node:path';
-import { Errors, type Obj } from './fields.js';
+import type { Loose } from '../../api/decode.js';
+import type { Toleration } from '../../api/core.js';
+import type { Errors } from './fields.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const NAME_MAX = 63;
@@ -62,16 +64,14 @@ export function labelValueProblem(value: string): string | undefined {
 const EFFECTS = ['NoSchedule', 'PreferNoSchedule', 'NoExecute'];
 
 /** core/v1 validation.ValidateTolerations, field by field. */
-export function checkTolerations(errors: Errors, spec: Obj, field: string): void {
-  const list = errors.objs(spec, 'tolerations', field);
+export function checkTolerations(
+  errors: Errors,
+  list: readonly Loose<Toleration>[] | undefined,
+  field: string,
+): void {
   list?.forEach((t, i) => {
-    if (!t) return;
     const at = `${field}[${i}]`;
-    const key = errors.str(t, 'key', `${at}.key`) ?? '';
-    const operator = errors.str(t, 'operator', `${at}.operator`) ?? '';
-    const value = errors.str(t, 'value', `${at}.value`) ?? '';
-    const effect = errors.str(t, 'effect', `${at}.effect`) ?? '';
-    const seconds = t['tolerationSeconds'];
+    const { key = '', operator = '', value = '', effect = '', tolerationSeconds: seconds } = t;
     if (key !== '') {
       for (const p of qualifiedNameProblems(key))
         errors.add(`${at}.key`, `${quoteValue(key)}: ${p}`);
@@ -81,12 +81,8 @@ export function checkTolerations(errors: Errors, spec: Obj, field: string): void
         'must be Exists when key is empty, which means "match all values and all keys"',
       );
     }
-    if (seconds !== undefined && seconds !== null) {
-      if (typeof seconds !== 'number' || !Number.isInteger(seconds)) {
-        errors.add(`${at}.tolerationSeconds`, 'must be a whole number of seconds');
-      } else if (effect !== 'NoExecute') {
-        errors.add(`${at}.effect`, 'must be NoExecute when tolerationSeconds is set');
-      }
+    if (seconds !== undefined && effect !== 'NoExecute') {
+      errors.add(`${at}.effect`, 'must be NoExecute when tolerationSeconds is set');
     }
     if (operator === '' || operator === 'Equal') {
       const p = labelValueProblem(value);

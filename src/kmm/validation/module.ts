@@ -6,8 +6,19 @@
  */
 import { posix } from 'node:path';
 import { RE2JS } from 're2js';
-import { Errors, type Obj } from './fields.js';
-import { isMap } from '../../runtime/objects.js';
+import type { Loose } from '../../api/decode.js';
+import type {
+  Build,
+  DevicePluginSpec,
+  KernelMapping,
+  ModprobeSpec,
+  ModuleLoaderContainerSpec,
+  ModuleLoaderSpec,
+  ModuleSpec,
+  Sign,
+} from '../../api/kmm.js';
+import { obj, opt, str } from '../../api/schema.js';
+import type { Errors } from './fields.js';
 import { DEVICE_PLUGIN_HOST_PATH_ROOTS, checkTolerations, imageProblem, isUnder } from './kube.js';
 import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
@@ -36,16 +47,12 @@ export function regexpProblem(pattern: string): string | undefined {
   }
 }
 
-function refName(errors: Errors, parent: Obj | undefined, key: string, field: string) {
-  if (!parent) return undefined;
-  const ref = errors.obj(parent, key, `${field}.${key}`);
-  return ref ? errors.str(ref, 'name', `${field}.${key}.name`) : undefined;
-}
-
-function checkInTreeExclusive(errors: Errors, o: Obj, field: string): void {
-  const single = errors.str(o, 'inTreeModuleToRemove', `${field}.inTreeModuleToRemove`);
-  const list = errors.strings(o, 'inTreeModulesToRemove', `${field}.inTreeModulesToRemove`);
-  if (nonEmpty(single) && list !== undefined) {
+function checkInTreeExclusive(
+  errors: Errors,
+  o: Loose<KernelMapping | ModuleLoaderContainerSpec>,
+  field: string,
+): void {
+  if (nonEmpty(o.inTreeModuleToRemove) && o.inTreeModulesToRemove !== undefined) {
     errors.add(
       `${field}.inTreeModuleToRemove`,
       'set inTreeModulesToRemove or the deprecated inTreeModuleToRemove, not both',
@@ -53,11 +60,8 @@ function checkInTreeExclusive(errors: Errors, o: Obj, field: string): void {
   }
 }
 
-function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
-  const moduleName = errors.str(modprobe, 'moduleName', `${field}.moduleName`);
-  const raw = errors.obj(modprobe, 'rawArgs', `${field}.rawArgs`);
-  const dirName = errors.str(modprobe, 'dirName', `${field}.dirName`);
-  errors.obj(modprobe, 'args', `${field}.args`);
+function checkModprobe(errors: Errors, modprobe: ModprobeSpec, field: string): string {
+  const { moduleName, rawArgs: raw, dirName } = modprobe;
   if (nonEmpty(moduleName) && raw) {
     errors.add(
       `${field}.rawArgs`,
@@ -70,10 +74,9 @@ function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
         'required: set the module to load, or rawArgs with both load and unload',
       );
     } else {
-      for (const k of ['load', 'unload']) {
-        const v = errors.strings(raw, k, `${field}.rawArgs.${k}`);
-        if (!v?.length) {
-          errors.add(
+      for (const k of ['load', 'unload'] as const) {
+        if (!raw[k]?.length) {
+          errors.missing(
             `${field}.rawArgs.${k}`,
             `required when moduleName is not set: the modprobe arguments used to ${k} the module`,
           );
@@ -87,7 +90,7 @@ function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
       `${quoteValue(dirName)} must be an absolute path in the image, e.g. /opt`,
     );
   }
-  const order = errors.strings(modprobe, 'modulesLoadingOrder', `${field}.modulesLoadingOrder`);
+  const order = modprobe.modulesLoadingOrder;
   if (order?.length) {
     const at = `${field}.modulesLoadingOrder`;
     if (order.length < 2) {
@@ -115,7 +118,7 @@ function checkModprobe(errors: Errors, modprobe: Obj, field: string): string {
 }
 
 interface SignSource {
-  sign: Obj;
+  sign: Loose<Sign>;
   field: string;
 }
 
@@ -131,7 +134,7 @@ function checkSign(
   let unsignedImage = false;
   const refs = { keySecret: false, certSecret: false };
   for (const { sign, field } of sources) {
-    const list = errors.strings(sign, 'filesToSign', `${field}.filesToSign`) ?? [];
+    const list = sign.filesToSign ?? [];
     const dir = posix.normalize(dirName).replace(/\/+$/, '');
     list.forEach((f, i) => {
       files.push(f);
@@ -144,18 +147,19 @@ function checkSign(
         );
       }
     });
-    const unsigned = errors.str(sign, 'unsignedImage', `${field}.unsignedImage`);
+    const unsigned = sign.unsignedImage;
     if (nonEmpty(unsigned)) {
       unsignedImage = true;
       const p = imageProblem(unsigned);
       if (p) errors.add(`${field}.unsignedImage`, p);
     }
     for (const k of ['keySecret', 'certSecret'] as const) {
-      if (nonEmpty(refName(errors, sign, k, field))) refs[k] = true;
+      if (nonEmpty(sign[k]?.name)) refs[k] = true;
     }
   }
   const last = sources[sources.length - 1]!.field;
-  if (files.length === 0) {
+  // A list with an entry of the wrong type is reported already, and was not empty.
+  if (files.length === 0 && !sources.some((s) => errors.reported(`${s.field}.filesToSign`))) {
     errors.add(
       `${last}.filesToSign`,
       `empty for ${where}; list the module files to sign, e.g. ${dirName}/lib/modules/` +
@@ -179,10 +183,12 @@ function checkSign(
   }
 }
 
-function checkBuild(errors: Errors, builds: { build: Obj; field: string }[], where: string) {
-  const named = builds.some(({ build, field }) =>
-    nonEmpty(refName(errors, build, 'dockerfileConfigMap', field)),
-  );
+function checkBuild(
+  errors: Errors,
+  builds: { build: Loose<Build>; field: string }[],
+  where: string,
+) {
+  const named = builds.some(({ build }) => nonEmpty(build.dockerfileConfigMap?.name));
   if (!named) {
     const last = builds[builds.length - 1]!.field;
     errors.add(
@@ -192,40 +198,35 @@ function checkBuild(errors: Errors, builds: { build: Obj; field: string }[], whe
   }
 }
 
-function checkModuleLoader(errors: Errors, loader: Obj, field: string): void {
+function checkModuleLoader(errors: Errors, loader: Loose<ModuleLoaderSpec>, field: string): void {
   const cField = `${field}.container`;
-  const c = errors.obj(loader, 'container', cField);
+  const c = loader.container;
   if (!c) {
-    if (loader['container'] === undefined || loader['container'] === null) {
-      errors.add(cField, 'required: the modprobe settings and kernel mappings of the loader');
-    }
+    errors.missing(cField, 'required: the modprobe settings and kernel mappings of the loader');
     return;
   }
   const mField = `${cField}.modprobe`;
-  const modprobe = errors.obj(c, 'modprobe', mField);
+  const modprobe = c.modprobe;
   let dirName = DEFAULT_DIR_NAME;
   if (modprobe) dirName = checkModprobe(errors, modprobe, mField);
   else errors.add(mField, 'required: at least moduleName, the module to load');
   checkInTreeExclusive(errors, c, cField);
 
-  const defaultImage = errors.str(c, 'containerImage', `${cField}.containerImage`);
-  const cBuild = errors.obj(c, 'build', `${cField}.build`);
-  const cSign = errors.obj(c, 'sign', `${cField}.sign`);
+  const { containerImage: defaultImage, build: cBuild, sign: cSign } = c;
   const kmField = `${cField}.kernelMappings`;
-  const mappings = errors.objs(c, 'kernelMappings', kmField);
+  const mappings = c.kernelMappings;
   if (!mappings?.length) {
-    if (mappings !== undefined || c['kernelMappings'] === undefined) {
-      errors.add(kmField, 'needs at least one entry: a literal kernel or a regexp, and its image');
-    }
+    errors.missing(
+      kmField,
+      'needs at least one entry: a literal kernel or a regexp, and its image',
+    );
     return;
   }
   let defaultImageReported = false;
   let regexpBudget = MAX_TOTAL_REGEXP_LENGTH;
   mappings.forEach((m, i) => {
-    if (!m) return;
     const at = `${kmField}[${i}]`;
-    const literal = errors.str(m, 'literal', `${at}.literal`);
-    const regexp = errors.str(m, 'regexp', `${at}.regexp`);
+    const { literal, regexp } = m;
     if (nonEmpty(literal) === nonEmpty(regexp)) {
       errors.add(
         at,
@@ -242,7 +243,7 @@ function checkModuleLoader(errors: Errors, loader: Obj, field: string): void {
           : regexpProblem(regexp);
       if (p) errors.add(`${at}.regexp`, p);
     }
-    const own = errors.str(m, 'containerImage', `${at}.containerImage`);
+    const own = m.containerImage;
     if (nonEmpty(own)) {
       const p = imageProblem(own);
       if (p) errors.add(`${at}.containerImage`, p);
@@ -258,42 +259,40 @@ function checkModuleLoader(errors: Errors, loader: Obj, field: string): void {
       if (p) errors.add(`${cField}.containerImage`, p);
     }
     checkInTreeExclusive(errors, m, at);
-    errors.obj(m, 'registryTLS', `${at}.registryTLS`);
     const builds = [
       ...(cBuild ? [{ build: cBuild, field: `${cField}.build` }] : []),
-      ...(isMap(m['build']) ? [{ build: m['build'], field: `${at}.build` }] : []),
+      ...(m.build ? [{ build: m.build, field: `${at}.build` }] : []),
     ];
-    errors.obj(m, 'build', `${at}.build`);
     // Errors in container-level sections are the same for every mapping: said once (dedupe).
-    const whereBuild = isMap(m['build']) ? `kernelMappings[${i}]` : 'every kernel mapping';
+    const whereBuild = m.build ? `kernelMappings[${i}]` : 'every kernel mapping';
     if (builds.length) checkBuild(errors, builds, whereBuild);
     const signs: SignSource[] = [
       ...(cSign ? [{ sign: cSign, field: `${cField}.sign` }] : []),
-      ...(isMap(m['sign']) ? [{ sign: m['sign'], field: `${at}.sign` }] : []),
+      ...(m.sign ? [{ sign: m.sign, field: `${at}.sign` }] : []),
     ];
-    errors.obj(m, 'sign', `${at}.sign`);
-    const whereSign = isMap(m['sign']) ? `kernelMappings[${i}]` : 'every kernel mapping';
+    const whereSign = m.sign ? `kernelMappings[${i}]` : 'every kernel mapping';
     if (signs.length) checkSign(errors, signs, dirName, builds.length > 0, whereSign);
   });
 }
 
-function checkDevicePlugin(errors: Errors, dp: Obj, field: string): void {
+/** The part of a core/v1 Volume checked here (the API keeps volume sources as given). */
+const HostPathVolume = obj({ hostPath: opt(obj({ path: opt(str()) })) });
+
+function checkDevicePlugin(errors: Errors, dp: Loose<DevicePluginSpec>, field: string): void {
   const cField = `${field}.container`;
-  const c = errors.obj(dp, 'container', cField);
+  const c = dp.container;
   if (!c) errors.add(cField, 'required: the device plugin container and its image');
   else {
-    const image = errors.str(c, 'image', `${cField}.image`);
+    const image = c.image;
     if (!nonEmpty(image)) errors.add(`${cField}.image`, 'required: the device plugin image');
     else if (/\s/.test(image))
       errors.add(`${cField}.image`, `${quoteValue(image)} contains white space`);
   }
-  const volumes = errors.objs(dp, 'volumes', `${field}.volumes`);
-  volumes?.forEach((v, i) => {
-    if (!v) return;
+  dp.volumes?.forEach((volume, i) => {
     const at = `${field}.volumes[${i}].hostPath`;
-    const hp = errors.obj(v, 'hostPath', at);
+    const hp = errors.read(HostPathVolume, volume, `${field}.volumes[${i}]`)?.hostPath;
     if (!hp) return;
-    const path = errors.str(hp, 'path', `${at}.path`) ?? '';
+    const path = hp.path ?? '';
     if (!isUnder(path, DEVICE_PLUGIN_HOST_PATH_ROOTS)) {
       errors.add(
         `${at}.path`,
@@ -305,14 +304,13 @@ function checkDevicePlugin(errors: Errors, dp: Obj, field: string): void {
 }
 
 /** Checks a Module spec (also a ManagedClusterModule's moduleSpec) found at `field`. */
-export function checkModuleSpec(errors: Errors, spec: Obj, field: string): void {
-  const selector = errors.obj(spec, 'selector', `${field}.selector`);
-  if (!selector && spec['selector'] === undefined) {
-    errors.add(`${field}.selector`, 'required: the labels of the nodes that need the module');
+export function checkModuleSpec(errors: Errors, spec: Loose<ModuleSpec>, field: string): void {
+  if (!spec.selector) {
+    errors.missing(`${field}.selector`, 'required: the labels of the nodes that need the module');
   }
-  const loader = errors.obj(spec, 'moduleLoader', `${field}.moduleLoader`);
-  const plugin = errors.obj(spec, 'devicePlugin', `${field}.devicePlugin`);
-  if (spec['moduleLoader'] == null && spec['devicePlugin'] == null) {
+  const { moduleLoader: loader, devicePlugin: plugin } = spec;
+  const reported = (k: string) => errors.reported(`${field}.${k}`);
+  if (!loader && !plugin && !reported('moduleLoader') && !reported('devicePlugin')) {
     errors.add(
       `${field}.moduleLoader`,
       'set moduleLoader, devicePlugin or both: a Module with neither does nothing',
@@ -320,15 +318,11 @@ export function checkModuleSpec(errors: Errors, spec: Obj, field: string): void 
   }
   if (loader) checkModuleLoader(errors, loader, `${field}.moduleLoader`);
   if (plugin) checkDevicePlugin(errors, plugin, `${field}.devicePlugin`);
-  checkTolerations(errors, spec, `${field}.tolerations`);
+  checkTolerations(errors, spec.tolerations, `${field}.tolerations`);
 }
 
-function versionOf(spec: unknown): string {
-  const loader = isMap(spec) ? spec['moduleLoader'] : undefined;
-  const c = isMap(loader) ? loader['container'] : undefined;
-  const v = isMap(c) ? c['version'] : undefined;
-  return typeof v === 'string' ? v : '';
-}
+const versionOf = (spec: Loose<ModuleSpec> | undefined) =>
+  spec?.moduleLoader?.container?.version ?? '';
 
 /**
  * On update: `version` drives ordered upgrades through node labels; switching between empty and
@@ -336,8 +330,8 @@ function versionOf(spec: unknown): string {
  */
 export function checkVersionChange(
   errors: Errors,
-  oldSpec: unknown,
-  newSpec: unknown,
+  oldSpec: Loose<ModuleSpec> | undefined,
+  newSpec: Loose<ModuleSpec> | undefined,
   field: string,
 ): void {
   const before = versionOf(oldSpec);

@@ -3,8 +3,12 @@
  * `hwe kmm validate`: the same object gets the same answer from both.
  */
 import { parseKernelVersion } from '../kernelmapping/index.js';
-import { Errors, type FieldError, type Obj } from './fields.js';
+import { decodeAll, type Loose } from '../../api/decode.js';
+import { ObjectHeader } from '../../api/resource.js';
+import { ManagedClusterModuleSpec, ModuleSpec, PreflightValidationOCPSpec } from '../../api/kmm.js';
+import type { Static, TSchema } from '../../api/schema.js';
 import { isMap } from '../../runtime/objects.js';
+import { Errors, type FieldError } from './fields.js';
 import { imageProblem } from './kube.js';
 import { checkModuleSpec, checkVersionChange } from './module.js';
 
@@ -31,18 +35,28 @@ export interface ObjectReport {
   errors: FieldError[];
 }
 
-function spec(errors: Errors, obj: Obj): Obj | undefined {
-  const s = errors.obj(obj, 'spec', 'spec');
-  if (!s && obj['spec'] === undefined) errors.add('spec', 'required');
-  return s;
+type Obj = Record<string, unknown>;
+
+/** The object's spec read against the schema of its kind. */
+function spec<T extends TSchema>(errors: Errors, schema: T, obj: Obj) {
+  if (obj['spec'] == null) {
+    errors.add('spec', 'required');
+    return undefined;
+  }
+  return errors.read(schema, obj['spec'], 'spec');
+}
+
+/** The spec of the object before an update: only read, its problems are not this update's. */
+function oldSpec<T extends TSchema>(schema: T, old: Obj): Loose<Static<T>> | undefined {
+  return new Errors().read(schema, old['spec'], 'spec');
 }
 
 /** A Module, on create (no `old`) or update. */
 export function validateModule(obj: Obj, old?: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, ModuleSpec, obj);
   if (s) checkModuleSpec(errors, s, 'spec');
-  if (old) checkVersionChange(errors, old['spec'], obj['spec'], 'spec');
+  if (old) checkVersionChange(errors, oldSpec(ModuleSpec, old), s, 'spec');
   return dedupe(errors.list);
 }
 
@@ -61,25 +75,18 @@ export function kernelVersionProblem(value: string): string | undefined {
 /** PreflightValidation and PreflightValidationOCP. */
 export function validatePreflight(obj: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, PreflightValidationOCPSpec, obj);
   if (!s) return errors.list;
-  const kernel = errors.str(s, 'kernelVersion', 'spec.kernelVersion');
+  const kernel = s.kernelVersion;
   if (kernel === undefined) {
-    if (s['kernelVersion'] == null) {
-      errors.add('spec.kernelVersion', 'required: the kernel release to check every Module for');
-    }
+    errors.missing('spec.kernelVersion', 'required: the kernel release to check every Module for');
   } else {
     const p = kernelVersionProblem(kernel);
     if (p) errors.add('spec.kernelVersion', p);
   }
-  const dtk = errors.str(s, 'dtkImage', 'spec.dtkImage');
-  if (dtk) {
-    const p = imageProblem(dtk);
+  if (s.dtkImage) {
+    const p = imageProblem(s.dtkImage);
     if (p) errors.add('spec.dtkImage', p);
-  }
-  const push = s['pushBuiltImage'];
-  if (push != null && typeof push !== 'boolean') {
-    errors.add('spec.pushBuiltImage', 'must be true or false');
   }
   return errors.list;
 }
@@ -87,19 +94,20 @@ export function validatePreflight(obj: Obj): FieldError[] {
 /** A ManagedClusterModule: its moduleSpec is checked as a Module's spec. */
 export function validateManagedClusterModule(obj: Obj, old?: Obj): FieldError[] {
   const errors = new Errors();
-  const s = spec(errors, obj);
+  const s = spec(errors, ManagedClusterModuleSpec, obj);
   if (!s) return errors.list;
-  const moduleSpec = errors.obj(s, 'moduleSpec', 'spec.moduleSpec');
+  const { moduleSpec } = s;
   if (moduleSpec) checkModuleSpec(errors, moduleSpec, 'spec.moduleSpec');
-  else if (s['moduleSpec'] == null) errors.add('spec.moduleSpec', 'required: the Module to deploy');
-  const ns = errors.str(s, 'spokeNamespace', 'spec.spokeNamespace');
-  if (!ns) errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
-  if (!isMap(s['selector'])) {
+  else errors.missing('spec.moduleSpec', 'required: the Module to deploy');
+  if (!s.spokeNamespace) {
+    errors.add('spec.spokeNamespace', 'required: the namespace of the Module on the spokes');
+  }
+  if (!s.selector) {
     errors.add('spec.selector', 'required: labels of the ManagedCluster objects to deploy to');
   }
   if (old) {
-    const oldSpec = isMap(old['spec']) ? old['spec']['moduleSpec'] : undefined;
-    checkVersionChange(errors, oldSpec, s['moduleSpec'], 'spec.moduleSpec');
+    const before = oldSpec(ManagedClusterModuleSpec, old)?.moduleSpec;
+    checkVersionChange(errors, before, moduleSpec, 'spec.moduleSpec');
   }
   return dedupe(errors.list);
 }
@@ -123,12 +131,20 @@ function groupOf(apiVersion: string): string {
   return i < 0 ? '' : apiVersion.slice(0, i);
 }
 
+/** apiVersion, kind, name and namespace of a KMM object checked here; undefined otherwise. */
+function validatedHeader(obj: unknown): ObjectReport | undefined {
+  const { apiVersion, kind, metadata = {} } = decodeAll(ObjectHeader, obj).value ?? {};
+  if (apiVersion === undefined || kind === undefined) return undefined;
+  if (!VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind)) return undefined;
+  const report: ObjectReport = { apiVersion, kind, errors: [] };
+  if (metadata.name !== undefined) report.name = metadata.name;
+  if (metadata.namespace !== undefined) report.namespace = metadata.namespace;
+  return report;
+}
+
 /** Whether the object is one of the KMM kinds checked here. */
 export function isValidatedKind(obj: unknown): boolean {
-  if (!isMap(obj)) return false;
-  const { apiVersion, kind } = obj;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string') return false;
-  return VALIDATED_KINDS[groupOf(apiVersion)]?.includes(kind) ?? false;
+  return validatedHeader(obj) !== undefined;
 }
 
 /**
@@ -136,22 +152,18 @@ export function isValidatedKind(obj: unknown): boolean {
  * ManagedClusterModule), on create or, with `old`, on update. Undefined for other kinds.
  */
 export function validateKmmObject(obj: unknown, old?: unknown): ObjectReport | undefined {
-  if (!isValidatedKind(obj)) return undefined;
-  const o = obj as Obj & { apiVersion: string; kind: string };
+  const report = validatedHeader(obj);
+  if (!report || !isMap(obj)) return undefined;
   const oldObj = isMap(old) ? old : undefined;
-  const meta = isMap(o['metadata']) ? o['metadata'] : {};
-  const report: ObjectReport = { apiVersion: o.apiVersion, kind: o.kind, errors: [] };
-  if (typeof meta['name'] === 'string') report.name = meta['name'];
-  if (typeof meta['namespace'] === 'string') report.namespace = meta['namespace'];
-  switch (o.kind) {
+  switch (report.kind) {
     case 'Module':
-      report.errors = validateModule(o, oldObj);
+      report.errors = validateModule(obj, oldObj);
       break;
     case 'ManagedClusterModule':
-      report.errors = validateManagedClusterModule(o, oldObj);
+      report.errors = validateManagedClusterModule(obj, oldObj);
       break;
     default:
-      report.errors = validatePreflight(o);
+      report.errors = validatePreflight(obj);
   }
   return report;
 }
