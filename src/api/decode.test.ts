@@ -152,6 +152,46 @@ describe('decode', () => {
     );
   });
 
+  it('says what did not fit, for callers that word it themselves', () => {
+    const problem = (doc: unknown, options: DecodeOptions = {}) => {
+      try {
+        decode(S, doc, options);
+      } catch (e) {
+        if (e instanceof DecodeError) return e.problem;
+      }
+      return undefined;
+    };
+    const typed = problem({ name: 'a', tags: 'x' });
+    assert.equal(typed?.kind, 'type');
+    assert.deepEqual(typed?.kind === 'type' && [typed.schema['type'], typed.value], ['array', 'x']);
+    assert.deepEqual(problem({ name: 'a', nmae: 'b' }, { strict: true }), {
+      kind: 'unknown',
+      known: ['name', 'on', 'count', 'tags', 'env', 'nested', 'size', 'raw'],
+    });
+    assert.deepEqual(problem({}), { kind: 'required' });
+  });
+
+  it('reads failsafe YAML text: booleans and numbers from strings, an empty scalar as absent', () => {
+    assert.deepEqual(
+      decode(
+        S,
+        { name: 'a', on: 'false', count: '3', tags: ['0200', ''], env: { A: '' }, raw: '' },
+        { text: true },
+      ),
+      { name: 'a', on: false, count: 3, tags: ['0200', ''], env: {} },
+    );
+    for (const [doc, path] of [
+      [{ name: 'a', on: 'yes' }, 'on'],
+      [{ name: 'a', count: '1.5' }, 'count'],
+      [{ name: 'a', count: ' ' }, 'count'],
+      [{ name: '' }, 'name'],
+    ] as const)
+      assert.throws(
+        () => decode(S, doc, { text: true }),
+        (e: unknown) => e instanceof DecodeError && e.path === path,
+      );
+  });
+
   it('describes values', () => {
     assert.deepEqual([null, [], {}, 6.1, 'x', true].map(describeValue), [
       'null',
