@@ -171,10 +171,12 @@ describe('decode', () => {
     );
     // The list with misfits is left out whole, so no later index is off by one.
     assert.deepEqual(r.value, { count: 2, env: { A: 'a' } });
-    assert.deepEqual(decodeAll(S, 'x'), {
-      value: undefined,
-      errors: [new DecodeError('', 'must be a map, not string "x"')],
-    });
+    const notMap = decodeAll(S, 'x');
+    assert.equal(notMap.value, undefined);
+    assert.deepEqual(
+      notMap.errors.map((e) => [e.path, e.detail, e.problem?.kind]),
+      [['', 'must be a map, not string "x"', 'type']],
+    );
     assert.deepEqual(decodeAll(S, {}, { required: false }), { value: {}, errors: [] });
     const strict = decodeAll(S, { name: 'a', nmae: 'b' }, { strict: true });
     assert.deepEqual(strict.value, { name: 'a' });
@@ -182,6 +184,46 @@ describe('decode', () => {
       strict.errors.map((e) => e.path),
       ['nmae'],
     );
+  });
+
+  it('says what did not fit, for callers that word it themselves', () => {
+    const problem = (doc: unknown, options: DecodeOptions = {}) => {
+      try {
+        decode(S, doc, options);
+      } catch (e) {
+        if (e instanceof DecodeError) return e.problem;
+      }
+      return undefined;
+    };
+    const typed = problem({ name: 'a', tags: 'x' });
+    assert.equal(typed?.kind, 'type');
+    assert.deepEqual(typed?.kind === 'type' && [typed.schema['type'], typed.value], ['array', 'x']);
+    assert.deepEqual(problem({ name: 'a', nmae: 'b' }, { strict: true }), {
+      kind: 'unknown',
+      known: ['name', 'on', 'count', 'tags', 'env', 'nested', 'size', 'raw'],
+    });
+    assert.deepEqual(problem({}), { kind: 'required' });
+  });
+
+  it('reads failsafe YAML text: booleans and numbers from strings, an empty scalar as absent', () => {
+    assert.deepEqual(
+      decode(
+        S,
+        { name: 'a', on: 'false', count: '3', tags: ['0200', ''], env: { A: '' }, raw: '' },
+        { text: true },
+      ),
+      { name: 'a', on: false, count: 3, tags: ['0200', ''], env: {} },
+    );
+    for (const [doc, path] of [
+      [{ name: 'a', on: 'yes' }, 'on'],
+      [{ name: 'a', count: '1.5' }, 'count'],
+      [{ name: 'a', count: ' ' }, 'count'],
+      [{ name: '' }, 'name'],
+    ] as const)
+      assert.throws(
+        () => decode(S, doc, { text: true }),
+        (e: unknown) => e instanceof DecodeError && e.path === path,
+      );
   });
 
   it('describes values', () => {

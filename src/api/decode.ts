@@ -21,11 +21,22 @@ import { boundedMessage, describeValue as quoted, quoteValue } from '../runtime/
 /** A user's value quoted and cut, and a library's message cut, for a message (runtime/quote.ts). */
 export { boundedMessage, quoteValue };
 
+/**
+ * What did not fit, for a caller that words it in its own terms: a value of the wrong type
+ * (with the schema it had to fit), a field the schema does not declare (with those it does),
+ * or a required field missing.
+ */
+export type DecodeProblem =
+  | { kind: 'type'; schema: Readonly<Record<string, unknown>>; value: unknown }
+  | { kind: 'unknown'; known: readonly string[] }
+  | { kind: 'required' };
+
 /** A document that does not fit its schema: `path` names the field, `detail` says the fix. */
 export class DecodeError extends Error {
   constructor(
     readonly path: string,
     readonly detail: string,
+    readonly problem?: DecodeProblem,
   ) {
     super(path ? `${path}: ${detail}` : detail);
     this.name = 'DecodeError';
@@ -42,6 +53,12 @@ export interface DecodeOptions {
    * strict decoding of configuration files is upstream. By default such fields are kept.
    */
   strict?: boolean;
+  /**
+   * Scalars come as text, as YAML's failsafe schema reads them (so that `0200` stays a string):
+   * a boolean field reads `true` or `false`, a number field a decimal number, and an empty
+   * scalar counts as absent, as `key:` does.
+   */
+  text?: boolean;
 }
 
 type Node = Record<string, unknown>;
@@ -64,8 +81,13 @@ interface ReadOptions extends DecodeOptions {
 /** A value read past in decodeAll: left out of its map, and its list left out whole. */
 const MISFIT = Symbol('misfit');
 
-function misfit(o: ReadOptions, path: string, detail: string): typeof MISFIT {
-  const e = new DecodeError(path, detail);
+function misfit(
+  o: ReadOptions,
+  path: string,
+  detail: string,
+  problem: DecodeProblem,
+): typeof MISFIT {
+  const e = new DecodeError(path, detail, problem);
   if (!o.errors) throw e;
   o.errors.push(e);
   return MISFIT;
@@ -82,18 +104,36 @@ export function describeValue(v: unknown): string {
 
 const join = (path: string, key: string) => (path ? `${path}.${key}` : key);
 
+/** A value of the wrong type for `schema`. */
+function mistyped(o: ReadOptions, schema: Node, v: unknown, path: string, fix: string) {
+  return misfit(o, path, fix, { kind: 'type', schema, value: v });
+}
+
+/** A failsafe YAML scalar as the boolean or number its field holds; anything else as it is. */
+function fromText(type: unknown, v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (type === 'boolean') return v === 'true' ? true : v === 'false' ? false : v;
+  if ((type === 'integer' || type === 'number') && v.trim() !== '') {
+    const n = Number(v);
+    if (Number.isFinite(n)) return n;
+  }
+  return v;
+}
+
 /** Checks `v` and returns it with null fields left out (lists and maps copied). */
 function read(schema: Node, v: unknown, path: string, o: ReadOptions): unknown {
   if (schema['x-kubernetes-int-or-string'] === true) {
     if (typeof v !== 'string' && typeof v !== 'number')
-      return misfit(o, path, `must be a number or a string, not ${describeValue(v)}`);
+      return mistyped(o, schema, v, path, `must be a number or a string, not ${describeValue(v)}`);
     return v;
   }
+  if (o.text) v = fromText(schema['type'], v);
   switch (schema['type']) {
     case 'object':
       return readObject(schema, v, path, o);
     case 'array': {
-      if (!Array.isArray(v)) return misfit(o, path, `must be a list, not ${describeValue(v)}`);
+      if (!Array.isArray(v))
+        return mistyped(o, schema, v, path, `must be a list, not ${describeValue(v)}`);
       const items = schema['items'] as Node | undefined;
       if (!items) return v;
       const out = v.map((x, i) => read(items, x, `${path}[${i}]`, o));
@@ -101,26 +141,32 @@ function read(schema: Node, v: unknown, path: string, o: ReadOptions): unknown {
     }
     case 'string':
       if (typeof v !== 'string')
-        return misfit(o, path, `must be a string, not ${describeValue(v)}; quote it`);
+        return mistyped(o, schema, v, path, `must be a string, not ${describeValue(v)}; quote it`);
       return v;
     case 'boolean':
       if (typeof v !== 'boolean')
-        return misfit(o, path, `must be true or false (a boolean), not ${describeValue(v)}`);
+        return mistyped(
+          o,
+          schema,
+          v,
+          path,
+          `must be true or false (a boolean), not ${describeValue(v)}`,
+        );
       return v;
     case 'integer':
       if (typeof v !== 'number' || !Number.isInteger(v))
-        return misfit(o, path, `must be an integer, not ${describeValue(v)}`);
+        return mistyped(o, schema, v, path, `must be an integer, not ${describeValue(v)}`);
       return v;
     case 'number':
       if (typeof v !== 'number')
-        return misfit(o, path, `must be a number, not ${describeValue(v)}`);
+        return mistyped(o, schema, v, path, `must be a number, not ${describeValue(v)}`);
       return v;
   }
   return v;
 }
 
 function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unknown {
-  if (!isMap(v)) return misfit(o, path, `must be a map, not ${describeValue(v)}`);
+  if (!isMap(v)) return mistyped(o, schema, v, path, `must be a map, not ${describeValue(v)}`);
   const props = schema['properties'] as Record<string, Node> | undefined;
   const values = schema['additionalProperties'];
   if (!props && !isMap(values)) return v;
@@ -129,14 +175,18 @@ function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unk
     const known = Object.keys(props);
     for (const k of Object.keys(v))
       if (!(k in props))
-        misfit(o, join(path, k), `unknown field; known fields: ${known.join(', ')}`);
+        misfit(o, join(path, k), `unknown field; known fields: ${known.join(', ')}`, {
+          kind: 'unknown',
+          known,
+        });
   }
   if (props && o.required !== false)
     for (const k of (schema['required'] as string[] | undefined) ?? [])
-      if (v[k] == null) misfit(o, join(path, k), 'required');
+      if (v[k] == null || (o.text && v[k] === ''))
+        misfit(o, join(path, k), 'required', { kind: 'required' });
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (x == null || (strict && !(k in props))) continue;
+    if (x == null || (o.text && x === '') || (strict && !(k in props))) continue;
     const s = props ? props[k] : (values as Node);
     const r = s ? read(s, x, join(path, k), o) : x;
     if (r !== MISFIT) out[k] = r;

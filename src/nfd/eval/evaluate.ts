@@ -15,7 +15,9 @@ import {
   readNodeFeature,
 } from './merge.js';
 import { applyLabelPolicy, type LabelPolicy, type PolicyResult, type Rejection } from './policy.js';
-import { isMap } from '../../runtime/objects.js';
+import { Type } from '@sinclair/typebox';
+import { decode, isMap } from '../../api/decode.js';
+import { arr, obj, opt, str, type Static } from '../../api/schema.js';
 
 export const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
 /** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
@@ -23,6 +25,15 @@ export const NFR_GROUP_VERSIONS: readonly string[] = [
   'nfd.k8s-sigs.io/v1alpha1',
   'nfd.openshift.io/v1',
 ];
+
+/**
+ * A NodeFeatureRule as far as this file reads it: its name and its list of rules. Each rule is
+ * checked on its own when the set is compiled, so that one bad rule fails only itself.
+ */
+const RuleSetEnvelope = obj({
+  metadata: opt(obj({ name: opt(str()) })),
+  spec: opt(obj({ rules: arr(Type.Unknown()) })),
+});
 
 export interface EvalInputs {
   nodeFeatures: NodeFeatureObject[];
@@ -73,17 +84,19 @@ function addObject(obj: unknown, at: string, into: EvalInputs): void {
         `must be ${NFR_GROUP_VERSIONS.join(' or ')} for NodeFeatureRule, not ${JSON.stringify(apiVersion)}`,
       );
     }
-    const meta = isMap(obj['metadata']) ? obj['metadata'] : {};
-    if (typeof meta['name'] !== 'string' || meta['name'] === '') {
-      throw new InvalidInputError(`${at}: metadata.name`, 'is required');
+    let nfr: Static<typeof RuleSetEnvelope>;
+    try {
+      nfr = decode(RuleSetEnvelope, obj, { required: false });
+    } catch (e) {
+      if (e instanceof InvalidInputError) throw new InvalidInputError(`${at}: ${e.path}`, e.detail);
+      throw e;
     }
-    const spec = isMap(obj['spec']) ? obj['spec'] : undefined;
-    if (!spec || !Array.isArray(spec['rules'])) {
+    const name = nfr.metadata?.name;
+    if (!name) throw new InvalidInputError(`${at}: metadata.name`, 'is required');
+    if (!nfr.spec?.rules)
       throw new InvalidInputError(`${at}: spec.rules`, 'must be a list of rules');
-    }
     // compileRules checks each rule and names the field at fault.
-    const rules = spec['rules'] as Rule[];
-    into.rules.push({ metadata: { name: meta['name'] }, spec: { rules } });
+    into.rules.push({ metadata: { name }, spec: { rules: nfr.spec.rules as Rule[] } });
   } else {
     throw new InvalidInputError(
       `${at}: kind`,

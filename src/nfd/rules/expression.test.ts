@@ -183,6 +183,16 @@ describe('match expressions', () => {
     }
   });
 
+  it('an operator that is not a string is refused naming the operators', () => {
+    assert.throws(
+      () => compileExpression({ op: ['In'] }, 'm'),
+      (err: unknown) =>
+        err instanceof FieldError &&
+        err.field === 'm.op' &&
+        err.detail.startsWith('must be a string; use one of In, NotIn, InRegexp'),
+    );
+  });
+
   it('a type is ignored by operators that do not compare, as upstream', () => {
     const e = compileExpression({ op: 'In', value: ['1'], type: 'semver' }, 'm');
     assert.equal(e.problem, undefined);

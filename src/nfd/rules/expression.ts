@@ -1,9 +1,11 @@
 import type { RE2JS } from 're2js';
 import { FieldError } from './errors.js';
 import { re2 } from './re2.js';
-import { MATCH_OPS, type MatchOp } from './types.js';
+import { MATCH_OPS, type MatchExpression, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
-import { boundedMessage, isMap, quoteValue } from '../../api/decode.js';
+import { boundedMessage, DecodeError, decode } from '../../api/decode.js';
+import type { Static, TSchema } from '../../api/schema.js';
+import { MatchExpression as MatchExpressionSchema } from '../../api/nfd.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it
@@ -69,26 +71,25 @@ function describe(v: unknown): string {
   return boundedMessage(JSON.stringify(v) ?? String(v), 128);
 }
 
-/** Reads and checks the `value` list: strings only, as the CRD schema requires. */
-function readValues(raw: unknown, field: string): string[] {
-  if (raw === undefined || raw === null) return [];
-  if (!Array.isArray(raw)) {
-    throw new FieldError(
-      'InvalidRule',
-      `${field}.value`,
-      `must be a list of strings, not ${describe(raw)}`,
-    );
+/**
+ * Reads part of a rule against the API's schema, for what the apiserver would refuse (a map
+ * where a list belongs, a value that is not a string). Fields the schema requires are left to
+ * the engine: an empty `op` is upstream's "any", and a missing name or feature is worded there.
+ * Throws a FieldError (kind InvalidRule) naming the field.
+ */
+export function readAs<T extends TSchema>(schema: T, raw: unknown, at: string): Static<T> {
+  try {
+    return decode(schema, raw, { at, required: false });
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    const p = e.problem;
+    // An enum (an operator, a taint effect) that is not a string: say which values it takes.
+    const values = p?.kind === 'type' ? p.schema['enum'] : undefined;
+    const detail = Array.isArray(values)
+      ? `must be a string; use one of ${values.join(', ')}`
+      : e.detail;
+    throw new FieldError('InvalidRule', e.path, detail);
   }
-  return raw.map((v, i) => {
-    if (typeof v !== 'string') {
-      throw new FieldError(
-        'InvalidRule',
-        `${field}.value[${i}]`,
-        `must be a string; quote it in YAML (${quoteValue(String(v))})`,
-      );
-    }
-    return v;
-  });
 }
 
 type Comparable = number | Version;
@@ -127,30 +128,14 @@ const COMPARISONS: ReadonlySet<string> = new Set(['Gt', 'Ge', 'Lt', 'Le', 'GtLt'
  * element matched) works here too.
  */
 export function compileExpression(raw: unknown, field: string): CompiledExpression {
-  if (!isMap(raw)) {
-    throw new FieldError(
-      'InvalidRule',
-      field,
-      `must be an object {op, value}, not ${describe(raw)}`,
-    );
-  }
-  const opRaw = raw['op'] ?? '';
-  if (typeof opRaw !== 'string') {
-    throw new FieldError(
-      'InvalidRule',
-      `${field}.op`,
-      `must be a string; use one of ${[...OPS].join(', ')}`,
-    );
-  }
-  const values = readValues(raw['value'], field);
-  const type = raw['type'];
-  if (type !== undefined && type !== null && typeof type !== 'string') {
-    throw new FieldError(
-      'InvalidRule',
-      `${field}.type`,
-      `must be "version" or empty, not ${describe(type)}`,
-    );
-  }
+  return compileMatchExpression(readAs(MatchExpressionSchema, raw, field), field);
+}
+
+/** Compiles an expression read by readExpression (see compileExpression). */
+export function compileMatchExpression(e: MatchExpression, field: string): CompiledExpression {
+  const opRaw: string = e.op ?? '';
+  const values = e.value ?? [];
+  const type: string | undefined = e.type;
   if (opRaw !== '' && !OPS.has(opRaw)) {
     const p = new FieldError(
       'InvalidRule',

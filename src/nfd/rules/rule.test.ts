@@ -504,6 +504,17 @@ describe('rule errors', () => {
     assert.equal(executeRule(rule, f).matched, true);
   });
 
+  it('a taint effect that is not a string is refused naming the effects', () => {
+    assert.throws(
+      () => compileRule({ name: 'r', taints: [{ key: 'k', effect: 1 }] }),
+      (e: unknown) =>
+        e instanceof RuleError &&
+        e.kind === 'InvalidRule' &&
+        e.field === 'taints[0].effect' &&
+        /use one of NoSchedule, PreferNoSchedule, NoExecute/.test(e.detail),
+    );
+  });
+
   it('a missing key never reaches the value check (no error, no match)', () => {
     const out = executeRule(
       {

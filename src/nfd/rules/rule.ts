@@ -1,8 +1,9 @@
 import { FieldError, RuleError, type RuleWarning } from './errors.js';
-import { type CompiledExpression, compileExpression } from './expression.js';
+import { type CompiledExpression, compileMatchExpression, readAs } from './expression.js';
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
-import type { Features, Rule, RuleOutput, Taint } from './types.js';
-import { isMap, quoteValue } from '../../api/decode.js';
+import type { FeatureMatcherTerm, Features, Rule, RuleOutput, Taint } from './types.js';
+import { isMap } from '../../api/decode.js';
+import { Rule as RuleSchema } from '../../api/nfd.js';
 
 /** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
 type Element = Record<string, string>;
@@ -46,79 +47,50 @@ function has(o: Record<string, unknown>, key: string, protoKey: boolean): boolea
   return protoKey ? hasOwn(o, key) : o[key] !== undefined;
 }
 
-function describe(v: unknown): string {
-  return JSON.stringify(v) ?? String(v);
-}
-
 function invalid(field: string, detail: string): never {
   throw new FieldError('InvalidRule', field, detail);
 }
 
-function stringMap(v: unknown, field: string): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isMap(v)) invalid(field, `must be a map of strings, not ${describe(v)}`);
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) {
-    if (typeof val !== 'string') {
-      invalid(`${field}.${k}`, `must be a string; quote it in YAML (${quoteValue(String(val))})`);
-    }
-    out[k] = val;
-  }
-  return out;
-}
-
-function optionalString(v: unknown, field: string): string {
-  if (v === undefined || v === null) return '';
-  if (typeof v !== 'string') invalid(field, `must be a string, not ${describe(v)}`);
-  return v;
-}
-
-function taintList(v: unknown, field: string): Taint[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) invalid(field, `must be a list of taints, not ${describe(v)}`);
-  return v.map((t, i) => {
-    const f = `${field}[${i}]`;
-    if (!isMap(t)) invalid(f, `must be an object {key, value, effect}, not ${describe(t)}`);
-    const key = optionalString(t['key'], `${f}.key`);
-    if (key === '') invalid(`${f}.key`, 'is required');
-    const taint: Taint = { key, effect: optionalString(t['effect'], `${f}.effect`) };
-    const value = optionalString(t['value'], `${f}.value`);
-    if (value !== '') taint.value = value;
+/** Taints as the rule asks for them; the master's policy checks the effect. */
+function taintList(v: Rule['taints'], field: string): Taint[] {
+  return (v ?? []).map((t, i) => {
+    const key = t.key ?? '';
+    if (key === '') invalid(`${field}[${i}].key`, 'is required');
+    const taint: Taint = { key, effect: t.effect ?? '' };
+    if (t.value) taint.value = t.value;
     return taint;
   });
 }
 
 /** Compiles an expression, noting its deferred problem as a warning. */
-function expression(raw: unknown, field: string, problems: FieldError[]): CompiledExpression {
-  const e = compileExpression(raw, field);
-  if (e.problem) problems.push(e.problem);
-  return e;
+function expression(
+  e: Parameters<typeof compileMatchExpression>[0],
+  field: string,
+  problems: FieldError[],
+): CompiledExpression {
+  const c = compileMatchExpression(e, field);
+  if (c.problem) problems.push(c.problem);
+  return c;
 }
 
-function compileTerms(v: unknown, field: string, problems: FieldError[]): CompiledTerm[] {
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) invalid(field, `must be a list of feature terms, not ${describe(v)}`);
-  return v.map((t, i) => {
+function compileTerms(
+  v: FeatureMatcherTerm[] | undefined,
+  field: string,
+  problems: FieldError[],
+): CompiledTerm[] {
+  return (v ?? []).map((t, i) => {
     const f = `${field}[${i}]`;
-    if (!isMap(t)) invalid(f, `must be an object {feature, matchExpressions, matchName}`);
-    const feature = t['feature'];
-    if (typeof feature !== 'string' || feature === '') {
-      invalid(`${f}.feature`, 'must name a feature, e.g. kernel.loadedmodule');
-    }
+    const feature = t.feature ?? '';
+    if (feature === '') invalid(`${f}.feature`, 'must name a feature, e.g. kernel.loadedmodule');
     const dot = feature.indexOf('.');
-    const me = t['matchExpressions'];
-    let exprs: CompiledTerm['exprs'];
-    if (me !== undefined && me !== null) {
-      if (!isMap(me)) invalid(`${f}.matchExpressions`, 'must be a map of key → {op, value}');
-      exprs = Object.entries(me).map(([key, e]) => ({
-        key,
-        protoKey: key in Object.prototype,
-        expr: expression(e, `${f}.matchExpressions.${key}`, problems),
-      }));
-    }
-    const mn = t['matchName'];
-    const name =
-      mn === undefined || mn === null ? undefined : expression(mn, `${f}.matchName`, problems);
+    const exprs: CompiledTerm['exprs'] = t.matchExpressions
+      ? Object.entries(t.matchExpressions).map(([key, e]) => ({
+          key,
+          protoKey: key in Object.prototype,
+          expr: expression(e, `${f}.matchExpressions.${key}`, problems),
+        }))
+      : undefined;
+    const name = t.matchName ? expression(t.matchName, `${f}.matchName`, problems) : undefined;
     return {
       feature: feature.toLowerCase(),
       dom: dot < 0 ? feature.toLowerCase() : feature.slice(0, dot),
@@ -135,12 +107,11 @@ function compileTerms(v: unknown, field: string, problems: FieldError[]): Compil
  * templates then; until then it is a warning.
  */
 function compileTemplateField(
-  v: unknown,
+  src: string | undefined,
   field: string,
   problems: FieldError[],
 ): CompiledTemplate | undefined {
-  const src = optionalString(v, field);
-  if (src === '') return undefined;
+  if (!src) return undefined;
   try {
     return compileTemplate(src);
   } catch (e) {
@@ -160,34 +131,27 @@ function ruleName(raw: unknown): string {
 
 /**
  * Compiles one rule (a Rule, or a document not checked yet). Throws a RuleError (kind
- * InvalidRule) naming the field when the rule is malformed.
+ * InvalidRule) naming the field when the rule does not fit the API's schema or has no name.
  */
 export function compileRule(raw: unknown): CompiledRule {
   const name = ruleName(raw);
   try {
-    if (!isMap(raw)) invalid('', `a rule must be an object, not ${describe(raw)}`);
-    if (name === '') invalid('name', 'is required');
+    const rule = readAs(RuleSchema, raw, '');
+    if (!rule.name) invalid('name', 'is required');
     const problems: FieldError[] = [];
-    let matchAny: CompiledTerm[][] = [];
-    const ma = raw['matchAny'];
-    if (ma !== undefined && ma !== null) {
-      if (!Array.isArray(ma)) invalid('matchAny', 'must be a list of {matchFeatures}');
-      matchAny = ma.map((elem, i) => {
-        if (!isMap(elem)) invalid(`matchAny[${i}]`, 'must be an object {matchFeatures}');
-        return compileTerms(elem['matchFeatures'], `matchAny[${i}].matchFeatures`, problems);
-      });
-    }
     return {
       name,
-      matchAny,
-      matchFeatures: compileTerms(raw['matchFeatures'], 'matchFeatures', problems),
-      labelsTemplate: compileTemplateField(raw['labelsTemplate'], 'labelsTemplate', problems),
-      varsTemplate: compileTemplateField(raw['varsTemplate'], 'varsTemplate', problems),
-      labels: stringMap(raw['labels'], 'labels'),
-      vars: stringMap(raw['vars'], 'vars'),
-      annotations: stringMap(raw['annotations'], 'annotations'),
-      extendedResources: stringMap(raw['extendedResources'], 'extendedResources'),
-      taints: taintList(raw['taints'], 'taints'),
+      matchAny: (rule.matchAny ?? []).map((elem, i) =>
+        compileTerms(elem.matchFeatures, `matchAny[${i}].matchFeatures`, problems),
+      ),
+      matchFeatures: compileTerms(rule.matchFeatures, 'matchFeatures', problems),
+      labelsTemplate: compileTemplateField(rule.labelsTemplate, 'labelsTemplate', problems),
+      varsTemplate: compileTemplateField(rule.varsTemplate, 'varsTemplate', problems),
+      labels: { ...rule.labels },
+      vars: { ...rule.vars },
+      annotations: { ...rule.annotations },
+      extendedResources: { ...rule.extendedResources },
+      taints: taintList(rule.taints, 'taints'),
       warnings: problems.map((p) => ({ rule: name, field: p.field, detail: p.detail })),
     };
   } catch (e) {

@@ -8,12 +8,31 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { DecodeError, decode } from '../../api/decode.js';
+import { arr, map, obj, opt, str, type Static } from '../../api/schema.js';
 
 export class TopologyConfigError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'TopologyConfigError';
   }
+}
+
+/** The file's schema: node name (or `*`) → resource names; nothing else. */
+const ConfigFile = obj({ excludeList: opt(map(arr(str()))) });
+
+/** The decoder's finding in the words this file has always used. */
+function configError(e: DecodeError, file: string): TopologyConfigError {
+  const p = e.problem;
+  const want =
+    p?.kind === 'unknown'
+      ? `unknown field ${e.path}; the only field is excludeList`
+      : e.path === ''
+        ? 'expected a map with the key excludeList'
+        : e.path === 'excludeList'
+          ? "field excludeList: expected a map of node name (or '*') to resource names"
+          : `field ${e.path.replace(/\[\d+\]$/, '')}: expected a list of resource names, e.g. [memory]`;
+  return new TopologyConfigError(`${file}: ${want}`);
 }
 
 /** The names excluded on `nodeName`, from the file's text (`file` is only for messages). */
@@ -25,25 +44,15 @@ export function parseExcludeList(text: string, file: string, nodeName: string): 
     throw new TopologyConfigError(`${file}: not YAML: ${(e as Error).message}`);
   }
   if (doc === null || doc === undefined) return new Set();
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new TopologyConfigError(`${file}: expected a map with the key excludeList`);
-  for (const key of Object.keys(doc))
-    if (key !== 'excludeList')
-      throw new TopologyConfigError(`${file}: unknown field ${key}; the only field is excludeList`);
-  const list = (doc as { excludeList?: unknown }).excludeList;
-  if (list === undefined || list === null) return new Set();
-  if (typeof list !== 'object' || Array.isArray(list))
-    throw new TopologyConfigError(
-      `${file}: field excludeList: expected a map of node name (or '*') to resource names`,
-    );
-  const out = new Set<string>();
-  for (const [node, names] of Object.entries(list as Record<string, unknown>)) {
-    if (!Array.isArray(names) || names.some((n) => typeof n !== 'string'))
-      throw new TopologyConfigError(
-        `${file}: field excludeList.${node}: expected a list of resource names, e.g. [memory]`,
-      );
-    if (node === '*' || node === nodeName) for (const n of names as string[]) out.add(n);
+  let cfg: Static<typeof ConfigFile>;
+  try {
+    cfg = decode(ConfigFile, doc, { strict: true });
+  } catch (e) {
+    throw e instanceof DecodeError ? configError(e, file) : e;
   }
+  const out = new Set<string>();
+  for (const [node, names] of Object.entries(cfg.excludeList ?? {}))
+    if (node === '*' || node === nodeName) for (const n of names) out.add(n);
   return out;
 }
 

@@ -8,6 +8,8 @@ import { parse } from 'yaml';
 import { quantityValue } from '../master/node-update.js';
 import { parseCpuList } from './sysfs.js';
 import { describeValue, quoteValue } from '../../runtime/quote.js';
+import { DecodeError, decode } from '../../api/decode.js';
+import { arr, int32, map, obj, opt, quantity, str, type Static } from '../../api/schema.js';
 
 export interface KubeletTopologyConfig {
   topologyManagerPolicy: string;
@@ -36,6 +38,39 @@ export const KUBELET_DEFAULTS = {
   memoryManagerPolicy: 'None',
 } as const;
 
+const CPU_LIST = 'expected a CPU list such as "0,1" or "0-3"';
+const NUMA_NODE = 'expected a NUMA node number';
+
+/** The fields read here; the kubelet's many others are kept unread. */
+const KubeletFile = obj({
+  topologyManagerPolicy: opt(str()),
+  topologyManagerScope: opt(str()),
+  cpuManagerPolicy: opt(str()),
+  memoryManagerPolicy: opt(str()),
+  reservedSystemCPUs: opt(str()),
+  reservedMemory: opt(arr(obj({ numaNode: int32(), limits: map(quantity()) }))),
+});
+
+/** The decoder's finding in the words this file has always used. */
+function kubeletConfigError(e: DecodeError, file: string): KubeletConfigError {
+  if (e.path === '')
+    return new KubeletConfigError(`${file}: expected a KubeletConfiguration object`);
+  const p = e.problem;
+  const type = p?.kind === 'type' ? p.schema['type'] : undefined;
+  const want = e.path.endsWith('.numaNode')
+    ? NUMA_NODE
+    : e.path.endsWith('.limits')
+      ? 'expected a map such as {memory: 1Gi}'
+      : e.path === 'reservedSystemCPUs'
+        ? CPU_LIST
+        : type === 'array'
+          ? 'expected a list'
+          : type === 'string' && p?.kind === 'type'
+            ? `expected a string, got ${describeValue(p.value)}`
+            : e.detail;
+  return new KubeletConfigError(`${file}: field ${e.path}: ${want}`);
+}
+
 /** Parses the text of a kubelet configuration file (`file` is only for messages). */
 export function parseKubeletConfig(text: string, file: string): KubeletTopologyConfig {
   let doc: unknown;
@@ -45,44 +80,37 @@ export function parseKubeletConfig(text: string, file: string): KubeletTopologyC
     throw new KubeletConfigError(`${file}: not YAML or JSON: ${(e as Error).message}`);
   }
   if (doc === null || doc === undefined) doc = {};
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new KubeletConfigError(`${file}: expected a KubeletConfiguration object`);
-  const o = doc as Record<string, unknown>;
+  let o: Static<typeof KubeletFile>;
+  try {
+    o = decode(KubeletFile, doc);
+  } catch (e) {
+    throw e instanceof DecodeError ? kubeletConfigError(e, file) : e;
+  }
   const bad = (field: string, want: string) =>
     new KubeletConfigError(`${file}: field ${field}: ${want}`);
-  const string = (field: keyof typeof KUBELET_DEFAULTS): string => {
-    const v = o[field];
-    if (v === undefined || v === null || v === '') return KUBELET_DEFAULTS[field];
-    if (typeof v !== 'string') throw bad(field, `expected a string, got ${describeValue(v)}`);
-    return v;
-  };
+  const string = (field: keyof typeof KUBELET_DEFAULTS): string =>
+    o[field] || KUBELET_DEFAULTS[field];
   let reservedSystemCPUs: number[] = [];
-  if (o.reservedSystemCPUs !== undefined && o.reservedSystemCPUs !== null) {
-    const ids =
-      typeof o.reservedSystemCPUs === 'string' ? parseCpuList(o.reservedSystemCPUs) : undefined;
-    if (!ids) throw bad('reservedSystemCPUs', 'expected a CPU list such as "0,1" or "0-3"');
+  if (o.reservedSystemCPUs !== undefined) {
+    const ids = parseCpuList(o.reservedSystemCPUs);
+    if (!ids) throw bad('reservedSystemCPUs', CPU_LIST);
     reservedSystemCPUs = ids;
   }
   const reservedMemory = new Map<number, Record<string, number>>();
-  if (o.reservedMemory !== undefined && o.reservedMemory !== null) {
-    if (!Array.isArray(o.reservedMemory)) throw bad('reservedMemory', 'expected a list');
-    o.reservedMemory.forEach((r: unknown, i) => {
-      const at = `reservedMemory[${i}]`;
-      const e = (r ?? {}) as { numaNode?: unknown; limits?: unknown };
-      if (typeof e.numaNode !== 'number' || !Number.isInteger(e.numaNode) || e.numaNode < 0)
-        throw bad(`${at}.numaNode`, 'expected a NUMA node number');
-      if (!e.limits || typeof e.limits !== 'object')
-        throw bad(`${at}.limits`, 'expected a map such as {memory: 1Gi}');
-      const limits = reservedMemory.get(e.numaNode) ?? {};
-      for (const [name, q] of Object.entries(e.limits as Record<string, unknown>)) {
-        const v = quantityValue(String(q));
-        if (v === undefined || v < 0)
-          throw bad(`${at}.limits.${name}`, `${quoteValue(String(q))} is not a quantity`);
-        limits[name] = (limits[name] ?? 0) + v;
-      }
-      reservedMemory.set(e.numaNode, limits);
-    });
-  }
+  (o.reservedMemory ?? []).forEach((r, i) => {
+    if (r.numaNode < 0) throw bad(`reservedMemory[${i}].numaNode`, NUMA_NODE);
+    const limits = reservedMemory.get(r.numaNode) ?? {};
+    for (const [name, q] of Object.entries(r.limits)) {
+      const v = quantityValue(String(q));
+      if (v === undefined || v < 0)
+        throw bad(
+          `reservedMemory[${i}].limits.${name}`,
+          `${quoteValue(String(q))} is not a quantity`,
+        );
+      limits[name] = (limits[name] ?? 0) + v;
+    }
+    reservedMemory.set(r.numaNode, limits);
+  });
   return {
     topologyManagerPolicy: string('topologyManagerPolicy'),
     topologyManagerScope: string('topologyManagerScope'),

@@ -4,9 +4,11 @@
  * and the order in which the file, `-options` and command-line flags override each other.
  */
 
+import { Type } from '@sinclair/typebox';
+import { DecodeError, decode, isMap } from '../../api/decode.js';
+import { arr, bool, int64, obj, opt, str, type Static } from '../../api/schema.js';
 import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
 import { parseGoDuration } from '../../runtime/duration.js';
-import { isMap } from '../../runtime/objects.js';
 
 /** Logger options upstream passes to klog; we keep them and map `v` onto our logger. */
 export interface KlogOptions {
@@ -141,118 +143,113 @@ export class ConfigError extends Error {
   }
 }
 
-type Leaf = 'bool' | 'int' | 'string' | 'strings' | 'duration' | 'rules' | 'labelFields';
-type Schema = { [key: string]: Schema | Leaf };
+const strings = () => opt(arr(str()));
 
-const KLOG: Schema = {
-  addDirHeader: 'bool',
-  alsologtostderr: 'bool',
-  logBacktraceAt: 'string',
-  logDir: 'string',
-  logFile: 'string',
-  logFileMaxSize: 'int',
-  logtostderr: 'bool',
-  skipHeaders: 'bool',
-  skipLogHeaders: 'bool',
-  stderrthreshold: 'int',
-  v: 'int',
-  vmodule: 'string',
-};
+const Klog = obj({
+  addDirHeader: opt(bool()),
+  alsologtostderr: opt(bool()),
+  logBacktraceAt: opt(str()),
+  logDir: opt(str()),
+  logFile: opt(str()),
+  logFileMaxSize: opt(int64()),
+  logtostderr: opt(bool()),
+  skipHeaders: opt(bool()),
+  skipLogHeaders: opt(bool()),
+  stderrthreshold: opt(int64()),
+  v: opt(int64()),
+  vmodule: opt(str()),
+});
 
-const SCHEMA: Schema = {
-  core: {
-    sleepInterval: 'duration',
-    sources: 'strings',
-    featureSources: 'strings',
-    labelSources: 'strings',
-    labelWhiteList: 'string',
-    noPublish: 'bool',
-    noOwnerRefs: 'bool',
-    klog: KLOG,
-  },
-  sources: {
-    cpu: { cpuid: { attributeBlacklist: 'strings', attributeWhitelist: 'strings' } },
-    kernel: { kconfigFile: 'string', configOpts: 'strings' },
-    pci: { deviceClassWhitelist: 'strings', deviceLabelFields: 'labelFields' },
-    usb: { deviceClassWhitelist: 'strings', deviceLabelFields: 'labelFields' },
-    custom: 'rules',
-    // Sources without options still accept an (empty) section, as upstream does.
-    local: {},
-    memory: {},
-    network: {},
-    storage: {},
-    system: {},
-  },
-};
+const DeviceSource = obj({ deviceClassWhitelist: strings(), deviceLabelFields: strings() });
+// Sources without options still accept an (empty) section, as upstream does.
+const NoOptions = () => opt(obj({}));
 
-const describe = describeValue;
+/** The file's schema: every option optional (defaults fill the rest), none unknown. */
+const WorkerConfigFile = obj({
+  core: opt(
+    obj({
+      sleepInterval: opt(str()),
+      sources: strings(),
+      featureSources: strings(),
+      labelSources: strings(),
+      labelWhiteList: opt(str()),
+      noPublish: opt(bool()),
+      noOwnerRefs: opt(bool()),
+      klog: opt(Klog),
+    }),
+  ),
+  sources: opt(
+    obj({
+      cpu: opt(
+        obj({ cpuid: opt(obj({ attributeBlacklist: strings(), attributeWhitelist: strings() })) }),
+      ),
+      kernel: opt(obj({ kconfigFile: opt(str()), configOpts: strings() })),
+      pci: opt(DeviceSource),
+      usb: opt(DeviceSource),
+      // Custom rules as written; the custom source checks them.
+      custom: opt(arr(Type.Unknown())),
+      local: NoOptions(),
+      memory: NoOptions(),
+      network: NoOptions(),
+      storage: NoOptions(),
+      system: NoOptions(),
+    }),
+  ),
+});
+type WorkerConfigFile = Static<typeof WorkerConfigFile>;
 
-/** Configuration documents are parsed with every scalar as a string (see `parseConfigText`). */
-function coerce(leaf: Leaf, v: unknown, field: string): unknown {
-  switch (leaf) {
-    case 'bool':
-      if (v === 'true' || v === true) return true;
-      if (v === 'false' || v === false) return false;
-      throw new ConfigError(field, `${describe(v)} is not a boolean; use true or false`);
-    case 'int': {
-      const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v) : NaN;
-      if (!Number.isInteger(n)) throw new ConfigError(field, `${describe(v)} is not an integer`);
-      return n;
-    }
+/** The decoder's finding in this file's words, as nfd-worker has always said them. */
+function configError(e: DecodeError): ConfigError {
+  const p = e.problem;
+  if (p?.kind === 'unknown')
+    return new ConfigError(
+      e.path,
+      `unknown option${p.known.length ? `; known here: ${p.known.join(', ')}` : ''}`,
+    );
+  if (p?.kind !== 'type') return new ConfigError(e.path, e.detail);
+  const v = describeValue(p.value);
+  switch (p.schema['type']) {
+    case 'boolean':
+      return new ConfigError(e.path, `${v} is not a boolean; use true or false`);
+    case 'integer':
+      return new ConfigError(e.path, `${v} is not an integer`);
     case 'string':
-      if (typeof v !== 'string') throw new ConfigError(field, `${describe(v)} is not a string`);
-      return v;
-    case 'duration': {
-      const ms = typeof v === 'string' ? parseGoDuration(v.trim()) : undefined;
-      if (ms === undefined)
-        throw new ConfigError(
-          field,
-          `${describe(v)} is not a duration; write it as Go does, e.g. 60s, 1m30s or 0`,
-        );
-      return ms;
+      return new ConfigError(e.path, `${v} is not a string`);
+    case 'object':
+      return new ConfigError(e.path, `${v} is not a map`);
+    case 'array': {
+      const items = p.schema['items'] as Record<string, unknown> | undefined;
+      const what = items?.['type'] === 'string' ? 'strings' : 'rules';
+      return new ConfigError(e.path, `${v} is not a list of ${what}`);
     }
-    case 'strings':
-    case 'labelFields': {
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string'))
-        throw new ConfigError(field, `${describe(v)} is not a list of strings`);
-      if (leaf === 'labelFields') {
-        const allowed = field.startsWith('sources.pci') ? PCI_LABEL_FIELDS : USB_LABEL_FIELDS;
-        for (const f of v as string[]) {
-          if (!allowed.includes(f))
-            throw new ConfigError(
-              field,
-              `unknown field ${quoteValue(f)}; use ${allowed.join(', ')}`,
-            );
-        }
-      }
-      return v;
-    }
-    case 'rules':
-      if (!Array.isArray(v)) throw new ConfigError(field, `${describe(v)} is not a list of rules`);
-      return v;
   }
+  return new ConfigError(e.path, e.detail);
 }
 
-/** Checks `doc` against the schema; returns it with scalars converted to their types. */
-function validate(schema: Schema, doc: unknown, prefix: string): Record<string, unknown> {
-  if (doc === '' || doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc))
-    throw new ConfigError(prefix, `${describe(doc)} is not a map`);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(doc as Record<string, unknown>)) {
-    const field = prefix ? `${prefix}.${k}` : k;
-    const s = schema[k];
-    if (s === undefined) {
-      const known = Object.keys(schema);
+/** What the schema leaves to the option: durations and the label fields a source knows. */
+function checkValues(f: WorkerConfigFile): ConfigOverlay {
+  const out: ConfigOverlay = { ...f };
+  const interval = f.core?.sleepInterval;
+  if (interval !== undefined) {
+    const ms = parseGoDuration(interval.trim());
+    if (ms === undefined)
       throw new ConfigError(
-        field,
-        `unknown option${known.length ? `; known here: ${known.join(', ')}` : ''}`,
+        'core.sleepInterval',
+        `${describeValue(interval)} is not a duration; write it as Go does, e.g. 60s, 1m30s or 0`,
       );
-    }
-    // An empty value (`key:` with nothing after it) keeps the default, as upstream's null does.
-    if (v === '' || v === null) continue;
-    out[k] = typeof s === 'string' ? coerce(s, v, field) : validate(s, v, field);
+    out.core = { ...f.core, sleepInterval: ms };
   }
+  const fields: [string, string[] | undefined, string[]][] = [
+    ['sources.pci.deviceLabelFields', f.sources?.pci?.deviceLabelFields, PCI_LABEL_FIELDS],
+    ['sources.usb.deviceLabelFields', f.sources?.usb?.deviceLabelFields, USB_LABEL_FIELDS],
+  ];
+  for (const [field, given, allowed] of fields)
+    for (const name of given ?? [])
+      if (!allowed.includes(name))
+        throw new ConfigError(
+          field,
+          `unknown field ${quoteValue(name)}; use ${allowed.join(', ')}`,
+        );
   return out;
 }
 
@@ -277,11 +274,13 @@ export async function parseConfigText(text: string, file?: string): Promise<Conf
     // Aliases that would expand past the parser's limit (a "billion laughs" document).
     throw new ConfigError('', `not valid YAML: ${(e as Error).message.split('\n')[0]}`, file);
   }
+  if (js === '' || js === null || js === undefined) return {};
   try {
-    return validate(SCHEMA, js, '');
+    return checkValues(decode(WorkerConfigFile, js, { strict: true, text: true }));
   } catch (e) {
-    if (e instanceof ConfigError && file) throw new ConfigError(e.field, e.detail, file);
-    throw e;
+    const err = e instanceof DecodeError ? configError(e) : e;
+    if (err instanceof ConfigError && file) throw new ConfigError(err.field, err.detail, file);
+    throw err;
   }
 }
 

@@ -11,7 +11,8 @@
  * names in place of a `matchExpressions` map means `Exists` for each name.
  */
 import type { Rule } from '../../rules/index.js';
-import { isMap } from '../../../runtime/objects.js';
+import { DecodeError, decode, isMap } from '../../../api/decode.js';
+import { Rule as RuleSchema } from '../../../api/nfd.js';
 
 export class CustomRuleError extends Error {
   constructor(
@@ -23,18 +24,6 @@ export class CustomRuleError extends Error {
   }
 }
 
-const MODERN_KEYS = new Set([
-  'name',
-  'labels',
-  'labelsTemplate',
-  'annotations',
-  'vars',
-  'varsTemplate',
-  'taints',
-  'extendedResources',
-  'matchFeatures',
-  'matchAny',
-]);
 const LEGACY_KEYS = new Set(['name', 'value', 'matchOn']);
 
 /** Legacy matcher key → the feature it reads. */
@@ -59,13 +48,6 @@ export function normalizeExpression(v: unknown, field: string): Record<string, u
     return { op: 'In', value: v.map(String) };
   }
   if (isMap(v)) {
-    for (const k of Object.keys(v)) {
-      if (k !== 'op' && k !== 'value' && k !== 'type')
-        throw new CustomRuleError(
-          `${field}.${k}`,
-          'unknown key; an expression has op, value, type',
-        );
-    }
     const out: Record<string, unknown> = { ...v };
     if (isScalar(v.value)) out.value = [String(v.value)];
     return out;
@@ -97,13 +79,6 @@ function normalizeTerms(v: unknown, field: string): unknown {
   return terms.map((t, i) => {
     if (!isMap(t)) return t;
     const f = `${field}[${i}]`;
-    for (const k of Object.keys(t)) {
-      if (k !== 'feature' && k !== 'matchExpressions' && k !== 'matchName')
-        throw new CustomRuleError(
-          `${f}.${k}`,
-          'unknown key; a term has feature, matchExpressions, matchName',
-        );
-    }
     const out: Record<string, unknown> = { ...t };
     if (
       t.matchExpressions !== undefined &&
@@ -164,19 +139,29 @@ function legacyRule(raw: Record<string, unknown>): CustomRule {
 }
 
 /**
+ * The shorthand expanded, a rule of the current form is read strictly against the API's Rule
+ * schema, as upstream decodes the worker config: a misspelt key is an error, not a rule that
+ * silently matches more than meant.
+ */
+function checkModern(rule: Record<string, unknown>): void {
+  try {
+    decode(RuleSchema, rule, { strict: true, required: false });
+  } catch (e) {
+    if (!(e instanceof DecodeError)) throw e;
+    const p = e.problem;
+    if (p?.kind !== 'unknown') throw new CustomRuleError(e.path, e.detail);
+    const also = e.path in rule ? ' (or name, value, matchOn)' : '';
+    throw new CustomRuleError(e.path, `unknown key; use ${p.known.join(', ')}${also}`);
+  }
+}
+
+/**
  * Converts one user-written custom rule. Throws CustomRuleError naming the field at fault;
  * the rule engine's own checks (operators, value counts, regexes) run when it is compiled.
  */
 export function toCustomRule(raw: unknown): CustomRule {
   if (!isMap(raw)) throw new CustomRuleError('', 'a rule must be a map with a name');
   if (Object.keys(raw).some((k) => k.toLowerCase() === 'matchon')) return legacyRule(raw);
-  for (const k of Object.keys(raw)) {
-    if (!MODERN_KEYS.has(k))
-      throw new CustomRuleError(
-        k,
-        `unknown key; a rule has ${[...MODERN_KEYS].join(', ')} (or name, value, matchOn)`,
-      );
-  }
   const out: Record<string, unknown> = { ...raw };
   if (raw.matchFeatures !== undefined)
     out.matchFeatures = normalizeTerms(raw.matchFeatures, 'matchFeatures');
@@ -188,6 +173,7 @@ export function toCustomRule(raw: unknown): CustomRule {
         : e,
     );
   }
+  checkModern(out);
   // The rule engine checks the rest when it compiles the rule.
   return { rule: out as Rule, legacy: false };
 }

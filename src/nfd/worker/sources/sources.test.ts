@@ -397,6 +397,21 @@ describe('custom rules', () => {
       'matchFeatures[0].matchExpressions.k.vlaue',
     ],
   ];
+  it('lists the keys a rule may have, the legacy form included', () => {
+    assert.throws(
+      () => toCustomRule({ name: 'x', matchFeature: [] }),
+      (e: unknown) =>
+        e instanceof CustomRuleError &&
+        /^unknown key; use name, labels, .*matchAny \(or name, value, matchOn\)$/.test(e.detail),
+    );
+    assert.throws(
+      () => toCustomRule({ name: 'x', matchAny: [{ matchFeatures: [], extra: 1 }] }),
+      (e: unknown) =>
+        e instanceof CustomRuleError &&
+        e.field === 'matchAny[0].extra' &&
+        e.detail === 'unknown key; use matchFeatures',
+    );
+  });
   for (const [raw, field] of bad) {
     it(`names ${field} when it is wrong`, () => {
       assert.throws(
