@@ -226,6 +226,21 @@ describe('decode', () => {
       );
   });
 
+  it('keeps a __proto__ key a plain field and knows only declared fields', () => {
+    const doc = JSON.parse('{"name":"a","__proto__":{"polluted":true},"toString":"x"}') as unknown;
+    const kept = decode(S, doc) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(kept), Object.prototype);
+    assert.deepEqual(Object.keys(kept), ['name', '__proto__', 'toString']);
+    assert.throws(
+      () => decode(S, doc, { strict: true }),
+      (e: unknown) => e instanceof DecodeError && e.path === '__proto__',
+    );
+    assert.deepEqual(
+      decodeAll(S, doc, { strict: true }).errors.map((e) => e.path),
+      ['__proto__', 'toString'],
+    );
+  });
+
   it('describes values', () => {
     assert.deepEqual([null, [], {}, 6.1, 'x', true].map(describeValue), [
       'null',

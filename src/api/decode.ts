@@ -174,7 +174,7 @@ function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unk
   if (strict) {
     const known = Object.keys(props);
     for (const k of Object.keys(v))
-      if (!(k in props))
+      if (!Object.hasOwn(props, k))
         misfit(o, join(path, k), `unknown field; known fields: ${known.join(', ')}`, {
           kind: 'unknown',
           known,
@@ -186,10 +186,17 @@ function readObject(schema: Node, v: unknown, path: string, o: ReadOptions): unk
         misfit(o, join(path, k), 'required', { kind: 'required' });
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) {
-    if (x == null || (o.text && x === '') || (strict && !(k in props))) continue;
-    const s = props ? props[k] : (values as Node);
+    if (x == null || (o.text && x === '') || (strict && !Object.hasOwn(props, k))) continue;
+    const s = props ? (Object.hasOwn(props, k) ? props[k] : undefined) : (values as Node);
     const r = s ? read(s, x, join(path, k), o) : x;
-    if (r !== MISFIT) out[k] = r;
+    // defineProperty, so that a key `__proto__` (JSON.parse keeps it) stays a plain field.
+    if (r !== MISFIT)
+      Object.defineProperty(out, k, {
+        value: r,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
   }
   return out;
 }
