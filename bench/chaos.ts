@@ -39,6 +39,8 @@ import {
   checkKmmNode,
   checkWorkerPods,
   compareNfdNode,
+  conflictCounts,
+  countsSince,
   findFlaps,
   isNfdKey,
   medianWorst,
@@ -801,6 +803,7 @@ interface FaultRecord {
   nfd?: number;
   kmm?: number;
   recovered: boolean;
+  competing?: CompetingWrites;
 }
 
 async function leaderOf(
@@ -823,11 +826,39 @@ interface Fleet {
   webhook: Replica;
 }
 
-/** A writer racing the controllers: read-modify-write (PUT) of Nodes and NMCs for `ms`. */
-async function competingWriter(client: KubeClient, nodes: string[], ms: number): Promise<string> {
+/** What the competing writer did, and the conflicts it caused the controllers. */
+interface CompetingWrites {
+  /** Its writes that landed. */
+  writes: number;
+  /** Its writes refused with 409: a controller wrote the object after it was read. */
+  refused: number;
+  /** 409s the controllers got on Nodes and NMCs meanwhile, per `resource[/sub] VERB`. */
+  controllers: Record<string, number>;
+}
+
+/** How long the competing writer holds what it read before writing it back. */
+const COMPETING_HOLD_MS = 500;
+
+/**
+ * A writer racing the controllers for `ms`, as another controller would: it reads a Node or an
+ * NMC, holds it a moment, and writes it back whole (PUT) with the resourceVersion it read. A
+ * controller that wrote in between gets its write refused with 409; a write that lands moves
+ * the resourceVersion under the controllers, whose guarded writes (NMC status and spec,
+ * nfd-master's taints) are then refused with 409. The apiserver's counts of 409s on Nodes and
+ * NMCs by verb tell them apart: the writer only PUTs, the controllers PATCH and DELETE. Counted
+ * until 10 s after the writer stops, for the controllers' retries from stale caches.
+ */
+async function competingWriter(
+  client: KubeClient,
+  nodes: string[],
+  ms: number,
+): Promise<CompetingWrites> {
+  const resources = new Set(['nodes', 'nodemodulesconfigs']);
+  const conflicts = async () =>
+    conflictCounts(await client.requestText('/metrics', {}, 'text/plain'), resources);
+  const before = await retry('apiserver metrics', conflicts);
   const end = Date.now() + ms;
-  let writes = 0;
-  let conflicts = 0;
+  const out: CompetingWrites = { writes: 0, refused: 0, controllers: {} };
   let n = 0;
   await Promise.all(
     Array.from({ length: 16 }, async () => {
@@ -839,18 +870,25 @@ async function competingWriter(client: KubeClient, nodes: string[], ms: number):
         ]) {
           try {
             const o = await client.request<KubeObject>(path);
+            await sleep(COMPETING_HOLD_MS);
             o.metadata.annotations = { ...o.metadata.annotations, [`${SEL}/competitor`]: `${n}` };
             await client.request(path, { method: 'PUT', body: o });
-            writes++;
+            out.writes++;
           } catch (e) {
-            if (isKubeError(e, 'Conflict')) conflicts++;
+            if (isKubeError(e, 'Conflict')) out.refused++;
           }
         }
       }
     }),
   );
-  return `${writes} competing writes, ${conflicts} of them refused with a conflict`;
+  await sleep(10_000);
+  const grown = countsSince(before, await retry('apiserver metrics', conflicts));
+  for (const [k, v] of grown) if (!k.endsWith(' PUT')) out.controllers[k] = v;
+  return out;
 }
+
+/** Total of a count record. */
+const total = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 const FAULTS = [
   'SIGKILL nfd-master leader (and nfd-gc)',
@@ -865,11 +903,14 @@ const FAULTS = [
 ] as const;
 type FaultKind = (typeof FAULTS)[number];
 
-async function inject(
-  kind: FaultKind,
-  f: Fleet,
-  w: World,
-): Promise<{ detail: string; done: Promise<void> }> {
+interface Injected {
+  detail: string;
+  done: Promise<void>;
+  /** For the competing writer, once done. */
+  competing?: CompetingWrites;
+}
+
+async function inject(kind: FaultKind, f: Fleet, w: World): Promise<Injected> {
   const client = f.cluster.client;
   const leaders = async () => ({
     nfd: await leaderOf(client, NFD_NS, NFD_LEASE, f.nfd),
@@ -930,10 +971,11 @@ async function inject(
       };
     }
     case 'competing writer (409 burst)': {
-      let detail = '';
-      const done = competingWriter(client, w.nodes, 15_000).then((d) => void (detail = d));
-      const rec = { detail: 'competing writer for 15 s', done };
-      void done.then(() => (rec.detail = detail));
+      const rec: Injected = { detail: 'competing writer for 15 s', done: Promise.resolve() };
+      rec.done = competingWriter(client, w.nodes, 15_000).then((c) => {
+        rec.competing = c;
+        rec.detail = `${c.writes} competing writes landed, ${c.refused} refused with 409; ${total(c.controllers)} controller writes refused with 409 (${JSON.stringify(c.controllers)})`;
+      });
       return rec;
     }
   }
@@ -1244,6 +1286,7 @@ export default async function chaos(args: string[]): Promise<void> {
         detail: injected.detail,
         ...r,
         recovered: r.nfd !== undefined && r.kmm !== undefined,
+        ...(injected.competing ? { competing: injected.competing } : {}),
       };
       faults.push(rec);
       log(
@@ -1335,6 +1378,20 @@ export default async function chaos(args: string[]): Promise<void> {
         `  ${k.kind.padEnd(44)} n=${k.count}  median ${secs(k.both.median)}  worst ${secs(k.both.worst)}   (nfd-master ${secs(k.nfd.median)}/${secs(k.nfd.worst)}, KMM ${secs(k.kmm.median)}/${secs(k.kmm.worst)})${k.notRecovered ? `  ${k.notRecovered} NOT RECOVERED` : ''}`,
       );
     }
+    const competing = faults.flatMap((f) => (f.competing ? [f.competing] : []));
+    const conflicts = {
+      writerLanded: competing.reduce((a, c) => a + c.writes, 0),
+      writerRefused: competing.reduce((a, c) => a + c.refused, 0),
+      controllersRefused: competing.reduce((a, c) => a + total(c.controllers), 0),
+    };
+    if (competing.length) {
+      console.log(
+        `  competing writer: ${conflicts.writerLanded} writes landed, ${conflicts.writerRefused} refused with 409; the controllers got ${conflicts.controllersRefused} writes refused with 409 meanwhile (the apiserver's counts)`,
+      );
+    }
+    console.log(
+      '  nfd-gc: one replica without leader election, as upstream deploys it (its only fault is SIGKILL)',
+    );
     console.log('\nmemory over the last half (RSS slope):');
     for (const m of memory) {
       console.log(
@@ -1355,6 +1412,7 @@ export default async function chaos(args: string[]): Promise<void> {
           flaps: flaps.slice(0, 100),
           faults,
           recovery: byKind,
+          conflicts,
           memory,
           driver: w.writes,
           admissions: w.admissions,

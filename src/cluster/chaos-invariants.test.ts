@@ -5,6 +5,8 @@ import {
   checkKmmNode,
   checkWorkerPods,
   compareNfdNode,
+  conflictCounts,
+  countsSince,
   expectedModules,
   findFlaps,
   isNfdKey,
@@ -280,4 +282,28 @@ test('median and worst', () => {
   assert.deepEqual(medianWorst([]), { n: 0 });
   assert.deepEqual(medianWorst([3, 1, 2]), { n: 3, median: 2, worst: 3 });
   assert.deepEqual(medianWorst([4, 1, 2, 3]), { n: 4, median: 2, worst: 4 });
+});
+
+test('conflicts: 409s per resource and verb from the apiserver metrics, and their growth', () => {
+  const text = (nmcStatus: number, nodes: number) =>
+    [
+      '# HELP apiserver_request_total [STABLE] Counter of apiserver requests',
+      '# TYPE apiserver_request_total counter',
+      `apiserver_request_total{code="409",component="apiserver",dry_run="",group="kmm.sigs.x-k8s.io",resource="nodemodulesconfigs",scope="resource",subresource="status",verb="PATCH",version="v1beta1"} ${nmcStatus}`,
+      `apiserver_request_total{code="409",component="apiserver",dry_run="",group="",resource="nodes",scope="resource",subresource="",verb="PUT",version="v1"} ${nodes}`,
+      'apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="nodes",scope="resource",subresource="",verb="PUT",version="v1"} 900',
+      'apiserver_request_total{code="409",component="apiserver",dry_run="",group="coordination.k8s.io",resource="leases",scope="resource",subresource="",verb="PUT",version="v1"} 4',
+      'apiserver_request_duration_seconds_count{code="409",resource="nodes",verb="PUT"} 7',
+    ].join('\n');
+  const wanted = new Set(['nodes', 'nodemodulesconfigs']);
+  const before = conflictCounts(text(2, 5), wanted);
+  assert.deepEqual(
+    [...before],
+    [
+      ['nodemodulesconfigs/status PATCH', 2],
+      ['nodes PUT', 5],
+    ],
+  );
+  const after = conflictCounts(text(9, 5), wanted);
+  assert.deepEqual([...countsSince(before, after)], [['nodemodulesconfigs/status PATCH', 7]]);
 });

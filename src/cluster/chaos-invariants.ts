@@ -363,3 +363,43 @@ export function medianWorst(xs: readonly number[]): { n: number; median?: number
   const s = [...xs].sort((a, b) => a - b);
   return { n: s.length, median: s[Math.floor((s.length - 1) / 2)]!, worst: s[s.length - 1]! };
 }
+
+/**
+ * The 409 (Conflict) answers the apiserver counted, per `resource[/subresource] VERB`, from its
+ * `/metrics` text (`apiserver_request_total`), for the resources in `resources`.
+ */
+export function conflictCounts(
+  metrics: string,
+  resources: ReadonlySet<string>,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const close = line.lastIndexOf('}');
+    const labels = new Map(
+      [...line.slice(line.indexOf('{') + 1, close).matchAll(/(\w+)="([^"]*)"/g)].map((m) => [
+        m[1]!,
+        m[2]!,
+      ]),
+    );
+    const resource = labels.get('resource') ?? '';
+    if (labels.get('code') !== '409' || !resources.has(resource)) continue;
+    const sub = labels.get('subresource');
+    const key = `${resource}${sub ? `/${sub}` : ''} ${labels.get('verb') ?? ''}`;
+    out.set(key, (out.get(key) ?? 0) + Number(line.slice(close + 1).trim()));
+  }
+  return out;
+}
+
+/** `after` minus `before`, per key, keeping the keys that grew. */
+export function countsSince(
+  before: ReadonlyMap<string, number>,
+  after: ReadonlyMap<string, number>,
+): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const [k, v] of after) {
+    const d = v - (before.get(k) ?? 0);
+    if (d > 0) out.set(k, d);
+  }
+  return out;
+}

@@ -188,7 +188,7 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       if (Object.keys(annPatch).length) {
         current = await nmcApi.patch(name, { metadata: { annotations: annPatch } });
       }
-      await syncLabels(node, nodeLabels(current, view));
+      await syncLabels(node, nodeLabels(current, view, node.metadata.labels));
       emitEvents(node, plan.events);
       // Nothing wanted, nothing loaded, nothing running: the NMC has served its purpose.
       if (!views.length && !plan.createPods.length) await deleteIfEmpty(current, log);

@@ -248,6 +248,68 @@ test('node labels: ready (and version) for modules loaded in this boot', () => {
   assert.deepEqual(nodeLabels(undefined, node), {});
 });
 
+test('node labels: a ready label stays while the module is wanted or still loaded', () => {
+  const ready = readyLabel('ns', 'a');
+  const vready = versionReadyLabel('ns', 'a');
+  const on = { [ready]: '', other: 'x' };
+  const cases: {
+    name: string;
+    nmc: Pick<NodeModulesConfig, 'spec' | 'status'>;
+    node?: typeof node & { bootID: string };
+    current: Record<string, string>;
+    want: Record<string, string>;
+  }[] = [
+    {
+      name: 'reconfigured, old config unloaded, new one not loaded yet: kept',
+      nmc: nmc([spec('a', cfg('i:2'))]),
+      current: on,
+      want: { [ready]: '' },
+    },
+    {
+      name: 'reconfigured, old config still loaded: kept, with the version loaded',
+      nmc: nmc([spec('a', cfg('i:2'), 'v2')], [{ name: 'a', config: cfg('i:1'), version: 'v1' }]),
+      current: { [ready]: '', [vready]: 'v1' },
+      want: { [ready]: '', [vready]: 'v1' },
+    },
+    {
+      name: 'ordered upgrade, old version unloaded: the version label goes, ready stays',
+      nmc: nmc([spec('a', cfg('i:2'), 'v2')]),
+      current: { [ready]: '', [vready]: 'v1' },
+      want: { [ready]: '' },
+    },
+    {
+      name: 'rebooted, reload pending: kept',
+      nmc: nmc([spec('a', cfg('i:1'))], [{ name: 'a', config: cfg('i:1') }]),
+      node: { ...node, bootID: 'boot-2' },
+      current: on,
+      want: { [ready]: '' },
+    },
+    {
+      name: 'no longer wanted, unload pending: kept until unloaded',
+      nmc: nmc([], [{ name: 'a', config: cfg('i:1') }]),
+      current: on,
+      want: { [ready]: '' },
+    },
+    { name: 'neither wanted nor loaded: removed', nmc: nmc([]), current: on, want: {} },
+    {
+      name: 'not labelled, another config loaded: not added before the new one is',
+      nmc: nmc([spec('a', cfg('i:2'))], [{ name: 'a', config: cfg('i:1') }]),
+      current: {},
+      want: {},
+    },
+    {
+      name: 'not labelled, loaded before the reboot: not added',
+      nmc: nmc([spec('a', cfg('i:1'))], [{ name: 'a', config: cfg('i:1') }]),
+      node: { ...node, bootID: 'boot-2' },
+      current: {},
+      want: {},
+    },
+  ];
+  for (const c of cases) {
+    assert.deepEqual(nodeLabels(c.nmc, c.node ?? node, c.current), c.want, c.name);
+  }
+});
+
 test('nmcModuleKeys: wanted and loaded modules, or loaded as the plan leaves them', () => {
   const c = nmc([spec('a', cfg('i'))], [{ name: 'b', config: cfg('i') }]);
   assert.deepEqual([...nmcModuleKeys(c)].sort(), ['ns/a', 'ns/b']);

@@ -188,22 +188,30 @@ export function planNode(
 }
 
 /**
- * The KMM labels a node should carry for its NMC: `<ns>.<name>.ready` for each module loaded
- * with its wanted config, and `.version.ready=<version>` when it has a version.
+ * The KMM labels a node should carry for its NMC, given the labels it has (`current`), as
+ * upstream decides them. `<ns>.<name>.ready` is added once the module is loaded with its wanted
+ * config in this boot; once on the node it stays while the module is wanted (spec) or still
+ * loaded (status), and goes only when it is neither: a reload for a new config (unload, then
+ * load), a reload after a reboot or an unload in progress never take it away for a moment.
+ * `.version.ready=<version>` carries the version the status has loaded, with the ready label.
  */
 export function nodeLabels(
   nmc: Pick<NodeModulesConfig, 'spec' | 'status'> | undefined,
   node: NodeView,
+  current: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   const out: Record<string, string> = {};
   if (!nmc) return out;
+  const spec = new Map((nmc.spec.modules ?? []).map((e) => [moduleKey(e), e]));
   const status = new Map((nmc.status?.modules ?? []).map((e) => [moduleKey(e), e]));
-  for (const want of nmc.spec.modules ?? []) {
-    const have = status.get(moduleKey(want));
-    if (!have || !have.config || rebooted(have, node)) continue;
-    // Ordered upgrade keeps the old version loaded while the node has not moved: still ready.
-    out[readyLabel(want.namespace, want.name)] = '';
-    if (have.version) out[versionReadyLabel(want.namespace, want.name)] = have.version;
+  for (const key of new Set([...spec.keys(), ...status.keys()])) {
+    const want = spec.get(key);
+    const have = status.get(key);
+    const { namespace, name } = (want ?? have)!;
+    const ready = readyLabel(namespace, name);
+    if (!(ready in current) && !(want && isLoaded(want, have, node))) continue;
+    out[ready] = '';
+    if (have?.version) out[versionReadyLabel(namespace, name)] = have.version;
   }
   return out;
 }
