@@ -33,7 +33,11 @@ import {
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
 import { readyLabel } from '../src/kmm/common/index.js';
 import { OPERATOR_MANIFEST, operatorManifestMemoryEnv } from '../test/support/kmm.js';
-import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS } from '../src/kmm/operator/index.js';
+import {
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_LIST_PAGE_SIZE,
+  OPERATOR_MAX_SOCKETS,
+} from '../src/kmm/operator/index.js';
 
 interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
@@ -297,7 +301,8 @@ export default async function bench(args: string[]): Promise<void> {
   );
   console.log(
     `operator's manager and client as \`hwe kmm operator\` makes them: heap growth ` +
-      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections`,
+      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections, ` +
+      `lists in pages of ${OPERATOR_LIST_PAGE_SIZE}`,
   );
   if (nodeOptions.length) console.log(`operator node flags: ${nodeOptions.join(' ')}`);
   for (const n of sizes) {
