@@ -16,6 +16,7 @@ import {
 import {
   defaultConfig,
   OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_LIST_PAGE_SIZE,
   OPERATOR_MAX_SOCKETS,
   setupKmmControllers,
 } from '../src/kmm/operator/index.js';
@@ -65,6 +66,7 @@ const mgr = new Manager({
   name: 'kmm',
   log,
   heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+  informerDefaults: { pageSize: OPERATOR_LIST_PAGE_SIZE },
   ...(identity
     ? {
         leaderElection: {

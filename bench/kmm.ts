@@ -17,11 +17,9 @@
  * the end (after the figures are taken) to DIR, for Chrome's memory tools.
  */
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse } from 'yaml';
 import { LocalCluster } from '../src/cluster/local.js';
 import { ensureK8sBox } from '../src/cluster/k8s-box.js';
 import { createSimNodes, simNodeSpecs, waitForReadyNodes } from '../src/cluster/nodes.js';
@@ -34,28 +32,12 @@ import {
 } from '../src/runtime/index.js';
 import { startWorkerDriver } from '../src/cluster/kmm-workers.js';
 import { readyLabel } from '../src/kmm/common/index.js';
-import { PACKAGE_ROOT } from '../src/version.js';
-import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS } from '../src/kmm/operator/index.js';
-
-/** The operator's memory settings, as the deployment in config/kmm/manager.yaml sets them. */
-const MANIFEST = 'config/kmm/manager.yaml';
-function manifestMemoryEnv(): Record<string, string> {
-  const doc = parse(readFileSync(join(PACKAGE_ROOT, MANIFEST), 'utf8')) as {
-    spec: {
-      template: {
-        spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] };
-      };
-    };
-  };
-  const manager = doc.spec.template.spec.containers.find((c) => c.name === 'manager');
-  const env: Record<string, string> = {};
-  for (const e of manager?.env ?? []) {
-    if ((e.name === 'NODE_OPTIONS' || e.name === 'MALLOC_ARENA_MAX') && e.value !== undefined) {
-      env[e.name] = e.value;
-    }
-  }
-  return env;
-}
+import { OPERATOR_MANIFEST, operatorManifestMemoryEnv } from '../test/support/kmm.js';
+import {
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_LIST_PAGE_SIZE,
+  OPERATOR_MAX_SOCKETS,
+} from '../src/kmm/operator/index.js';
 
 interface Stats {
   writes: { total: number; events: number; byResource: Record<string, number> };
@@ -308,18 +290,19 @@ export default async function bench(args: string[]): Promise<void> {
   const nodeOptions = k >= 0 ? args[k + 1]!.split(/\s+/).filter(Boolean) : [];
   await ensureK8sBox((l) => process.stderr.write(`${l}\n`));
   console.log(`machine: ${cpus().length} CPUs, load average ${loadavg()[0]!.toFixed(1)} at start`);
-  const env = args.includes('--no-manifest-env') ? {} : manifestMemoryEnv();
+  const env = args.includes('--no-manifest-env') ? {} : operatorManifestMemoryEnv();
   const h = args.indexOf('--heap-snapshots');
   const snapshots = h >= 0 ? args[h + 1] : undefined;
   const shown = Object.entries(env).map(([k, v]) => `${k}=${v}`);
   console.log(
     shown.length
-      ? `operator environment as ${MANIFEST} sets it: ${shown.join(' ')}`
-      : `operator started without the memory settings of ${MANIFEST}`,
+      ? `operator environment as ${OPERATOR_MANIFEST} sets it: ${shown.join(' ')}`
+      : `operator started without the memory settings of ${OPERATOR_MANIFEST}`,
   );
   console.log(
     `operator's manager and client as \`hwe kmm operator\` makes them: heap growth ` +
-      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections`,
+      `${OPERATOR_HEAP_GROWTH_PERCENT} %, at most ${OPERATOR_MAX_SOCKETS} apiserver connections, ` +
+      `lists in pages of ${OPERATOR_LIST_PAGE_SIZE}`,
   );
   if (nodeOptions.length) console.log(`operator node flags: ${nodeOptions.join(' ')}`);
   for (const n of sizes) {

@@ -5,7 +5,7 @@ import {
   type KmmOperatorOptions,
   setupKmmControllers,
 } from '../../src/kmm/operator/index.js';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import assert from 'node:assert/strict';
 import type { Pod } from '../../src/kmm/build/index.js';
@@ -17,7 +17,31 @@ import {
   type Logger,
   type ResourceClient,
 } from '../../src/runtime/index.js';
+import { parse } from 'yaml';
+import { PACKAGE_ROOT } from '../../src/version.js';
 import { type CliResult, runHwe } from './cli.js';
+
+/** The operator's Deployment, whose memory settings the bench and tests start the operator with. */
+export const OPERATOR_MANIFEST = 'config/kmm/manager.yaml';
+
+/** NODE_OPTIONS and MALLOC_ARENA_MAX as the operator's Deployment sets them. */
+export function operatorManifestMemoryEnv(): Record<string, string> {
+  const doc = parse(readFileSync(join(PACKAGE_ROOT, OPERATOR_MANIFEST), 'utf8')) as {
+    spec: {
+      template: {
+        spec: { containers: { name: string; env?: { name: string; value?: string }[] }[] };
+      };
+    };
+  };
+  const manager = doc.spec.template.spec.containers.find((c) => c.name === 'manager');
+  const env: Record<string, string> = {};
+  for (const e of manager?.env ?? []) {
+    if ((e.name === 'NODE_OPTIONS' || e.name === 'MALLOC_ARENA_MAX') && e.value !== undefined) {
+      env[e.name] = e.value;
+    }
+  }
+  return env;
+}
 
 /**
  * A manager (not started) with the Module and node config controllers and the image

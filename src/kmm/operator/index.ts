@@ -11,6 +11,7 @@ export {
 export {
   DEVICE_PLUGIN_SERVICE_ACCOUNT,
   OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_LIST_PAGE_SIZE,
   OPERATOR_MAX_SOCKETS,
   setupKmmControllers,
   setupKmmOperator,

@@ -1,24 +1,31 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
+import { operatorManifestMemoryEnv } from '../../../test/support/kmm.js';
 
 describe('the operator process', () => {
-  it('loads neither the fetch implementation nor http2 with its code', () => {
-    // A fresh process, so that nothing else this test runner loaded counts.
+  it('starts with the node settings of its Deployment, without the fetch implementation nor http2', () => {
+    // A fresh process, so that nothing else this test runner loaded counts, with the
+    // Deployment's NODE_OPTIONS: node refuses to start on a flag it does not allow there.
+    const env = operatorManifestMemoryEnv();
+    assert.match(env.NODE_OPTIONS ?? '', /--jitless/, 'the Deployment runs node without JIT');
     const modules = ['./index.js', '../images/index.js', '../preflight/index.js'].map(
       (m) => new URL(m, import.meta.url).href,
     );
     const script =
       `for (const m of ${JSON.stringify(modules)}) await import(m);` +
-      'console.log(JSON.stringify(process.moduleLoadList));';
+      'console.log(JSON.stringify({ loaded: process.moduleLoadList, wasm: typeof WebAssembly }));';
     const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
       encoding: 'utf8',
+      env: { ...process.env, ...env },
     });
     assert.equal(r.status, 0, r.stderr);
-    const loaded = JSON.parse(r.stdout) as string[];
+    const { loaded, wasm } = JSON.parse(r.stdout) as { loaded: string[]; wasm: string };
     for (const m of ['internal/deps/undici/undici', 'http2']) {
       assert.ok(!loaded.includes(`NativeModule ${m}`), `${m} was loaded`);
     }
     assert.ok(loaded.includes('NativeModule _http_server'), 'the list names loaded modules');
+    // Without JIT V8 has no WebAssembly: a sign that the flag took effect.
+    assert.equal(wasm, 'undefined');
   });
 });

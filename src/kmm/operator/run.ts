@@ -19,7 +19,12 @@ import {
   parseOperatorConfig,
   type OperatorConfig,
 } from './config.js';
-import { OPERATOR_HEAP_GROWTH_PERCENT, OPERATOR_MAX_SOCKETS, setupKmmOperator } from './setup.js';
+import {
+  OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_LIST_PAGE_SIZE,
+  OPERATOR_MAX_SOCKETS,
+  setupKmmOperator,
+} from './setup.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 /** kaniko, when neither --build-image nor RELATED_IMAGE_BUILD names one. */
@@ -102,6 +107,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     client,
     name: 'kmm',
     heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+    informerDefaults: { pageSize: OPERATOR_LIST_PAGE_SIZE },
     leaderElection: config.leaderElection.enabled
       ? { namespace, name: config.leaderElection.resourceID }
       : undefined,
