@@ -8,3 +8,4 @@ export {
   runCommand,
 } from './command.js';
 export { readInputText } from './input.js';
+export { abortOnStopSignal, stopSignal } from './signals.js';

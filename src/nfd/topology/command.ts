@@ -4,7 +4,12 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import {
+  type Command,
+  type CommandContext,
+  UsageError,
+  abortOnStopSignal,
+} from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { resolveHostPaths } from '../worker/hostfs.js';
 import {
@@ -119,11 +124,8 @@ async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(stringify ? `---\n${stringify(nrt)}` : JSON.stringify(nrt) + '\n');
   }
 
-  const stop = () => abort.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  try {
-    return await runTopologyUpdater({
+  return abortOnStopSignal(abort, () =>
+    runTopologyUpdater({
       nodeName,
       sys: resolveHostPaths(str(ctx, 'host-root')).sys,
       kubeletConfigFile,
@@ -138,12 +140,8 @@ async function run(ctx: CommandContext): Promise<number> {
       onPass: printer,
       log,
       signal: abort.signal,
-    });
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    abort.abort();
-  }
+    }),
+  );
 }
 
 export const topologyUpdaterCommand: Command = {

@@ -3,7 +3,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import {
+  type Command,
+  type CommandContext,
+  UsageError,
+  abortOnStopSignal,
+} from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
@@ -82,11 +87,8 @@ async function run(ctx: CommandContext): Promise<number> {
   const namespace = workerNamespace(str(ctx, 'namespace'), ctx.env);
   let publisher: ((nf: NodeFeatureObject) => Promise<PublishOutcome>) | undefined;
   const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  try {
-    return await runWorker({
+  return abortOnStopSignal(abort, () =>
+    runWorker({
       configFile: str(ctx, 'config'),
       optionsText: str(ctx, 'options'),
       flags,
@@ -115,12 +117,8 @@ async function run(ctx: CommandContext): Promise<number> {
         }
         return publisher(nf);
       },
-    });
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    abort.abort();
-  }
+    }),
+  );
 }
 
 export const workerCommand: Command = {
