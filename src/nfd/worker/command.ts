@@ -46,7 +46,7 @@ export function workerNamespace(flag: string | undefined, env: NodeJS.ProcessEnv
   return 'default';
 }
 
-export function flagOverrides(ctx: CommandContext): FlagOverrides {
+function flagOverrides(ctx: CommandContext): FlagOverrides {
   const o: FlagOverrides = {};
   const si = str(ctx, 'sleep-interval');
   if (si !== undefined) {
