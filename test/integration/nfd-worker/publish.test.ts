@@ -9,11 +9,17 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { isKubeError, KubeClient } from '../../../src/runtime/client.js';
-import { kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/kubeconfig.js';
+import { loadKubeconfig } from '../../../src/runtime/kubeconfig.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture, repoRoot } from '../../fixtures/hosts/index.js';
 import { runHwe } from '../../support/cli.js';
-import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
+import {
+  eventually,
+  testCluster,
+  testNamespace,
+  uniqueName,
+  serviceAccountKubeconfig,
+} from '../../support/cluster.js';
 import { NO_POD, startWorker, workerArgs } from './worker-process.js';
 
 const CRD_FILE = 'config/crd/bases/nfd.k8s-sigs.io_nodefeatures.yaml';
@@ -78,26 +84,7 @@ async function readOnlyKubeconfig(client: KubeClient, ns: string, dir: string): 
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     },
   });
-  const tr = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-    {
-      method: 'POST',
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  const file = join(dir, 'reader.kubeconfig');
-  writeFileSync(
-    file,
-    kubeconfigYaml({
-      server: client.access.server,
-      ca: client.access.ca ?? '',
-      token: tr.status.token,
-    }),
-  );
+  const file = await serviceAccountKubeconfig(client, ns, sa, join(dir, 'reader.kubeconfig'));
   // RBAC is evaluated from an informer cache: wait until the reader can actually read.
   const readerClient = new KubeClient(loadKubeconfig([file]));
   try {
