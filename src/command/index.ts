@@ -4,7 +4,11 @@ export {
   type FlagSpec,
   type FlagValues,
   UsageError,
+  booleanFlag,
   lazyCommand,
+  listFlag,
+  numberFlag,
+  stringFlag,
   runCommand,
 } from './command.js';
 export { readInputText } from './input.js';

@@ -9,6 +9,8 @@ import {
   type CommandContext,
   UsageError,
   abortOnStopSignal,
+  booleanFlag,
+  stringFlag as str,
 } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { resolveHostPaths } from '../worker/hostfs.js';
@@ -22,11 +24,7 @@ import {
 } from './constants.js';
 import { quoteValue } from '../../runtime/quote.js';
 
-const str = (ctx: CommandContext, name: string): string | undefined => {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-};
-const bool = (ctx: CommandContext, name: string): boolean => ctx.flags[name] === true;
+const bool = (ctx: CommandContext, name: string): boolean => booleanFlag(ctx, name) === true;
 
 /** The nfd-master gRPC flags of NFD releases that sent topology to nfd-master. */
 const LEGACY_TLS_FLAGS = ['ca-file', 'cert-file', 'key-file'] as const;

@@ -8,6 +8,9 @@ import {
   type CommandContext,
   UsageError,
   abortOnStopSignal,
+  booleanFlag as bool,
+  listFlag as list,
+  stringFlag as str,
 } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { type FlagOverrides } from './config.js';
@@ -17,21 +20,6 @@ import type { PublishOutcome } from './publish.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function list(ctx: CommandContext, name: string): string[] | undefined {
-  const v = ctx.flags[name];
-  return Array.isArray(v) ? v : undefined;
-}
-
-function bool(ctx: CommandContext, name: string): boolean | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'boolean' ? v : undefined;
-}
 
 /** The namespace the worker writes to: flag, POD_NAMESPACE, the pod's service account, default. */
 export function workerNamespace(flag: string | undefined, env: NodeJS.ProcessEnv): string {
