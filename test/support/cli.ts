@@ -21,14 +21,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `hwe ARGS...` as a child process, as a user would. */
-export function runHwe(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
-): Promise<CliResult> {
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** What the program reads on stdin (nothing by default). */
+  input?: string;
+  cwd?: string;
+}
+
+/** Runs `hwe ARGS...` as a child process, as a user would; `env` is set over this process's. */
+export function runHwe(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [HWE_ENTRY, ...args], {
+    ...opts,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Runs a program to its end, collecting its output; `env` is its whole environment. */
+export function runProgram(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HWE_ENTRY, ...args], {
-      env: { ...process.env, ...opts.env },
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
