@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../../src/version.js';
@@ -52,4 +52,34 @@ export function runProgram(cmd: string, args: string[], opts: RunOptions = {}): 
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** An `hwe` program running in the background. */
+export interface HweProcess {
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  log: () => string;
+  /** Its exit code once it ends. */
+  exited: Promise<number | null>;
+  /** Sends SIGTERM when it still runs, and waits for its end. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `hwe ARGS...` as a user would, in the background (stdout dropped, stderr collected);
+ * `env` is set over this process's. The caller stops it.
+ */
+export function startHwe(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): HweProcess {
+  const child = spawn(process.execPath, [HWE_ENTRY, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, log: () => log, exited, stop };
 }
