@@ -29,6 +29,7 @@ import {
 } from '../nfd/worker/config.js';
 import { decodeModule } from '../kmm/kernelmapping/decode.js';
 import { KernelMappingError } from '../kmm/kernelmapping/errors.js';
+import { testModule } from '../../test/fixtures/kmm/module.js';
 
 /** Generous: an input that takes longer than this is a hang in the making. */
 const WITHIN_MS = 5_000;
@@ -367,23 +368,13 @@ const MODULE_KEYS = [
 ];
 
 test('the Module decoder of kmm resolve: each document a Module or an error naming the field', async (t) => {
-  const valid = {
-    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
-    kind: 'Module',
-    metadata: { name: 'm', namespace: 'ns' },
-    spec: {
-      selector: {},
-      moduleLoader: {
-        container: {
-          modprobe: { moduleName: 'm', dirName: '/opt' },
-          kernelMappings: [
-            { regexp: '^.+$', containerImage: 'r.example/m:${KERNEL_FULL_VERSION}' },
-            { literal: '6.1.0', containerImage: 'r.example/m:1' },
-          ],
-        },
-      },
-    },
-  };
+  const valid = testModule({
+    modprobe: { moduleName: 'm', dirName: '/opt' },
+    kernelMappings: [
+      { regexp: '^.+$', containerImage: 'r.example/m:${KERNEL_FULL_VERSION}' },
+      { literal: '6.1.0', containerImage: 'r.example/m:1' },
+    ],
+  });
   const r = rng(0x6d6f64);
   const tally: Tally = { results: 0, errors: 0, slowestMs: 0 };
   const N = 3_000;

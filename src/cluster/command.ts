@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { type Command, UsageError } from '../command/index.js';
+import { type Command, UsageError, stopSignal } from '../command/index.js';
 import type { SecretLike } from '../oci/index.js';
 import { isKubeError } from '../runtime/client.js';
 import { LocalCluster } from './local.js';
@@ -279,10 +279,7 @@ const kmmWorkers: Command = {
     stderr.write(
       `completing KMM worker pods ${complete ? 'without running them' : `by dry run in ${workDir}`}\n`,
     );
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await stopSignal();
     await driver.stop();
     cluster.client.close();
     return 0;

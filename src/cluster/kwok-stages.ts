@@ -1,4 +1,21 @@
 /**
+ * The status template lines that rewrite every Node condition with a fresh heartbeat, and with
+ * `transition` a fresh transition time too.
+ */
+function conditionsTemplate(transition: boolean): string {
+  return `      {{ $now := Now }}
+      conditions:
+      {{ range NodeConditions }}
+      - type: {{ .type | Quote }}
+        status: {{ .status | Quote }}
+        reason: {{ .reason | Quote }}
+        message: {{ .message | Quote }}
+        lastHeartbeatTime: {{ $now | Quote }}
+${transition ? '        lastTransitionTime: {{ $now | Quote }}\n' : ''}      {{ end }}
+`;
+}
+
+/**
  * How kwok plays simulated Nodes: made Ready once, then a status heartbeat every 5–6 minutes,
  * as a kubelet with node leases reports status when nothing changes. Liveness comes from the
  * node Leases kwok renews (every quarter of `--node-lease-duration-seconds`).
@@ -26,17 +43,7 @@ spec:
       values: ['True']
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      {{ range NodeConditions }}
-      - type: {{ .type | Quote }}
-        status: {{ .status | Quote }}
-        reason: {{ .reason | Quote }}
-        message: {{ .message | Quote }}
-        lastHeartbeatTime: {{ $now | Quote }}
-        lastTransitionTime: {{ $now | Quote }}
-      {{ end }}
-      addresses:
+${conditionsTemplate(true)}      addresses:
       - type: InternalIP
         address: {{ NodeIP | Quote }}
       - type: Hostname
@@ -69,16 +76,7 @@ spec:
     jitterDurationMilliseconds: 360000
   next:
     statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      {{ range NodeConditions }}
-      - type: {{ .type | Quote }}
-        status: {{ .status | Quote }}
-        reason: {{ .reason | Quote }}
-        message: {{ .message | Quote }}
-        lastHeartbeatTime: {{ $now | Quote }}
-      {{ end }}
-`;
+${conditionsTemplate(false)}`;
 
 /** Whether Stage documents (YAML) include one for Nodes. */
 export function hasNodeStage(yaml: string): boolean {

@@ -24,8 +24,8 @@ export interface SimNodeSpec {
   unschedulable?: boolean;
 }
 
-export const DEFAULT_KERNEL = '5.14.0-284.30.1.el9_2.x86_64';
-export const DEFAULT_OS_IMAGE = 'Red Hat Enterprise Linux CoreOS 412.86.202302211547-0 (Ootpa)';
+const DEFAULT_KERNEL = '5.14.0-284.30.1.el9_2.x86_64';
+const DEFAULT_OS_IMAGE = 'Red Hat Enterprise Linux CoreOS 412.86.202302211547-0 (Ootpa)';
 
 export interface NodeObject {
   apiVersion: 'v1';

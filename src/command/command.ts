@@ -231,3 +231,24 @@ export async function runCommand(
     throw e;
   }
 }
+
+/** A flag's value when it has the type asked for (given, or its default), else undefined. */
+export function stringFlag(ctx: Pick<CommandContext, 'flags'>, name: string): string | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function listFlag(ctx: Pick<CommandContext, 'flags'>, name: string): string[] | undefined {
+  const v = ctx.flags[name];
+  return Array.isArray(v) ? v : undefined;
+}
+
+export function booleanFlag(ctx: Pick<CommandContext, 'flags'>, name: string): boolean | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'boolean' ? v : undefined;
+}
+
+export function numberFlag(ctx: Pick<CommandContext, 'flags'>, name: string): number | undefined {
+  const v = ctx.flags[name];
+  return typeof v === 'number' ? v : undefined;
+}

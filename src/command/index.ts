@@ -4,7 +4,12 @@ export {
   type FlagSpec,
   type FlagValues,
   UsageError,
+  booleanFlag,
   lazyCommand,
+  listFlag,
+  numberFlag,
+  stringFlag,
   runCommand,
 } from './command.js';
 export { readInputText } from './input.js';
+export { abortOnStopSignal, stopSignal } from './signals.js';

@@ -50,7 +50,7 @@ import {
 } from '../runtime/index.js';
 
 /** Namespaces the operators are installed in by default; gathered whole when they exist. */
-export const DEFAULT_COMPONENT_NAMESPACES = ['openshift-kmm', 'openshift-kmm-hub', 'openshift-nfd'];
+const DEFAULT_COMPONENT_NAMESPACES = ['openshift-kmm', 'openshift-kmm-hub', 'openshift-nfd'];
 
 /** Label keys that mark a pod or DaemonSet as KMM's or NFD's in a user's namespace. */
 const OWNED_LABEL = /(^|\.)kmm\.node\.kubernetes\.io\/|(^|\.)nfd\.node\.kubernetes\.io\//;

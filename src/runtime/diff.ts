@@ -59,7 +59,7 @@ export interface JsonPatchOp {
 }
 
 /** RFC 6901 escaping of one path segment. */
-export function pointerSegment(s: string): string {
+function pointerSegment(s: string): string {
   return s.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 

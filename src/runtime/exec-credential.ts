@@ -9,7 +9,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isMap } from './objects.js';
 import { quoteValue } from './quote.js';
 
-export const EXEC_API_VERSIONS = [
+const EXEC_API_VERSIONS = [
   'client.authentication.k8s.io/v1',
   'client.authentication.k8s.io/v1beta1',
 ] as const;

@@ -60,6 +60,7 @@ export * from './predicates.js';
 export {
   Manager,
   isLoopbackAddress,
+  metricsBesideProbes,
   type ManagerOptions,
   type Runnable,
   type HealthCheck,

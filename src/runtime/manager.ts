@@ -87,6 +87,25 @@ export interface ManagerOptions {
   boundYoungGeneration?: boolean;
 }
 
+type Serving = Pick<
+  ManagerOptions,
+  'healthProbeAddress' | 'metricsAddress' | 'metricsSecure' | 'metricsCertDir'
+>;
+
+/**
+ * Serving options in the layout of the NFD daemons: without a metrics address of its own,
+ * /metrics is served plain beside the probes, as upstream does; a metrics address of its own is
+ * served securely unless metricsSecure is false.
+ */
+export function metricsBesideProbes(o: Serving): Serving {
+  return {
+    healthProbeAddress: o.healthProbeAddress,
+    metricsAddress: o.metricsAddress ?? o.healthProbeAddress,
+    metricsSecure: o.metricsAddress === undefined ? false : o.metricsSecure,
+    metricsCertDir: o.metricsCertDir,
+  };
+}
+
 /**
  * A controller's heap is mostly short-lived: every watch event and API answer is parsed, read
  * and dropped. Left to itself V8 lets the heap grow to four or five times what is live before a

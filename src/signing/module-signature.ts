@@ -5,7 +5,7 @@
 
 export const MODULE_SIG_MAGIC = Buffer.from('~Module signature appended~\n', 'latin1');
 /** sizeof(struct module_signature). */
-export const MODULE_SIG_INFO_SIZE = 12;
+const MODULE_SIG_INFO_SIZE = 12;
 export const MODULE_SIG_TRAILER_SIZE = MODULE_SIG_INFO_SIZE + MODULE_SIG_MAGIC.length;
 /** id_type for a PKCS#7/CMS message, the only kind kernels since 4.x accept. */
 export const PKEY_ID_PKCS7 = 2;

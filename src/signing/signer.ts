@@ -30,7 +30,7 @@ export interface Signer {
   readonly certificate: CertificateInfo;
 }
 
-export function parseHash(hash: string | undefined): HashAlgorithm {
+function parseHash(hash: string | undefined): HashAlgorithm {
   const h = (hash ?? 'sha256').toLowerCase();
   if ((HASH_ALGORITHMS as readonly string[]).includes(h)) return h as HashAlgorithm;
   throw new SigningError(

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../../src/version.js';
@@ -21,14 +21,26 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `hwe ARGS...` as a child process, as a user would. */
-export function runHwe(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; input?: string; cwd?: string } = {},
-): Promise<CliResult> {
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  /** What the program reads on stdin (nothing by default). */
+  input?: string;
+  cwd?: string;
+}
+
+/** Runs `hwe ARGS...` as a child process, as a user would; `env` is set over this process's. */
+export function runHwe(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  return runProgram(process.execPath, [HWE_ENTRY, ...args], {
+    ...opts,
+    env: { ...process.env, ...opts.env },
+  });
+}
+
+/** Runs a program to its end, collecting its output; `env` is its whole environment. */
+export function runProgram(cmd: string, args: string[], opts: RunOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [HWE_ENTRY, ...args], {
-      env: { ...process.env, ...opts.env },
+    const child = spawn(cmd, args, {
+      env: opts.env ?? process.env,
       cwd: opts.cwd,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
@@ -40,4 +52,34 @@ export function runHwe(
     child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** An `hwe` program running in the background. */
+export interface HweProcess {
+  child: ChildProcess;
+  /** What it wrote to stderr so far. */
+  log: () => string;
+  /** Its exit code once it ends. */
+  exited: Promise<number | null>;
+  /** Sends SIGTERM when it still runs, and waits for its end. */
+  stop: () => Promise<void>;
+}
+
+/**
+ * Starts `hwe ARGS...` as a user would, in the background (stdout dropped, stderr collected);
+ * `env` is set over this process's. The caller stops it.
+ */
+export function startHwe(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): HweProcess {
+  const child = spawn(process.execPath, [HWE_ENTRY, ...args], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...opts.env },
+  });
+  let log = '';
+  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+  };
+  return { child, log: () => log, exited, stop };
 }

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { after } from 'node:test';
 import { randomBytes } from 'node:crypto';
 import { LocalCluster } from '../../src/cluster/local.js';
@@ -8,6 +9,7 @@ import {
   type SimNodeSpec,
 } from '../../src/cluster/nodes.js';
 import type { KubeClient } from '../../src/runtime/client.js';
+import { kubeconfigYaml } from '../../src/runtime/kubeconfig.js';
 
 let shared: Promise<LocalCluster> | undefined;
 
@@ -114,4 +116,42 @@ export async function testNodes(
     },
     timeoutMs,
   );
+}
+
+/**
+ * A fresh token of the ServiceAccount, from the TokenRequest API (valid an hour). Asked again
+ * until the deadline: a ServiceAccount just created may not be found at once.
+ */
+export async function serviceAccountToken(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const tr = await eventually(`a token of ServiceAccount ${namespace}/${name}`, () =>
+    client.request<{ status: { token: string } }>(
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
+      {
+        method: 'POST',
+        body: {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 3600 },
+        },
+      },
+    ),
+  );
+  return tr.status.token;
+}
+
+/** Writes `file`: a kubeconfig for the cluster of `client` with a fresh ServiceAccount token. */
+export async function serviceAccountKubeconfig(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  file: string,
+): Promise<string> {
+  const token = await serviceAccountToken(client, namespace, name);
+  const { server, ca } = client.access;
+  writeFileSync(file, kubeconfigYaml({ server, ca: ca ?? '', token, name }), { mode: 0o600 });
+  return file;
 }

@@ -37,7 +37,7 @@ import {
 import { PACKAGE_ROOT } from '../../src/version.js';
 
 /** The directory holding OCM's CRD manifests (fetched and cached on first use). */
-export function ocmCrdDir(): string {
+function ocmCrdDir(): string {
   const script = join(PACKAGE_ROOT, 'tools', 'ocm-crds', 'fetch.sh');
   return execFileSync('bash', [script], { encoding: 'utf8' }).trim().split('\n').pop()!;
 }

@@ -5,20 +5,17 @@ export interface WorkerPod extends KubeObject {
   spec: Record<string, unknown> & { nodeName: string };
   status?: {
     phase?: string;
-    containerStatuses?: {
-      name: string;
-      state?: { terminated?: { exitCode?: number; message?: string; reason?: string } };
-    }[];
-    initContainerStatuses?: WorkerPodStatusContainer[];
+    containerStatuses?: ContainerStatus[];
+    initContainerStatuses?: ContainerStatus[];
     message?: string;
     reason?: string;
   };
 }
-type WorkerPodStatusContainer = NonNullable<
-  NonNullable<WorkerPod['status']>['containerStatuses']
->[number];
 
-type ContainerStatus = NonNullable<NonNullable<WorkerPod['status']>['containerStatuses']>[number];
+interface ContainerStatus {
+  name: string;
+  state?: { terminated?: { exitCode?: number; message?: string; reason?: string } };
+}
 
 function slimStatus(c: ContainerStatus): ContainerStatus {
   const t = c.state?.terminated;

@@ -38,7 +38,7 @@ export function devicePluginName(module: Module): string {
 }
 
 /** The Module's `moduleLoader.container.version`, '' when it has none. */
-export function moduleVersion(module: Module): string {
+function moduleVersion(module: Module): string {
   return module.spec.moduleLoader?.container.version ?? '';
 }
 
@@ -46,7 +46,7 @@ export function moduleVersion(module: Module): string {
  * The module version a device-plugin DaemonSet serves: its version label, or for one made
  * before the label existed the `.version.ready` value of its node selector; '' without version.
  */
-export function daemonSetVersion(ds: DaemonSetObject, module: Module): string {
+function daemonSetVersion(ds: DaemonSetObject, module: Module): string {
   const ns = module.metadata.namespace ?? '';
   const name = module.metadata.name ?? '';
   const label = ds.metadata.labels?.[devicePluginVersionLabel(ns, name)];

@@ -19,7 +19,7 @@ export interface Outcome {
 }
 
 /** Waiting reasons of a container that will not start without someone fixing something. */
-export const STUCK_REASONS: ReadonlySet<string> = new Set([
+const STUCK_REASONS: ReadonlySet<string> = new Set([
   'ErrImagePull',
   'ImagePullBackOff',
   'InvalidImageName',

@@ -119,6 +119,37 @@ async function dtkImage(
   return r.image;
 }
 
+/**
+ * What build and sign work both take from the entry, the context and the settings, once the
+ * registry credentials Secret (when one is named) is checked.
+ */
+async function sharedInput(
+  apis: WorkApis,
+  settings: WorkSettings,
+  ctx: WorkContext,
+  entry: ModuleBuildSignSpec,
+): Promise<
+  Pick<BuildInput, 'owner' | 'kernelVersion' | 'registryTLS' | 'imageRepoSecret' | 'nodeSelector'>
+> {
+  if (ctx.imageRepoSecret) {
+    await secretWithKey(
+      apis,
+      ctx.owner.namespace,
+      ctx.imageRepoSecret,
+      'imageRepoSecret',
+      '.dockerconfigjson',
+      'the registry credentials',
+    );
+  }
+  return {
+    owner: ctx.owner,
+    kernelVersion: entry.kernelVersion,
+    ...(entry.registryTLS ? { registryTLS: entry.registryTLS } : {}),
+    ...(ctx.imageRepoSecret ? { imageRepoSecret: ctx.imageRepoSecret } : {}),
+    ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
+  };
+}
+
 async function renderBuild(
   apis: WorkApis,
   settings: WorkSettings,
@@ -152,26 +183,12 @@ async function renderBuild(
       );
     }
   }
-  if (ctx.imageRepoSecret) {
-    await secretWithKey(
-      apis,
-      ns,
-      ctx.imageRepoSecret,
-      'imageRepoSecret',
-      '.dockerconfigjson',
-      'the registry credentials',
-    );
-  }
   const input: BuildInput = {
-    owner: ctx.owner,
+    ...(await sharedInput(apis, settings, ctx, entry)),
     image: entry.sign ? unsignedImageOf(entry.image) : entry.image,
-    kernelVersion: entry.kernelVersion,
     build,
     dockerfile,
     push: ctx.push || !!entry.sign,
-    ...(entry.registryTLS ? { registryTLS: entry.registryTLS } : {}),
-    ...(ctx.imageRepoSecret ? { imageRepoSecret: ctx.imageRepoSecret } : {}),
-    ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
     // A DTK_AUTO given as a build argument (preflight passes the target release's) is kept.
     ...(usesDtkAuto(dockerfile) && !build.buildArgs?.some((a) => a.name === DTK_AUTO)
       ? { dtkImage: await dtkImage(apis, entry.kernelVersion, settings.dtkImageStream) }
@@ -209,29 +226,15 @@ async function renderSign(
     'cert',
     'the certificate',
   );
-  if (ctx.imageRepoSecret) {
-    await secretWithKey(
-      apis,
-      ns,
-      ctx.imageRepoSecret,
-      'imageRepoSecret',
-      '.dockerconfigjson',
-      'the registry credentials',
-    );
-  }
   const pullTLS = entry.build ? entry.registryTLS : sign.unsignedImageRegistryTLS;
   const pod = renderSignPod(
     {
-      owner: ctx.owner,
+      ...(await sharedInput(apis, settings, ctx, entry)),
       unsignedImage: unsigned,
       image: entry.image,
-      kernelVersion: entry.kernelVersion,
       sign,
       push: ctx.push,
       ...(pullTLS ? { unsignedImageRegistryTLS: pullTLS } : {}),
-      ...(entry.registryTLS ? { registryTLS: entry.registryTLS } : {}),
-      ...(ctx.imageRepoSecret ? { imageRepoSecret: ctx.imageRepoSecret } : {}),
-      ...(settings.nodeSelector ? { nodeSelector: settings.nodeSelector } : {}),
     },
     settings.signImage,
   );

@@ -7,7 +7,7 @@ import { compileKernelMapper } from './mapper.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 /** Exit code of `hwe kmm resolve` when no kernel mapping matches (SPEC §4). */
-export const EXIT_NO_MATCH = 3;
+const EXIT_NO_MATCH = 3;
 
 async function readInput(path: string): Promise<string> {
   try {

@@ -3,29 +3,18 @@ import assert from 'node:assert/strict';
 import type { Module } from '../../api/index.js';
 import { OciError, type ImageExistence, type SecretLike } from '../../oci/index.js';
 import { verifyModule, type VerifyDeps } from './verify.js';
+import { testModule } from '../../../test/fixtures/kmm/module.js';
 
 const KERNEL = '5.14.0-284.30.1.el9_2.x86_64';
 
-function mod(container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}): Module {
-  return {
-    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
-    kind: 'Module',
-    metadata: { name: 'm', namespace: 'ns' },
-    spec: {
-      selector: {},
-      moduleLoader: {
-        container: {
-          modprobe: { moduleName: 'm' },
-          kernelMappings: [
-            { regexp: '\\.el9_2\\.', containerImage: 'reg/m:${KERNEL_FULL_VERSION}' },
-          ],
-          ...container,
-        },
-      },
-      ...spec,
+const mod = (container: Record<string, unknown> = {}, spec: Record<string, unknown> = {}) =>
+  testModule(
+    {
+      kernelMappings: [{ regexp: '\\.el9_2\\.', containerImage: 'reg/m:${KERNEL_FULL_VERSION}' }],
+      ...container,
     },
-  };
-}
+    spec,
+  );
 
 interface World {
   images?: Record<string, ImageExistence['state']>;

@@ -5,7 +5,7 @@ import { formatErrors } from './fields.js';
 import { validateKmmObject, type ObjectReport } from './objects.js';
 
 /** Exit code of `hwe kmm validate` when some object is invalid (SPEC §4). */
-export const EXIT_INVALID = 1;
+const EXIT_INVALID = 1;
 
 async function readInput(path: string): Promise<string> {
   try {

@@ -1,4 +1,4 @@
-import { type Command, UsageError } from '../../command/index.js';
+import { type Command, UsageError, stopSignal } from '../../command/index.js';
 import { createLogger, KubeClient, resolveAccess } from '../../runtime/index.js';
 import { startKmmWebhook, type KmmWebhookOptions } from './server.js';
 
@@ -104,10 +104,7 @@ export const webhookCommand: Command = {
       log,
     });
     stderr.write(`kmm webhook serving on port ${hook.port}\n`);
-    await new Promise<void>((resolve) => {
-      process.once('SIGTERM', resolve);
-      process.once('SIGINT', resolve);
-    });
+    await stopSignal();
     await hook.stop();
     client?.close();
     return 0;

@@ -14,6 +14,7 @@ import { silentLogger } from '../../runtime/index.js';
 import { validateKmmObject } from '../validation/index.js';
 import { startKmmWebhook, WEBHOOK_PATHS, type KmmWebhook } from './index.js';
 import { rng } from '../../../test/support/fuzz.js';
+import { testModule } from '../../../test/fixtures/kmm/module.js';
 
 /** The timeoutSeconds kmmWebhookConfiguration sets: past it the apiserver fails the request. */
 const WEBHOOK_TIMEOUT_MS = 10_000;
@@ -120,20 +121,12 @@ function regexp(r: ReturnType<typeof rng>, depth = 0): string {
   }
 }
 
-const moduleWith = (re: string) => ({
-  apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
-  kind: 'Module',
-  metadata: { name: 'fuzz', namespace: 'fuzz' },
-  spec: {
-    selector: {},
-    moduleLoader: {
-      container: {
-        modprobe: { moduleName: 'm' },
-        kernelMappings: [{ regexp: re, containerImage: 'r.example/m:1' }],
-      },
-    },
-  },
-});
+const moduleWith = (re: string) =>
+  testModule(
+    { kernelMappings: [{ regexp: re, containerImage: 'r.example/m:1' }] },
+    {},
+    { name: 'fuzz', namespace: 'fuzz' },
+  );
 const preflightWith = (kernelVersion: string) => ({
   apiVersion: 'kmm.sigs.x-k8s.io/v1beta2',
   kind: 'PreflightValidation',

@@ -2,21 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AdmissionRequest, KubeObject } from '../../runtime/index.js';
 import { validateKmmAdmission } from './server.js';
+import { testModule } from '../../../test/fixtures/kmm/module.js';
 
-const bad = {
-  apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
-  kind: 'Module',
-  metadata: { name: 'm', namespace: 'ns' },
-  spec: {
-    selector: {},
-    moduleLoader: {
-      container: {
-        modprobe: { moduleName: 'm' },
-        kernelMappings: [{ regexp: '(', containerImage: 'r/m:1' }],
-      },
-    },
-  },
-} as KubeObject;
+const bad: KubeObject = testModule({
+  kernelMappings: [{ regexp: '(', containerImage: 'r/m:1' }],
+});
 
 const req = (
   operation: AdmissionRequest['operation'],

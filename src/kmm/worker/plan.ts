@@ -85,7 +85,7 @@ export function modprobeUnloadArgs(cfg: WorkerConfig, opts: { imageDir: string }
 }
 
 /** Kernel module names are the same with `-` and `_`; the kernel reports `_`. */
-export function moduleKey(name: string): string {
+function moduleKey(name: string): string {
   return name.replace(/-/g, '_');
 }
 

@@ -41,7 +41,7 @@ export interface WorkerEnv {
 }
 
 /** The default modprobe configuration directories present on this machine. */
-export async function existingModprobeConfigDirs(): Promise<string[]> {
+async function existingModprobeConfigDirs(): Promise<string[]> {
   const found: string[] = [];
   const seen = new Set<string>();
   for (const d of MODPROBE_CONFIG_DIRS) {

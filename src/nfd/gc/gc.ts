@@ -9,6 +9,7 @@ import {
   type KubeObject,
   type Logger,
   type ResourceType,
+  metricsBesideProbes,
 } from '../../runtime/index.js';
 import { NODE_NAME_LABEL } from '../eval/index.js';
 
@@ -82,12 +83,7 @@ export class NfdGc {
       // Listing thousands of large objects from a busy apiserver can take minutes; waiting
       // longer beats exiting and starting the list over (upstream waits without a limit).
       cacheSyncTimeoutMs: 15 * 60_000,
-      healthProbeAddress: opts.healthProbeAddress,
-      // Upstream's layout serves /metrics plain beside the probes; a metrics address of its
-      // own is served securely unless metricsSecure is false.
-      metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
-      metricsSecure: opts.metricsAddress === undefined ? false : opts.metricsSecure,
-      metricsCertDir: opts.metricsCertDir,
+      ...metricsBesideProbes(opts),
     });
   }
 

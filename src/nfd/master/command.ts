@@ -2,7 +2,14 @@
  * `hwe nfd master` (also run as `nfd-master`, with upstream's single-dash flags).
  */
 import { RE2JS } from 're2js';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import {
+  type Command,
+  type CommandContext,
+  UsageError,
+  listFlag,
+  numberFlag as num,
+  stringFlag as str,
+} from '../../command/index.js';
 import { DEFAULT_POLICY, type LabelPolicy } from '../eval/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { workerNamespace } from '../worker/command.js';
@@ -11,20 +18,7 @@ import { boundedMessage, quoteValue } from '../../runtime/quote.js';
 
 const INSTANCE_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function list(ctx: CommandContext, name: string): string[] {
-  const v = ctx.flags[name];
-  return Array.isArray(v) ? v : [];
-}
-
-function num(ctx: CommandContext, name: string): number | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'number' ? v : undefined;
-}
+const list = (ctx: CommandContext, name: string): string[] => listFlag(ctx, name) ?? [];
 
 function port(ctx: CommandContext, name: string): number | undefined {
   const p = num(ctx, name);

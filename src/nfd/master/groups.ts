@@ -1,6 +1,6 @@
 import {
   compileRuleList,
-  evaluateRule,
+  evaluateOrError,
   RULE_BACKREF_FEATURE,
   RuleError,
   type CompiledRule,
@@ -33,19 +33,10 @@ export function matchGroup(group: CompiledGroup, features: Features): GroupMatch
   const working: Features = { ...features, attributes };
   let backref: Record<string, string> | undefined;
   for (const rule of group.rules) {
-    if (rule instanceof RuleError) {
-      errors.push(rule);
+    const out = evaluateOrError(rule, working);
+    if (out instanceof RuleError) {
+      errors.push(out);
       continue;
-    }
-    let out;
-    try {
-      out = evaluateRule(rule, working);
-    } catch (e) {
-      if (e instanceof RuleError) {
-        errors.push(e);
-        continue;
-      }
-      throw e;
     }
     if (out.matched) matched = true;
     if (Object.keys(out.vars).length) {

@@ -28,6 +28,7 @@ import {
   type ResourceClient,
   type Result,
   type ResourceType,
+  metricsBesideProbes,
 } from '../../runtime/index.js';
 import {
   applyLabelPolicy,
@@ -231,12 +232,7 @@ export class NfdMaster {
       leaderElection: opts.leaderElection
         ? { namespace: opts.namespace, name: LEADER_LEASE_NAME }
         : undefined,
-      healthProbeAddress: opts.healthProbeAddress,
-      // Upstream's layout serves /metrics plain beside the probes; a metrics address of its
-      // own is served securely unless metricsSecure is false.
-      metricsAddress: opts.metricsAddress ?? opts.healthProbeAddress,
-      metricsSecure: opts.metricsAddress === undefined ? false : opts.metricsSecure,
-      metricsCertDir: opts.metricsCertDir,
+      ...metricsBesideProbes(opts),
     });
     this.log = this.mgr.log;
     this.nodeApi = this.mgr.api(Nodes);

@@ -8,7 +8,7 @@ import {
  * nfd-topology-updater).
  */
 import { readFileSync } from 'node:fs';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import { type Command, type CommandContext, UsageError, stringFlag } from '../../command/index.js';
 import { ENV } from './constants.js';
 import { quoteValue } from '../../runtime/quote.js';
 
@@ -22,10 +22,9 @@ function podNamespace(): string | undefined {
   }
 }
 
-const str = (ctx: CommandContext, name: string): string | undefined => {
-  const v = ctx.flags[name];
-  return typeof v === 'string' && v !== '' ? v : undefined;
-};
+/** A string flag given a value other than "". */
+const str = (ctx: CommandContext, name: string): string | undefined =>
+  stringFlag(ctx, name) || undefined;
 
 async function run(ctx: CommandContext): Promise<number> {
   if (ctx.args.length) throw new UsageError(`unexpected argument ${quoteValue(ctx.args[0])}`);

@@ -73,7 +73,7 @@ const INSTANCE_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const MAX_INSTANCE = 40;
 const LABEL_NS_RE = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$|^\*\.[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
-export const NFD_API_VERSION = 'nfd.openshift.io/v1';
+const NFD_API_VERSION = 'nfd.openshift.io/v1';
 const RBAC = 'rbac.authorization.k8s.io/v1';
 
 /** The names of a CR's operands. */
@@ -97,7 +97,7 @@ export function operandNames(cr: NodeFeatureDiscovery): OperandNames {
 }
 
 /** The CR's owner reference, as controller of every namespaced operand. */
-export function ownerOf(cr: NodeFeatureDiscovery): OwnerReference {
+function ownerOf(cr: NodeFeatureDiscovery): OwnerReference {
   return {
     apiVersion: NFD_API_VERSION,
     kind: 'NodeFeatureDiscovery',

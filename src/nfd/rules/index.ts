@@ -22,6 +22,7 @@ export {
   addDefaultNamespace,
   compileRuleList,
   compileRules,
+  evaluateOrError,
   FEATURE_NS,
   processRules,
   RULE_BACKREF_FEATURE,

@@ -1,6 +1,6 @@
 import { RuleError, type RuleWarning } from './errors.js';
 import { type CompiledRule, compileRule, evaluateRule } from './rule.js';
-import type { Features, NodeFeatureRule, Taint } from './types.js';
+import type { Features, NodeFeatureRule, RuleOutput, Taint } from './types.js';
 
 /** The namespace nfd-master gives unprefixed label, annotation and extended-resource names. */
 export const FEATURE_NS = 'feature.node.kubernetes.io';
@@ -12,6 +12,23 @@ export interface RuleFailure {
   object: string;
   rule: string;
   error: RuleError;
+}
+
+/**
+ * A rule's output on `features`, or the RuleError that keeps it from matching (the one it failed
+ * to compile with, or one raised while evaluating it); any other error is thrown.
+ */
+export function evaluateOrError(
+  rule: CompiledRule | RuleError,
+  features: Partial<Features>,
+): RuleOutput | RuleError {
+  if (rule instanceof RuleError) return rule;
+  try {
+    return evaluateRule(rule, features);
+  } catch (e) {
+    if (e instanceof RuleError) return e;
+    throw e;
+  }
 }
 
 interface CompiledObject {
@@ -177,19 +194,11 @@ export function processRules(
   };
   for (const obj of set.objects) {
     for (const rule of obj.rules) {
-      if (rule instanceof RuleError) {
-        result.errors.push({ object: obj.name, rule: rule.rule, error: rule });
+      const out = evaluateOrError(rule, working);
+      if (out instanceof RuleError) {
+        const name = rule instanceof RuleError ? rule.rule : rule.name;
+        result.errors.push({ object: obj.name, rule: name, error: out });
         continue;
-      }
-      let out;
-      try {
-        out = evaluateRule(rule, working);
-      } catch (e) {
-        if (e instanceof RuleError) {
-          result.errors.push({ object: obj.name, rule: rule.name, error: e });
-          continue;
-        }
-        throw e;
       }
       // Copy-on-write: the caller's rule.matched elements are never modified.
       if (!backref) {

@@ -4,7 +4,14 @@
  */
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import {
+  type Command,
+  type CommandContext,
+  UsageError,
+  abortOnStopSignal,
+  booleanFlag,
+  stringFlag as str,
+} from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { resolveHostPaths } from '../worker/hostfs.js';
 import {
@@ -17,11 +24,7 @@ import {
 } from './constants.js';
 import { quoteValue } from '../../runtime/quote.js';
 
-const str = (ctx: CommandContext, name: string): string | undefined => {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-};
-const bool = (ctx: CommandContext, name: string): boolean => ctx.flags[name] === true;
+const bool = (ctx: CommandContext, name: string): boolean => booleanFlag(ctx, name) === true;
 
 /** The nfd-master gRPC flags of NFD releases that sent topology to nfd-master. */
 const LEGACY_TLS_FLAGS = ['ca-file', 'cert-file', 'key-file'] as const;
@@ -119,11 +122,8 @@ async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(stringify ? `---\n${stringify(nrt)}` : JSON.stringify(nrt) + '\n');
   }
 
-  const stop = () => abort.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  try {
-    return await runTopologyUpdater({
+  return abortOnStopSignal(abort, () =>
+    runTopologyUpdater({
       nodeName,
       sys: resolveHostPaths(str(ctx, 'host-root')).sys,
       kubeletConfigFile,
@@ -138,12 +138,8 @@ async function run(ctx: CommandContext): Promise<number> {
       onPass: printer,
       log,
       signal: abort.signal,
-    });
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    abort.abort();
-  }
+    }),
+  );
 }
 
 export const topologyUpdaterCommand: Command = {

@@ -3,7 +3,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { type Command, type CommandContext, UsageError } from '../../command/index.js';
+import {
+  type Command,
+  type CommandContext,
+  UsageError,
+  abortOnStopSignal,
+  booleanFlag as bool,
+  listFlag as list,
+  stringFlag as str,
+} from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
@@ -12,21 +20,6 @@ import type { PublishOutcome } from './publish.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
-
-function str(ctx: CommandContext, name: string): string | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'string' ? v : undefined;
-}
-
-function list(ctx: CommandContext, name: string): string[] | undefined {
-  const v = ctx.flags[name];
-  return Array.isArray(v) ? v : undefined;
-}
-
-function bool(ctx: CommandContext, name: string): boolean | undefined {
-  const v = ctx.flags[name];
-  return typeof v === 'boolean' ? v : undefined;
-}
 
 /** The namespace the worker writes to: flag, POD_NAMESPACE, the pod's service account, default. */
 export function workerNamespace(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -41,7 +34,7 @@ export function workerNamespace(flag: string | undefined, env: NodeJS.ProcessEnv
   return 'default';
 }
 
-export function flagOverrides(ctx: CommandContext): FlagOverrides {
+function flagOverrides(ctx: CommandContext): FlagOverrides {
   const o: FlagOverrides = {};
   const si = str(ctx, 'sleep-interval');
   if (si !== undefined) {
@@ -82,11 +75,8 @@ async function run(ctx: CommandContext): Promise<number> {
   const namespace = workerNamespace(str(ctx, 'namespace'), ctx.env);
   let publisher: ((nf: NodeFeatureObject) => Promise<PublishOutcome>) | undefined;
   const abort = new AbortController();
-  const stop = () => abort.abort();
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
-  try {
-    return await runWorker({
+  return abortOnStopSignal(abort, () =>
+    runWorker({
       configFile: str(ctx, 'config'),
       optionsText: str(ctx, 'options'),
       flags,
@@ -115,12 +105,8 @@ async function run(ctx: CommandContext): Promise<number> {
         }
         return publisher(nf);
       },
-    });
-  } finally {
-    process.off('SIGTERM', stop);
-    process.off('SIGINT', stop);
-    abort.abort();
-  }
+    }),
+  );
 }
 
 export const workerCommand: Command = {

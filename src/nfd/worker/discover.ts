@@ -11,10 +11,10 @@ import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL, type NodeFeature } from '../..
 import type { OwnerReference } from '../../runtime/objects.js';
 import { fieldPath, quoteValue } from '../../runtime/quote.js';
 
-export const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
+const FEATURE_LABEL_NS = 'feature.node.kubernetes.io';
 export { NODE_NAME_LABEL };
 export const WORKER_POD_UID_ANNOTATION = 'nfd.node.kubernetes.io/worker.pod.uid';
-export const NFD_API_VERSION = `${NFD_GROUP}/${NFD_VERSION}`;
+const NFD_API_VERSION = `${NFD_GROUP}/${NFD_VERSION}`;
 
 export interface DiscoverOptions {
   paths: HostPaths;
@@ -123,7 +123,7 @@ function sortKeys<T>(o: Record<string, T>): Record<string, T> {
 }
 
 /** Stable key order, so that two passes over the same host give identical objects. */
-export function sortFeatures(f: Features): Features {
+function sortFeatures(f: Features): Features {
   const flags = sortKeys(f.flags);
   for (const k of Object.keys(flags)) flags[k] = { elements: sortKeys(flags[k]!.elements) };
   const attributes = sortKeys(f.attributes);

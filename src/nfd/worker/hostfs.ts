@@ -3,7 +3,7 @@
  * Reads are synchronous on purpose: the files are tiny, kernel-backed and numerous, and one
  * discovery pass must stay in the low milliseconds.
  */
-import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Host directories as the worker sees them. Every path is absolute. */
@@ -23,7 +23,7 @@ export interface HostPaths {
   customDir: string;
 }
 
-export const NFD_ETC_DIR = '/etc/kubernetes/node-feature-discovery';
+const NFD_ETC_DIR = '/etc/kubernetes/node-feature-discovery';
 export const DEFAULT_CONFIG_FILE = `${NFD_ETC_DIR}/nfd-worker.conf`;
 
 const TOP = ['sys', 'proc', 'etc', 'boot', 'lib', 'usr', 'var', 'dev'] as const;
@@ -98,14 +98,6 @@ export function present(path: string): boolean {
     return true;
   } catch {
     return false;
-  }
-}
-
-export function realpath(path: string): string | undefined {
-  try {
-    return realpathSync(path);
-  } catch {
-    return undefined;
   }
 }
 

@@ -14,6 +14,7 @@ import {
   testNamespace,
   testNodes,
   uniqueName,
+  serviceAccountToken,
 } from '../../support/cluster.js';
 
 interface Obj {
@@ -204,16 +205,9 @@ describe('local control plane', () => {
       method: 'POST',
       body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'restricted' } },
     });
-    const tr = await client.request<{ status: { token: string } }>(
-      `/api/v1/namespaces/${ns}/serviceaccounts/restricted/token`,
-      {
-        method: 'POST',
-        body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
-      },
-    );
     const restricted = new KubeClient({
       ...client.access,
-      token: tr.status.token,
+      token: await serviceAccountToken(client, ns, 'restricted'),
       tokenFile: undefined,
     });
     try {

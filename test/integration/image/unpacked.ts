@@ -4,7 +4,6 @@
  * chroot in a private mount namespace under the image's environment and user. Needs root.
  * Used by the image test and `npm run bench -- image`.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
@@ -15,28 +14,7 @@ import {
   parseReference,
   resolveImage,
 } from '../../../src/oci/index.js';
-
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-export function exec(
-  cmd: string,
-  args: string[],
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code: code ?? 1, stdout, stderr }));
-  });
-}
+import { type CliResult, runProgram } from '../../support/cli.js';
 
 /** What a container runtime gives every container: the usual devices and /proc. */
 const RUNTIME_MOUNTS: [string, string][] = [
@@ -72,7 +50,7 @@ export async function unpackImage(
     for (const layer of image.manifest.layers) {
       const file = `${root}.layer.tar.gz`;
       await writeFile(file, await client.getBlob(r.repository, layer.digest, layer.size));
-      const x = await exec('tar', ['--numeric-owner', '-xpzf', file, '-C', root]);
+      const x = await runProgram('tar', ['--numeric-owner', '-xpzf', file, '-C', root]);
       await rm(file);
       if (x.code !== 0) throw new Error(`unpacking layer ${layer.digest}: ${x.stderr}`);
     }
@@ -101,7 +79,7 @@ export function runInImage(
   img: UnpackedImage,
   args: string[],
   opts: { user?: string; mounts?: [string, string][]; env?: NodeJS.ProcessEnv } = {},
-): Promise<Run> {
+): Promise<CliResult> {
   const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
   const at = (to: string) => q(join(img.root, to));
   const binds = [
@@ -111,8 +89,7 @@ export function runInImage(
     ),
   ];
   const chroot = `exec chroot --userspec=${q(opts.user ?? img.user)} ${q(img.root)} ${args.map(q).join(' ')}`;
-  return exec('unshare', ['--mount', '--', 'sh', '-c', [...binds, chroot].join(' && ')], {
-    ...img.env,
-    ...opts.env,
+  return runProgram('unshare', ['--mount', '--', 'sh', '-c', [...binds, chroot].join(' && ')], {
+    env: { ...img.env, ...opts.env },
   });
 }

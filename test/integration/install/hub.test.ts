@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -19,10 +19,16 @@ import {
 } from '../../../src/api/index.js';
 import { freePort } from '../../../src/cluster/processes.js';
 import type { ManagedCluster } from '../../../src/kmm/hub/index.js';
-import { ResourceClient, kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/index.js';
+import { ResourceClient } from '../../../src/runtime/index.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
 import { HWE_ENTRY } from '../../support/cli.js';
-import { eventually, onCleanup, testCluster, uniqueName } from '../../support/cluster.js';
+import {
+  eventually,
+  onCleanup,
+  testCluster,
+  uniqueName,
+  serviceAccountKubeconfig,
+} from '../../support/cluster.js';
 import { installOcmCrds } from '../../support/ocm.js';
 import { installTool } from './tools.js';
 import {
@@ -123,25 +129,11 @@ describe('hwe kmm hub as its ServiceAccount', () => {
       }),
     );
     const [ns, name] = SA.split('/') as [string, string];
-    const tr = await eventually('a token of the ServiceAccount', () =>
-      client.request<{ status: { token: string } }>(
-        `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
-        {
-          method: 'POST',
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: { expirationSeconds: 3600 },
-          },
-        },
-      ),
-    );
-    const access = loadKubeconfig([cluster.kubeconfig]);
-    const kubeconfig = join(work, 'hub.kubeconfig');
-    writeFileSync(
-      kubeconfig,
-      kubeconfigYaml({ server: access.server, ca: access.ca!, token: tr.status.token, name }),
-      { mode: 0o600 },
+    const kubeconfig = await serviceAccountKubeconfig(
+      client,
+      ns,
+      name,
+      join(work, 'hub.kubeconfig'),
     );
 
     // A managed cluster running one kernel, and an MCM selecting it (images pulled Never:

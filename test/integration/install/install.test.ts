@@ -24,6 +24,7 @@ import {
   testCluster,
   testNodes,
   uniqueName,
+  serviceAccountKubeconfig,
 } from '../../support/cluster.js';
 import { HWE_ENTRY } from '../../support/cli.js';
 import { getInsecure } from '../../support/https.js';
@@ -39,7 +40,6 @@ import {
   ResourceClient,
   ServiceAccounts,
   Services,
-  kubeconfigYaml,
   loadKubeconfig,
   type ResourceType,
 } from '../../../src/runtime/index.js';
@@ -131,26 +131,13 @@ async function ensureServiceAccount(namespace: string, name: string): Promise<vo
 }
 
 /** A kubeconfig holding a fresh token of the ServiceAccount, from the TokenRequest API. */
-async function serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
-  const tr = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${namespace}/serviceaccounts/${name}/token`,
-    {
-      method: 'POST',
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
+function kubeconfigOf(namespace: string, name: string): Promise<string> {
+  return serviceAccountKubeconfig(
+    client,
+    namespace,
+    name,
+    join(work, `${namespace}.${name}.kubeconfig`),
   );
-  const access = loadKubeconfig([cluster.kubeconfig]);
-  const file = join(work, `${namespace}.${name}.kubeconfig`);
-  writeFileSync(
-    file,
-    kubeconfigYaml({ server: access.server, ca: access.ca!, token: tr.status.token, name }),
-    { mode: 0o600 },
-  );
-  return file;
 }
 
 /** Starts an hwe program as its Deployment runs it; resolves once `ready` shows in its log. */
@@ -341,7 +328,7 @@ describe('kubectl apply -k', () => {
       const [ns, name] = sa.split('/') as [string, string];
       // The cluster's Prometheus is not installed by hwe: stand in for its ServiceAccount.
       if (ns === 'openshift-monitoring') await ensureServiceAccount(ns, name);
-      const asSa = new KubeClient(loadKubeconfig([await serviceAccountKubeconfig(ns, name)]));
+      const asSa = new KubeClient(loadKubeconfig([await kubeconfigOf(ns, name)]));
       onCleanup(async () => asSa.close());
       /** The apiserver's answer for this identity (RBAC, whether or not the API is served). */
       const allowed = async (
@@ -423,7 +410,7 @@ describe('kubectl apply -k', () => {
     const hook = await startProgram(
       { ...c, args },
       {
-        kubeconfig: await serviceAccountKubeconfig('openshift-kmm', 'kmm-operator-webhook'),
+        kubeconfig: await kubeconfigOf('openshift-kmm', 'kmm-operator-webhook'),
         namespace: 'openshift-kmm',
         extraArgs: [
           '--host=127.0.0.1',
@@ -529,7 +516,7 @@ describe('kubectl apply -k', () => {
 
     const c = containerOf('kmm-operator-controller-manager', 'manager');
     const op = await startProgram(c, {
-      kubeconfig: await serviceAccountKubeconfig('openshift-kmm', 'kmm-operator-controller'),
+      kubeconfig: await kubeconfigOf('openshift-kmm', 'kmm-operator-controller'),
       namespace: 'openshift-kmm',
       extraArgs: ['--health-probe-bind-address=127.0.0.1:0', '--metrics-bind-address=127.0.0.1:0'],
       ready: /"msg":"caches synced"/,
@@ -600,7 +587,7 @@ describe('kubectl apply -k', () => {
     const op = await startProgram(
       { ...c, args },
       {
-        kubeconfig: await serviceAccountKubeconfig('openshift-nfd', 'nfd-manager'),
+        kubeconfig: await kubeconfigOf('openshift-nfd', 'nfd-manager'),
         namespace: 'openshift-nfd',
         extraArgs: [
           '--health-probe-bind-address=127.0.0.1:0',
@@ -615,7 +602,7 @@ describe('kubectl apply -k', () => {
     const port = Number(/"addr":"127\.0\.0\.1:(\d+)","scheme":"https"/.exec(op.log())?.[1]);
     await ensureServiceAccount('openshift-monitoring', 'prometheus-k8s');
     const token = async (namespace: string, name: string) =>
-      loadKubeconfig([await serviceAccountKubeconfig(namespace, name)]).token!;
+      loadKubeconfig([await kubeconfigOf(namespace, name)]).token!;
     assert.equal((await getInsecure(port, '/metrics')).status, 401);
     assert.equal(
       (await getInsecure(port, '/metrics', await token('openshift-nfd', 'nfd-manager'))).status,

@@ -57,7 +57,7 @@ import { finishPodAsKubelet, kmmTestManager, runSignPodProgram } from '../../sup
 import { pushTestImage, testRegistry } from '../../support/registry.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
 import { runMasterProgram, stopChild } from '../nfd-master/program.js';
-import { NO_POD } from '../nfd-worker/worker-process.js';
+import { NO_POD, workerArgs } from '../nfd-worker/worker-process.js';
 import { makeKeyPair, makeModule } from '../../fixtures/signing/fixtures.js';
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString('base64');
@@ -467,19 +467,17 @@ describe('planted secrets, more programs', () => {
       [
         'nfd',
         'worker',
-        '-oneshot',
-        '-config',
-        '',
-        '-host-root',
-        hostFixture('intel-rhcos'),
-        '-node-name',
-        node,
-        '-namespace',
-        ns,
-        '-v',
-        '4',
-        '-kubeconfig',
-        cluster.kubeconfig,
+        ...workerArgs(
+          {
+            hostRoot: hostFixture('intel-rhcos'),
+            node,
+            namespace: ns,
+            kubeconfig: cluster.kubeconfig,
+          },
+          '-oneshot',
+          '-v',
+          '4',
+        ),
       ],
       { env: { ...NO_POD, REGISTRY_PASSWORD: user.password, SIGNING_KEY: keyPem } },
     );

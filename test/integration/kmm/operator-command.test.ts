@@ -1,11 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually, onCleanup, testCluster, testNamespace } from '../../support/cluster.js';
-import { HWE_ENTRY, runHwe } from '../../support/cli.js';
+import { type HweProcess, runHwe, startHwe } from '../../support/cli.js';
 import { installCrds } from '../../../src/api/index.js';
 import { ConfigMaps, ResourceClient, type KubeObject } from '../../../src/runtime/index.js';
 import {
@@ -36,21 +35,11 @@ const flags = (ns: string) => [
 ];
 
 /** Starts the operator; resolves once it has logged its config, with the log so far. */
-function startOperator(ns: string): Promise<{ log: () => string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [HWE_ENTRY, ...flags(ns)], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    });
-  onCleanup(stop);
+function startOperator(ns: string): Promise<HweProcess> {
+  const operator = startHwe(flags(ns));
+  onCleanup(operator.stop);
   return eventually('the operator to start', async () =>
-    log.includes('"msg":"caches synced"') ? { log: () => log, stop } : undefined,
+    operator.log().includes('"msg":"caches synced"') ? operator : undefined,
   );
 }
 

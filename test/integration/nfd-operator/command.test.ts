@@ -4,9 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { eventually, onCleanup, testCluster, testNamespace } from '../../support/cluster.js';
-import { HWE_ENTRY, runHwe } from '../../support/cli.js';
+import { runHwe, startHwe } from '../../support/cli.js';
 import {
   installCrds,
   NodeFeatureDiscoveries,
@@ -19,10 +18,8 @@ await installCrds(cluster.client);
 
 test('hwe nfd operator deploys a CR of its namespace with the image of RELATED_IMAGE_NFD', async () => {
   const ns = await testNamespace(cluster.client, 'nfd-op-cmd');
-  const child = spawn(
-    process.execPath,
+  const { child, log, exited } = startHwe(
     [
-      HWE_ENTRY,
       'nfd',
       'operator',
       '--kubeconfig',
@@ -34,14 +31,8 @@ test('hwe nfd operator deploys a CR of its namespace with the image of RELATED_I
       '--metrics-bind-address',
       '127.0.0.1:0',
     ],
-    {
-      stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, RELATED_IMAGE_NFD: 'registry.example/hwe@sha256:0123' },
-    },
+    { env: { RELATED_IMAGE_NFD: 'registry.example/hwe@sha256:0123' } },
   );
-  let log = '';
-  child.stderr.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   onCleanup(async () => {
     if (child.exitCode === null) child.kill('SIGKILL');
   });
@@ -64,10 +55,10 @@ test('hwe nfd operator deploys a CR of its namespace with the image of RELATED_I
     60_000,
   );
   assert.equal(ds.spec.template.spec.containers[0]!.image, 'registry.example/hwe@sha256:0123');
-  assert.match(log, /"msg":"nfd operator"/);
+  assert.match(log(), /"msg":"nfd operator"/);
 
   child.kill('SIGTERM');
-  assert.equal(await exited, 0, log.slice(-2000));
+  assert.equal(await exited, 0, log().slice(-2000));
   await crs.patch('nfd-instance', { metadata: { finalizers: null } }, { namespace: ns });
 });
 

@@ -12,44 +12,30 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  installCrds,
-  NodeFeatureDiscoveries,
-  NodeFeatures,
-  type NodeFeatureDiscovery,
-} from '../../../src/api/index.js';
+import { NodeFeatures } from '../../../src/api/index.js';
 import {
   ConfigMaps,
   DaemonSets,
   Deployments,
-  kubeconfigYaml,
-  loadKubeconfig,
-  Manager,
   Nodes,
   Pods,
-  ResourceClient,
-  silentLogger,
   type KubeObject,
 } from '../../../src/runtime/index.js';
-import { loadOperandRbac, setupNfdOperator } from '../../../src/nfd/operator/index.js';
 import { HWE_MAIN } from '../../support/cli.js';
 import {
   eventually,
   onCleanup,
-  testCluster,
-  testNamespace,
   testNodes,
   uniqueName,
+  serviceAccountKubeconfig,
 } from '../../support/cluster.js';
+import { operatorUnderTest } from './operator-under-test.js';
 
-const cluster = await testCluster();
-const client = cluster.client;
-await installCrds(client);
-const ns = await testNamespace(client, 'nfd-operands');
+const { client, ns, mgr, api, crApi, deleteCr } = await operatorUnderTest(
+  'nfd-operands',
+  'hwe:operands-test',
+);
 const node = uniqueName('nfd-operands');
-const settings = { rbac: loadOperandRbac(), image: 'hwe:operands-test' };
-const mgr = new Manager({ client, name: 'nfd-operator-test', log: silentLogger });
-setupNfdOperator(mgr, { settings, namespace: ns });
 
 const dir = mkdtempSync(join(tmpdir(), 'nfd-operands-'));
 onCleanup(async () => rmSync(dir, { recursive: true, force: true }));
@@ -90,25 +76,8 @@ sources:
 `;
 
 /** A token of the ServiceAccount, from the TokenRequest API, in a kubeconfig. */
-async function kubeconfigFor(sa: string): Promise<string> {
-  const res = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-    {
-      method: 'POST',
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  const admin = loadKubeconfig([cluster.kubeconfig]);
-  const file = join(dir, `${sa}.kubeconfig`);
-  writeFileSync(
-    file,
-    kubeconfigYaml({ server: admin.server, ca: admin.ca!, token: res.status.token }),
-  );
-  return file;
+function kubeconfigFor(sa: string): Promise<string> {
+  return serviceAccountKubeconfig(client, ns, sa, join(dir, `${sa}.kubeconfig`));
 }
 
 /** A field of the pod, as the downward API reads it (`spec.nodeName`, `metadata.uid`). */
@@ -182,8 +151,7 @@ async function runContainer(pod: Pod, mounts: Map<string, string>): Promise<Chil
   return child;
 }
 
-const crApi = new ResourceClient<NodeFeatureDiscovery>(client, NodeFeatureDiscoveries, 'test');
-const podsApi = new ResourceClient<Pod>(client, Pods, 'test');
+const podsApi = api<Pod>(Pods);
 
 async function podOf(app: string): Promise<Pod> {
   return eventually(
@@ -199,8 +167,7 @@ async function podOf(app: string): Promise<Pod> {
   );
 }
 
-const nodeLabel = async (key: string) =>
-  (await new ResourceClient(client, Nodes, 'test').get(node)).metadata.labels?.[key];
+const nodeLabel = async (key: string) => (await api(Nodes).get(node)).metadata.labels?.[key];
 
 before(async () => {
   await testNodes(client, [{ name: node, labels: { [node]: 'yes' } }]);
@@ -216,10 +183,7 @@ before(async () => {
   });
 });
 after(async () => {
-  await crApi.delete('nfd', { namespace: ns }).catch(() => undefined);
-  await eventually('the CR to be gone', async () => !(await crApi.find('nfd', ns)), 60_000).catch(
-    () => undefined,
-  );
+  await deleteCr('nfd').catch(() => undefined);
   await mgr.stop();
 });
 
@@ -229,13 +193,9 @@ describe('rendered operands', { timeout: 400_000 }, () => {
 
   it('label the node when run with their own arguments, environment and ServiceAccounts', async () => {
     const ds = await eventually('the worker DaemonSet', () =>
-      new ResourceClient<Workload>(client, DaemonSets, 'test').find('nfd-worker', ns),
+      api<Workload>(DaemonSets).find('nfd-worker', ns),
     );
-    const cmApi = new ResourceClient<KubeObject & { data: Record<string, string> }>(
-      client,
-      ConfigMaps,
-      'test',
-    );
+    const cmApi = api<KubeObject & { data: Record<string, string> }>(ConfigMaps);
     // The config volume, as the kubelet would mount it.
     const vol = ds.spec.template.spec.volumes!.find((v) => v.configMap)!;
     const mount = ds.spec.template.spec.containers[0]!.volumeMounts!.find(
@@ -245,16 +205,14 @@ describe('rendered operands', { timeout: 400_000 }, () => {
     writeConfigMapVolume(confDir, cm.data);
 
     for (const name of ['nfd-master', 'nfd-gc']) {
-      await eventually(`Deployment ${name}`, () =>
-        new ResourceClient<Workload>(client, Deployments, 'test').find(name, ns),
-      );
+      await eventually(`Deployment ${name}`, () => api<Workload>(Deployments).find(name, ns));
       await runContainer(await podOf(name), new Map());
     }
     worker = await runContainer(await podOf('nfd-worker'), new Map([[mount.mountPath, confDir]]));
 
     const nf = await eventually(
       'the worker to publish its NodeFeature',
-      () => new ResourceClient(client, NodeFeatures, 'test').find(node, ns),
+      () => api(NodeFeatures).find(node, ns),
       120_000,
     );
     assert.equal(nf.metadata.labels?.['nfd.node.kubernetes.io/node-name'], node);
@@ -276,11 +234,7 @@ describe('rendered operands', { timeout: 400_000 }, () => {
       { spec: { workerConfig: { configData: rule('op-second') } } },
       { namespace: ns },
     );
-    const cmApi = new ResourceClient<KubeObject & { data: Record<string, string> }>(
-      client,
-      ConfigMaps,
-      'test',
-    );
+    const cmApi = api<KubeObject & { data: Record<string, string> }>(ConfigMaps);
     const cm = await eventually('the ConfigMap to change', async () => {
       const c = await cmApi.get('nfd-worker-conf', ns);
       return (c.data['nfd-worker.conf'] ?? '').includes('op-second') && c;
@@ -297,7 +251,7 @@ describe('rendered operands', { timeout: 400_000 }, () => {
   });
 
   it('nfd-gc deletes the NodeFeature of a node that is gone', async () => {
-    const nfApi = new ResourceClient(client, NodeFeatures, 'test');
+    const nfApi = api(NodeFeatures);
     const ghost = uniqueName('gone');
     // As upstream, gc acts on a Node's deletion (and on its periodic sweep, which spares young
     // objects): the node exists first, then goes.
@@ -312,7 +266,7 @@ describe('rendered operands', { timeout: 400_000 }, () => {
       },
       spec: {},
     });
-    await new ResourceClient(client, Nodes, 'test').delete(ghost);
+    await api(Nodes).delete(ghost);
     await eventually('gc to delete it', async () => !(await nfApi.find(ghost, ns)), 120_000);
   });
 });

@@ -9,32 +9,19 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
-import {
-  installCrds,
-  NodeFeatureDiscoveries,
-  type NodeFeatureDiscovery,
-} from '../../../src/api/index.js';
+import type { NodeFeatureDiscovery } from '../../../src/api/index.js';
 import {
   ConfigMaps,
   DaemonSets,
   Deployments,
-  Manager,
   Nodes,
   Pods,
-  ResourceClient,
   ServiceAccounts,
   Services,
-  createLogger,
-  silentLogger,
   type KubeObject,
   type ResourceType,
 } from '../../../src/runtime/index.js';
-import {
-  FINALIZER,
-  loadOperandRbac,
-  renderOperands,
-  setupNfdOperator,
-} from '../../../src/nfd/operator/index.js';
+import { FINALIZER, renderOperands } from '../../../src/nfd/operator/index.js';
 import {
   ClusterRoleBindings,
   ClusterRoles,
@@ -42,27 +29,16 @@ import {
   Roles,
 } from '../../../src/nfd/operator/resources.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
-import {
-  eventually,
-  onCleanup,
-  testCluster,
-  testNamespace,
-  testNodes,
-  uniqueName,
-} from '../../support/cluster.js';
+import { eventually, onCleanup, testNodes, uniqueName } from '../../support/cluster.js';
+import { operatorUnderTest } from './operator-under-test.js';
 
-const cluster = await testCluster();
-const client = cluster.client;
-await installCrds(client);
-
-const ns = await testNamespace(client, 'nfd-op');
+const { client, ns, settings, mgr, stats, api, crApi, deleteCr } = await operatorUnderTest(
+  'nfd-op',
+  'hwe:operator-test',
+  { pruneWaitMs: 500, recheckMs: 1000 },
+);
 const sel = uniqueName('nfd-op-node');
 const nodeNames = [`${sel}-a`, `${sel}-b`];
-const rbac = loadOperandRbac();
-const settings = { rbac, image: 'hwe:operator-test' };
-
-const crApi = new ResourceClient<NodeFeatureDiscovery>(client, NodeFeatureDiscoveries, 'test');
-const api = <T extends KubeObject>(t: ResourceType<T>) => new ResourceClient<T>(client, t, 'test');
 const TYPES: Record<string, ResourceType> = {
   ServiceAccount: ServiceAccounts,
   Role: Roles,
@@ -84,18 +60,6 @@ interface PodObject extends KubeObject {
   spec: { nodeName?: string; containers: { image: string }[] };
   status?: { phase?: string };
 }
-
-const mgr = new Manager({
-  client,
-  name: 'nfd-operator-test',
-  log: process.env.HWE_LOG_LEVEL ? createLogger({ name: 'nfd-operator-test' }) : silentLogger,
-});
-const { stats } = setupNfdOperator(mgr, {
-  settings,
-  namespace: ns,
-  pruneWaitMs: 500,
-  recheckMs: 1000,
-});
 
 /** The seed's CR, in the test namespace, its workers limited to this file's nodes. */
 function seedCr(
@@ -128,6 +92,15 @@ async function waitAvailable(name: string): Promise<NodeFeatureDiscovery> {
     120_000,
     250,
   );
+}
+
+/**
+ * The seed CR nfd-instance, Available: the cases below act on it, each creating it when an
+ * earlier case has not (or has deleted it), so that any case runs alone.
+ */
+async function seedInstance(): Promise<NodeFeatureDiscovery> {
+  if (!(await crApi.find('nfd-instance', ns))) await crApi.create(seedCr());
+  return waitAvailable('nfd-instance');
 }
 
 /** What the operator renders for the CR as stored (with its uid). */
@@ -171,6 +144,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
   });
 
   it('restores a deleted operand and undoes a hand edit', async () => {
+    await seedInstance();
     const dsApi = api<Workload>(DaemonSets);
     const before = await dsApi.get('nfd-worker', ns);
     await dsApi.delete('nfd-worker', { namespace: ns });
@@ -206,7 +180,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
   });
 
   it('writes nothing when nothing differs; a config edit writes the ConfigMap only', async () => {
-    await waitAvailable('nfd-instance');
+    await seedInstance();
     const r = await rendered('nfd-instance');
     // Workloads get status writes from their controllers: compare their generation instead.
     const mark = async () =>
@@ -252,6 +226,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
   });
 
   it('rolls out an image change to new pods', async () => {
+    await seedInstance();
     const old = (await podsOf('nfd-worker')).map((p) => p.metadata.uid);
     await crApi.patch(
       'nfd-instance',
@@ -281,6 +256,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
   });
 
   it('runs a second instance beside the first; deleting it leaves the first alone', async () => {
+    await seedInstance();
     await crApi.create(seedCr('nfd-blue', { instance: 'blue', topologyupdater: true }));
     await waitAvailable('nfd-blue');
     const blue = await rendered('nfd-blue');
@@ -301,12 +277,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     });
     assert.ok(await api(DaemonSets).find('nfd-worker-blue', ns));
 
-    await crApi.delete('nfd-blue', { namespace: ns });
-    await eventually(
-      'nfd-blue to be gone',
-      async () => !(await crApi.find('nfd-blue', ns)),
-      120_000,
-    );
+    await deleteCr('nfd-blue');
     for (const o of blue.objects)
       assert.equal(await find(o), undefined, `${o.kind} ${o.metadata.name} deleted`);
     assert.deepEqual(
@@ -317,6 +288,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
   });
 
   it('a spec it cannot render is reported by field, and the operands stay', async () => {
+    await seedInstance();
     await crApi.patch('nfd-instance', { spec: { labelWhiteList: '([a-z' } }, { namespace: ns });
     const cr = await eventually('Degraded ValidationFailed', async () => {
       const c = await crApi.get('nfd-instance', ns);
@@ -351,14 +323,10 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     Promise.all(nodeNames.map(async (n) => (await api(Nodes).get(n)).metadata.labels ?? {}));
 
   it('deleting the CR without prunerOnDelete removes the operands and leaves node labels', async () => {
+    await seedInstance();
     await labelNodes();
     const r = await rendered('nfd-instance');
-    await crApi.delete('nfd-instance', { namespace: ns });
-    await eventually(
-      'nfd-instance to be gone',
-      async () => !(await crApi.find('nfd-instance', ns)),
-      120_000,
-    );
+    await deleteCr('nfd-instance');
     for (const o of r.objects)
       assert.equal(await find(o), undefined, `${o.kind} ${o.metadata.name} deleted`);
     for (const l of await nodeLabels()) assert.equal(l[`${F}/op-test`], 'true');
@@ -369,12 +337,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     await waitAvailable('nfd-prune');
     await labelNodes('prune.');
     const r = await rendered('nfd-prune');
-    await crApi.delete('nfd-prune', { namespace: ns });
-    await eventually(
-      'nfd-prune to be gone',
-      async () => !(await crApi.find('nfd-prune', ns)),
-      120_000,
-    );
+    await deleteCr('nfd-prune');
     for (const o of r.objects)
       assert.equal(await find(o), undefined, `${o.kind} ${o.metadata.name} deleted`);
     for (const l of await nodeLabels()) {
@@ -410,12 +373,7 @@ describe('nfd operator', { timeout: 600_000 }, () => {
     );
     assert.equal(condition(cr, 'Available')?.status, 'False');
     assert.equal(condition(cr, 'Upgradeable')?.status, 'False');
-    await crApi.delete('nfd-quota', { namespace: ns });
-    await eventually(
-      'nfd-quota to be gone',
-      async () => !(await crApi.find('nfd-quota', ns)),
-      120_000,
-    );
+    await deleteCr('nfd-quota');
     await client.request(`/api/v1/namespaces/${ns}/resourcequotas/no-pods`, { method: 'DELETE' });
   });
 });

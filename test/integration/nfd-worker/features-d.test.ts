@@ -13,7 +13,7 @@ import type { KubeClient } from '../../../src/runtime/client.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
 import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
-import { startWorker } from './worker-process.js';
+import { startWorker, workerArgs } from './worker-process.js';
 
 describe('nfd-worker features.d', { timeout: 240_000 }, () => {
   let client: KubeClient;
@@ -44,22 +44,15 @@ describe('nfd-worker features.d', { timeout: 240_000 }, () => {
     );
     writeFileSync(join(fd, 'hook'), '#!/bin/sh\necho hook.example.com/ran\n', { mode: 0o755 });
 
-    const worker = startWorker([
-      '-config',
-      '',
-      '-host-root',
-      root,
-      '-node-name',
-      node,
-      '-namespace',
-      ns,
-      '-kubeconfig',
-      kubeconfig,
-      '-sleep-interval',
-      '1s',
-      '-v',
-      '2',
-    ]);
+    const worker = startWorker(
+      workerArgs(
+        { hostRoot: root, node, namespace: ns, kubeconfig },
+        '-sleep-interval',
+        '1s',
+        '-v',
+        '2',
+      ),
+    );
 
     const get = () =>
       client

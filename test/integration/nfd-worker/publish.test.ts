@@ -9,12 +9,18 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { isKubeError, KubeClient } from '../../../src/runtime/client.js';
-import { kubeconfigYaml, loadKubeconfig } from '../../../src/runtime/kubeconfig.js';
+import { loadKubeconfig } from '../../../src/runtime/kubeconfig.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture, repoRoot } from '../../fixtures/hosts/index.js';
 import { runHwe } from '../../support/cli.js';
-import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
-import { NO_POD, startWorker } from './worker-process.js';
+import {
+  eventually,
+  testCluster,
+  testNamespace,
+  uniqueName,
+  serviceAccountKubeconfig,
+} from '../../support/cluster.js';
+import { NO_POD, startWorker, workerArgs } from './worker-process.js';
 
 const CRD_FILE = 'config/crd/bases/nfd.k8s-sigs.io_nodefeatures.yaml';
 const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
@@ -78,26 +84,7 @@ async function readOnlyKubeconfig(client: KubeClient, ns: string, dir: string): 
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     },
   });
-  const tr = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
-    {
-      method: 'POST',
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  const file = join(dir, 'reader.kubeconfig');
-  writeFileSync(
-    file,
-    kubeconfigYaml({
-      server: client.access.server,
-      ca: client.access.ca ?? '',
-      token: tr.status.token,
-    }),
-  );
+  const file = await serviceAccountKubeconfig(client, ns, sa, join(dir, 'reader.kubeconfig'));
   // RBAC is evaluated from an informer cache: wait until the reader can actually read.
   const readerClient = new KubeClient(loadKubeconfig([file]));
   try {
@@ -129,17 +116,12 @@ describe('nfd-worker publishing', () => {
     const args = [
       'nfd',
       'worker',
-      '-oneshot',
-      '-config',
-      '',
-      '-host-root',
-      hostFixture('intel-rhcos'),
-      '-node-name',
-      node,
-      '-namespace',
-      ns,
-      '-v',
-      '2',
+      ...workerArgs(
+        { hostRoot: hostFixture('intel-rhcos'), node, namespace: ns },
+        '-oneshot',
+        '-v',
+        '2',
+      ),
     ];
     const first = await runHwe([...args, '-kubeconfig', kubeconfig], { env: NO_POD });
     assert.equal(first.code, 0, first.stderr);
@@ -173,20 +155,9 @@ describe('nfd-worker publishing', () => {
     const root = join(tempDir(), 'host');
     cpSync(hostFixture('amd-debian'), root, { recursive: true, verbatimSymlinks: true });
     const featuresDir = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
-    const worker = startWorker([
-      '-config',
-      '',
-      '-host-root',
-      root,
-      '-node-name',
-      node,
-      '-namespace',
-      ns,
-      '-kubeconfig',
-      kubeconfig,
-      '-sleep-interval',
-      '1h',
-    ]);
+    const worker = startWorker(
+      workerArgs({ hostRoot: root, node, namespace: ns, kubeconfig }, '-sleep-interval', '1h'),
+    );
 
     const first = await eventually('NodeFeature created', () =>
       client.request<NodeFeatureObject>(nfPath(ns, node)).catch(() => undefined),
@@ -242,13 +213,7 @@ describe('nfd-worker publishing', () => {
       [
         'nfd',
         'worker',
-        '-oneshot',
-        '-config',
-        '',
-        '-host-root',
-        hostFixture('amd-debian'),
-        '-kubeconfig',
-        kubeconfig,
+        ...workerArgs({ hostRoot: hostFixture('amd-debian'), kubeconfig }, '-oneshot'),
       ],
       {
         env: {
@@ -276,17 +241,15 @@ describe('nfd-worker publishing', () => {
       [
         'nfd',
         'worker',
-        '-oneshot',
-        '-config',
-        '',
-        '-host-root',
-        hostFixture('amd-debian'),
-        '-kubeconfig',
-        kubeconfig,
-        '-node-name',
-        uniqueName('nfd-node'),
-        '-namespace',
-        uniqueName('no-such-ns'),
+        ...workerArgs(
+          {
+            hostRoot: hostFixture('amd-debian'),
+            node: uniqueName('nfd-node'),
+            namespace: uniqueName('no-such-ns'),
+            kubeconfig,
+          },
+          '-oneshot',
+        ),
       ],
       { env: NO_POD },
     );

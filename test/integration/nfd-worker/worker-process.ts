@@ -20,6 +20,31 @@ export interface WorkerProcess {
   exited: Promise<number | null>;
 }
 
+/** Where and as whom a test's worker runs; the node and namespace may come from the pod's environment. */
+export interface WorkerTarget {
+  hostRoot: string;
+  node?: string;
+  namespace?: string;
+  kubeconfig?: string;
+}
+
+/**
+ * The worker's arguments for a test: no configuration file, the host root, and the node,
+ * namespace and kubeconfig that are given, then `extra`.
+ */
+export function workerArgs(t: WorkerTarget, ...extra: string[]): string[] {
+  return [
+    '-config',
+    '',
+    '-host-root',
+    t.hostRoot,
+    ...(t.node === undefined ? [] : ['-node-name', t.node]),
+    ...(t.namespace === undefined ? [] : ['-namespace', t.namespace]),
+    ...(t.kubeconfig === undefined ? [] : ['-kubeconfig', t.kubeconfig]),
+    ...extra,
+  ];
+}
+
 /** Starts `hwe nfd worker ARGS…`; it is killed when the test file ends. */
 export function startWorker(args: string[]): WorkerProcess {
   const child = spawn(process.execPath, [HWE_MAIN, 'nfd', 'worker', ...args], {

@@ -13,7 +13,7 @@ import { dirname } from 'node:path';
 import type { LocalCluster } from '../../../src/cluster/local.js';
 import { KubeClient, isKubeError, loadKubeconfig } from '../../../src/runtime/index.js';
 import { PACKAGE_ROOT } from '../../../src/version.js';
-import { eventually, testCluster, testNamespace } from '../../support/cluster.js';
+import { testCluster, testNamespace, serviceAccountToken } from '../../support/cluster.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'exec-plugin-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -106,22 +106,7 @@ before(async () => {
     method: 'POST',
     body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'plugin-user' } },
   });
-  const tr = await eventually('a token for the ServiceAccount', async () =>
-    admin
-      .request<{ status: { token: string } }>(
-        `/api/v1/namespaces/${ns}/serviceaccounts/plugin-user/token`,
-        {
-          method: 'POST',
-          body: {
-            apiVersion: 'authentication.k8s.io/v1',
-            kind: 'TokenRequest',
-            spec: { expirationSeconds: 3600 },
-          },
-        },
-      )
-      .catch(() => undefined),
-  );
-  token = tr.status.token;
+  token = await serviceAccountToken(admin, ns, 'plugin-user');
   username = `system:serviceaccount:${ns}:plugin-user`;
 });
 

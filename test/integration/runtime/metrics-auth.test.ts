@@ -10,6 +10,7 @@ import {
   testCluster,
   testNamespace,
   uniqueName,
+  serviceAccountToken,
 } from '../../support/cluster.js';
 import { DelegatingAuth, Manager, silentLogger } from '../../../src/runtime/index.js';
 import { getInsecure as get } from '../../support/https.js';
@@ -19,24 +20,17 @@ const cluster = await testCluster();
 const { client } = cluster;
 const ns = await testNamespace(client, 'rt-metrics-auth');
 
-async function serviceAccountToken(name: string): Promise<string> {
+async function newServiceAccountToken(name: string): Promise<string> {
   await client.request(`/api/v1/namespaces/${ns}/serviceaccounts`, {
     method: 'POST',
     body: { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name } },
   });
-  const tr = await client.request<{ status: { token: string } }>(
-    `/api/v1/namespaces/${ns}/serviceaccounts/${name}/token`,
-    {
-      method: 'POST',
-      body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: {} },
-    },
-  );
-  return tr.status.token;
+  return serviceAccountToken(client, ns, name);
 }
 
 test('secure metrics: no token 401, a token without the permission 403, with it 200', async () => {
-  const reader = await serviceAccountToken('prometheus');
-  const stranger = await serviceAccountToken('stranger');
+  const reader = await newServiceAccountToken('prometheus');
+  const stranger = await newServiceAccountToken('stranger');
   const role = uniqueName('metrics-reader');
   await client.request('/apis/rbac.authorization.k8s.io/v1/clusterroles', {
     method: 'POST',

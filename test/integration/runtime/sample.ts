@@ -22,7 +22,7 @@ export interface ConfigMap extends KubeObject {
 }
 
 export const SOURCE_LABEL = 'hwe.test/mirror';
-export const MIRROR_LABEL = 'hwe.test/mirror-of';
+const MIRROR_LABEL = 'hwe.test/mirror-of';
 export const FAIL_ANNOTATION = 'hwe.test/fail';
 export const FINALIZER = 'hwe.test/mirror-cleanup';
 

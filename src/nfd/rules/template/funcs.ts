@@ -155,7 +155,7 @@ function replaceAll(re: RE2JS, src: string, repl: string, literal: boolean): str
 }
 
 /** Go fmt verbs for printf: %s %v %d %q %x %X %f %t %%, with flags and width/precision. */
-export function sprintf(format: string, args: unknown[]): string {
+function sprintf(format: string, args: unknown[]): string {
   let i = 0;
   return (
     format.replace(

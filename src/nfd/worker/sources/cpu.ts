@@ -86,7 +86,7 @@ const ARM_IMPLEMENTERS: Record<string, string> = {
  * recognise it by the clock source the hypervisor provides, then by DMI strings, and fall back
  * to `unknown`; `none` when the CPU reports no hypervisor at all.
  */
-export function detectHypervisor(sys: string, hasHypervisorFlag: boolean): string {
+function detectHypervisor(sys: string, hasHypervisorFlag: boolean): string {
   if (!hasHypervisorFlag) return 'none';
   const clocks =
     readTrim(join(sys, 'devices/system/clocksource/clocksource0/available_clocksource')) ?? '';
@@ -346,7 +346,7 @@ function readAuxv(proc: string): Buffer | undefined {
   }
 }
 
-export function discoverCpu(ctx: DiscoverContext): SourceFeatures {
+function discoverCpu(ctx: DiscoverContext): SourceFeatures {
   const { sys, proc, dev } = ctx.paths;
   const text = readText(join(proc, 'cpuinfo'));
   if (text === undefined) {

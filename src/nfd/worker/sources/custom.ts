@@ -44,7 +44,7 @@ export async function checkCustomRules(rules: unknown[], field: string): Promise
 }
 
 /** Rule files of `custom.d`: its files and those of its direct subdirectories, hidden ones skipped. */
-export function customRuleFiles(dir: string): string[] {
+function customRuleFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of listDir(dir) ?? []) {
     if (name.startsWith('.')) continue;
@@ -106,7 +106,7 @@ function withAttribute(f: Features, key: string, elements: Record<string, string
   return { ...f, attributes: { ...f.attributes, [key]: { elements } } };
 }
 
-export async function customLabels(ctx: DiscoverContext): Promise<Record<string, string>> {
+async function customLabels(ctx: DiscoverContext): Promise<Record<string, string>> {
   const { executeRule, RULE_BACKREF_FEATURE } = await loadRules();
   const configured: CustomRule[] = [];
   ctx.config.sources.custom.forEach((raw, i) => {

@@ -20,7 +20,7 @@ export function parseKernelVersion(full: string): Record<string, string> {
 }
 
 /** The places a kernel config is looked for, in upstream's order, after `kconfigFile`. */
-export function kconfigSearchPath(paths: HostPaths, version: string | undefined): string[] {
+function kconfigSearchPath(paths: HostPaths, version: string | undefined): string[] {
   const { proc, usr, lib, boot } = paths;
   if (version === undefined) return [join(proc, 'config.gz'), join(usr, 'src/linux/.config')];
   return [
@@ -83,7 +83,7 @@ export function parseBuiltinModules(text: string): string[] {
     .map((l) => l.slice(l.lastIndexOf('/') + 1).replace(/\.ko(\.[a-z]+)?$/, ''));
 }
 
-export function discoverKernel(ctx: DiscoverContext): SourceFeatures {
+function discoverKernel(ctx: DiscoverContext): SourceFeatures {
   const { paths } = ctx;
   const attributes: SourceFeatures['attributes'] = {};
   const flags: SourceFeatures['flags'] = {};
@@ -121,7 +121,7 @@ export function discoverKernel(ctx: DiscoverContext): SourceFeatures {
   return { attributes, flags };
 }
 
-export function kernelLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string, string> {
+function kernelLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(own.attributes?.version?.elements ?? {}))
     labels[`version.${k}`] = v;

@@ -14,7 +14,7 @@ import { type DiscoverContext, registerSource } from '../source.js';
 import { attributeSet, type SourceFeatures } from '../types.js';
 import { quoteValue } from '../../../runtime/quote.js';
 
-export const MAX_FEATURE_FILE_SIZE = 65536;
+const MAX_FEATURE_FILE_SIZE = 65536;
 
 export interface ParsedFeatureFile {
   features: Record<string, string>;
@@ -72,7 +72,7 @@ export function parseFeatureFile(text: string, now: Date): ParsedFeatureFile {
   return { features, labels, errors };
 }
 
-export function discoverLocal(ctx: DiscoverContext): SourceFeatures {
+function discoverLocal(ctx: DiscoverContext): SourceFeatures {
   const dir = ctx.paths.featuresDir;
   const features: Record<string, string> = {};
   const labels: Record<string, string> = {};

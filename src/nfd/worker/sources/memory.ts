@@ -17,7 +17,7 @@ export function hugepageQuantity(kb: number): string {
   return `${v}${units[i]}`;
 }
 
-export function discoverMemory(ctx: DiscoverContext): SourceFeatures {
+function discoverMemory(ctx: DiscoverContext): SourceFeatures {
   const { sys, proc } = ctx.paths;
   const attributes: SourceFeatures['attributes'] = {};
   const nodes = listDir(join(sys, 'bus/node/devices'));
@@ -58,7 +58,7 @@ export function discoverMemory(ctx: DiscoverContext): SourceFeatures {
   return { attributes, instances: { nv: instanceSet(nv) } };
 }
 
-export function memoryLabels(own: SourceFeatures): Record<string, string> {
+function memoryLabels(own: SourceFeatures): Record<string, string> {
   const labels: Record<string, string> = {};
   if (own.attributes?.numa?.elements.is_numa === 'true') labels.numa = 'true';
   if (own.attributes?.swap?.elements.enabled === 'true') labels.swap = 'true';

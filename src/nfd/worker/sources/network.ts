@@ -19,7 +19,7 @@ function readIface(dir: string, name: string, files: string[]): Record<string, s
   return a;
 }
 
-export function discoverNetwork(ctx: DiscoverContext): SourceFeatures {
+function discoverNetwork(ctx: DiscoverContext): SourceFeatures {
   const base = join(ctx.paths.sys, 'class/net');
   const ifaces = listDir(base);
   if (!ifaces) {
@@ -37,7 +37,7 @@ export function discoverNetwork(ctx: DiscoverContext): SourceFeatures {
   return { instances: { device: instanceSet(device), virtual: instanceSet(virtual) } };
 }
 
-export function networkLabels(own: SourceFeatures): Record<string, string> {
+function networkLabels(own: SourceFeatures): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const d of own.instances?.device?.elements ?? []) {
     const a = d.attributes;

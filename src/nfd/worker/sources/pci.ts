@@ -9,7 +9,7 @@ const REQUIRED = ['class', 'vendor', 'device', 'subsystem_vendor', 'subsystem_de
 const OPTIONAL = ['sriov_totalvfs', 'iommu_group/type', 'iommu/intel-iommu/version'];
 
 /** Reads one device directory; undefined when a required file is missing. */
-export function readPciDevice(dir: string): Record<string, string> | undefined {
+function readPciDevice(dir: string): Record<string, string> | undefined {
   const a: Record<string, string> = {};
   for (const f of REQUIRED) {
     const v = readTrim(join(dir, f));
@@ -25,7 +25,7 @@ export function readPciDevice(dir: string): Record<string, string> | undefined {
   return a;
 }
 
-export function discoverPci(ctx: DiscoverContext): SourceFeatures {
+function discoverPci(ctx: DiscoverContext): SourceFeatures {
   const base = join(ctx.paths.sys, 'bus/pci/devices');
   const devs = listDir(base);
   if (!devs) {

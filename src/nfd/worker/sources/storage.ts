@@ -7,7 +7,7 @@ import { instanceSet, type SourceFeatures } from '../types.js';
 
 const QUEUE_ATTRS = ['dax', 'rotational', 'nr_zones', 'zoned'];
 
-export function discoverStorage(ctx: DiscoverContext): SourceFeatures {
+function discoverStorage(ctx: DiscoverContext): SourceFeatures {
   const base = join(ctx.paths.sys, 'block');
   const devs = listDir(base);
   if (!devs) {
@@ -25,7 +25,7 @@ export function discoverStorage(ctx: DiscoverContext): SourceFeatures {
   return { instances: { block: instanceSet(out) } };
 }
 
-export function storageLabels(own: SourceFeatures): Record<string, string> {
+function storageLabels(own: SourceFeatures): Record<string, string> {
   const any = (own.instances?.block?.elements ?? []).some((d) => d.attributes.rotational === '0');
   return any ? { nonrotationaldisk: 'true' } : {};
 }

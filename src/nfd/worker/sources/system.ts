@@ -50,7 +50,7 @@ const DMI_ATTRS = [
 ];
 const OS_RELEASE_LABELS = ['ID', 'VERSION_ID', 'VERSION_ID.major', 'VERSION_ID.minor'];
 
-export function discoverSystem(ctx: DiscoverContext): SourceFeatures {
+function discoverSystem(ctx: DiscoverContext): SourceFeatures {
   const { etc, usr, sys } = ctx.paths;
   const attributes: SourceFeatures['attributes'] = {};
   const text = readText(join(etc, 'os-release')) ?? readText(join(usr, 'lib/os-release'));
@@ -67,7 +67,7 @@ export function discoverSystem(ctx: DiscoverContext): SourceFeatures {
   return { attributes };
 }
 
-export function systemLabels(own: SourceFeatures): Record<string, string> {
+function systemLabels(own: SourceFeatures): Record<string, string> {
   const labels: Record<string, string> = {};
   const os = own.attributes?.osrelease?.elements ?? {};
   for (const k of OS_RELEASE_LABELS) if (os[k] !== undefined) labels[`os_release.${k}`] = os[k]!;

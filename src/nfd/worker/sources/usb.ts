@@ -6,7 +6,7 @@ import { join, listDir, readTrim } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
 import { instanceSet, type SourceFeatures } from '../types.js';
 
-export function discoverUsb(ctx: DiscoverContext): SourceFeatures {
+function discoverUsb(ctx: DiscoverContext): SourceFeatures {
   const base = join(ctx.paths.sys, 'bus/usb/devices');
   const entries = listDir(base);
   // Machines without a USB controller have no bus/usb at all: no devices, not an error.
@@ -37,7 +37,7 @@ export function discoverUsb(ctx: DiscoverContext): SourceFeatures {
   return { instances: { device: instanceSet(out) } };
 }
 
-export function usbLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string, string> {
+function usbLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string, string> {
   const { deviceClassWhitelist, deviceLabelFields } = ctx.config.sources.usb;
   const allowed = new Set(deviceClassWhitelist.map((c) => c.toLowerCase()));
   const labels: Record<string, string> = {};
