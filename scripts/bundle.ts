@@ -9,7 +9,7 @@
  * used.
  *
  * The file starts with `#!/usr/bin/env node`; the image replaces that line with its node and
- * `--jitless` (see scripts/image.ts) and links `nfd-worker` to the file.
+ * `--lite-mode` (IMAGE_WORKER_NODE_OPTION in scripts/image.ts) and links `nfd-worker` to the file.
  *
  * On x86 it also builds the worker's CPUID helper (src/nfd/worker/cpuid-helper) next to the
  * bundle with the system's C compiler; without a compiler the worker reads /dev/cpu/N/cpuid or
