@@ -21,7 +21,7 @@ RUN npm run build \
     && find dist -name '*.test.js' -delete && find dist -name '*.map' -delete \
     && npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && sed -i '1s|.*|#!/usr/local/bin/node|' bin/hwe \
-    && sed -i '1s|.*|#!/usr/local/bin/node --jitless|' dist/nfd-worker/nfd-worker.cjs
+    && sed -i '1s|.*|#!/usr/local/bin/node --lite-mode|' dist/nfd-worker/nfd-worker.cjs
 
 FROM docker.io/library/debian:bookworm-slim
 ARG HWE_COMMIT=unknown

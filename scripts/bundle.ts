@@ -9,7 +9,7 @@
  * used.
  *
  * The file starts with `#!/usr/bin/env node`; the image replaces that line with its node and
- * `--jitless` (see scripts/image.ts) and links `nfd-worker` to the file.
+ * `--lite-mode` (IMAGE_WORKER_NODE_OPTION in scripts/image.ts) and links `nfd-worker` to the file.
  *
  * It also builds the dashboard's page (`hwe dashboard`): src/dashboard/page/main.ts bundled for
  * the browser and set inline into its HTML, one file with nothing to fetch from elsewhere:
@@ -28,7 +28,11 @@ import { fileURLToPath } from 'node:url';
 
 /**
  * Node's modules reached through `process.getBuiltinModule` rather than `require`: the same
- * objects, and the bundle does not depend on how the file is loaded.
+ * objects, and the bundle does not depend on how the file is loaded. Each is an ES module whose
+ * named exports are the module's plain properties, read once when it loads, so that an import
+ * becomes a variable, not a copy of every export as getters (what CommonJS interop does, for
+ * each importing module). Properties that are getters (`fs.promises`) are not exported: reading
+ * them would load what they stand for, and importing one fails the build.
  */
 const builtinsByProcess: Plugin = {
   name: 'builtins-by-process',
@@ -36,10 +40,23 @@ const builtinsByProcess: Plugin = {
     b.onResolve({ filter: /^[a-z_:/]+$/ }, (a) =>
       isBuiltin(a.path) ? { path: a.path, namespace: 'builtin' } : undefined,
     );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => ({
-      contents: `module.exports = process.getBuiltinModule(${JSON.stringify(a.path)});`,
-      loader: 'js',
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (a) => {
+      const mod = process.getBuiltinModule(a.path) as Record<string, unknown>;
+      const names = Object.keys(mod).filter(
+        (k) =>
+          /^[A-Za-z_$][\w$]*$/.test(k) &&
+          k !== 'default' &&
+          !Object.getOwnPropertyDescriptor(mod, k)?.get,
+      );
+      return {
+        contents: [
+          `const m = process.getBuiltinModule(${JSON.stringify(a.path)});`,
+          'export default m;',
+          ...names.map((n) => `export const ${n} = m.${n};`),
+        ].join('\n'),
+        loader: 'js',
+      };
+    });
   },
 };
 

@@ -22,14 +22,27 @@ import {
   type Static,
 } from './schema.js';
 
-export const NFD_GROUP = 'nfd.k8s-sigs.io';
-export const NFD_VERSION = 'v1alpha1';
-export const NFD_OPENSHIFT_GROUP = 'nfd.openshift.io';
-export const NFD_OPENSHIFT_VERSION = 'v1';
-export const TOPOLOGY_GROUP = 'topology.node.k8s.io';
+import {
+  MATCH_OPS,
+  NFD_GROUP,
+  NFD_OPENSHIFT_GROUP,
+  NFD_OPENSHIFT_VERSION,
+  NFD_VERSION,
+  NODE_NAME_LABEL,
+  TOPOLOGY_GROUP,
+} from './nfd-names.js';
 
-/** The label on a NodeFeature object naming the node its features are for. */
-export const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
+// The names are also here, with the schemas that use them.
+export {
+  MATCH_OPS,
+  NFD_GROUP,
+  NFD_OPENSHIFT_GROUP,
+  NFD_OPENSHIFT_VERSION,
+  NFD_VERSION,
+  NODE_NAME_LABEL,
+  TOPOLOGY_GROUP,
+};
+export type { MatchOp } from './nfd-names.js';
 
 // ---------------------------------------------------------------------------------------------
 // NodeFeature
@@ -81,11 +94,6 @@ export const Features = obj(
  * leave any of them out; decoding it (readNodeFeature) fills them in.
  */
 export type Features = Required<Static<typeof Features>>;
-
-/** An empty Features value, for callers building one up. */
-export function emptyFeatures(): Features {
-  return { flags: {}, attributes: {}, instances: {} };
-}
 
 export const NodeFeatureSpec = obj(
   {
@@ -140,24 +148,6 @@ export const NodeFeatureResource: ResourceDef = {
 
 // ---------------------------------------------------------------------------------------------
 // Rules
-
-/** The match operators, as upstream spells them. */
-export const MATCH_OPS = [
-  'In',
-  'NotIn',
-  'InRegexp',
-  'Exists',
-  'DoesNotExist',
-  'Gt',
-  'Ge',
-  'Lt',
-  'Le',
-  'GtLt',
-  'GeLe',
-  'IsTrue',
-  'IsFalse',
-] as const;
-export type MatchOp = (typeof MATCH_OPS)[number];
 
 export const MatchExpression = obj(
   {

@@ -4,17 +4,21 @@
  * as it is; only the engine's outputs are declared here.
  */
 import type { Taint as KubeTaint } from '../../api/core.js';
-import type { NodeFeatureRule as NodeFeatureRuleObject, Rule as RuleSpec } from '../../api/nfd.js';
-
-export {
-  emptyFeatures,
-  MATCH_OPS,
-  type FeatureMatcherTerm,
-  type Features,
-  type MatchAnyElem,
-  type MatchExpression,
-  type MatchOp,
+import type {
+  Features,
+  NodeFeatureRule as NodeFeatureRuleObject,
+  Rule as RuleSpec,
 } from '../../api/nfd.js';
+
+export type { FeatureMatcherTerm, Features, MatchAnyElem, MatchExpression } from '../../api/nfd.js';
+// The operators come from the names module, not the schemas: programs that only evaluate
+// rules (the one-file nfd-worker) then never build the API's schemas.
+export { MATCH_OPS, type MatchOp } from '../../api/nfd-names.js';
+
+/** An empty Features value, for callers building one up. */
+export function emptyFeatures(): Features {
+  return { flags: {}, attributes: {}, instances: {} };
+}
 
 /**
  * A taint as a rule asks for it: the API's Taint with its effect not checked yet (custom rules

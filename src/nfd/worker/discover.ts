@@ -7,7 +7,8 @@ import type { HostPaths } from './hostfs.js';
 import type { DiscoverContext } from './source.js';
 import { registeredSources } from './sources/index.js';
 import { addSourceFeatures, emptyFeatures, type DiscoveryWarning, type Features } from './types.js';
-import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL, type NodeFeature } from '../../api/nfd.js';
+import { NFD_GROUP, NFD_VERSION, NODE_NAME_LABEL } from '../../api/nfd-names.js';
+import type { NodeFeature } from '../../api/nfd.js';
 import type { OwnerReference } from '../../runtime/objects.js';
 import { fieldPath, quoteValue } from '../../runtime/quote.js';
 

@@ -10,7 +10,8 @@ import type {
   InstanceFeatureSet,
 } from '../../api/nfd.js';
 
-export { emptyFeatures, type Features } from '../../api/nfd.js';
+export type { Features } from '../../api/nfd.js';
+export { emptyFeatures } from '../rules/types.js';
 
 export function flagSet(names: Iterable<string>): FlagFeatureSet {
   const elements: FlagFeatureSet['elements'] = {};
