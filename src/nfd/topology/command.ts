@@ -13,6 +13,7 @@ import {
   stringFlag as str,
 } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
+import { lazyKubeClient } from '../../runtime/lazy-client.js';
 import { resolveHostPaths } from '../worker/hostfs.js';
 import {
   DEFAULT_CONFIG_FILE,
@@ -103,16 +104,7 @@ async function run(ctx: CommandContext): Promise<number> {
 
   // The Kubernetes client is created on first use: a dry run on a node without pods needs none.
   const abort = new AbortController();
-  let api: Promise<import('../../runtime/client.js').KubeClient> | undefined;
-  const kube = () =>
-    (api ??= Promise.all([
-      import('../../runtime/kubeconfig.js'),
-      import('../../runtime/client.js'),
-    ]).then(([{ resolveAccess }, { KubeClient }]) => {
-      const c = new KubeClient(resolveAccess({ kubeconfig, env: ctx.env }));
-      abort.signal.addEventListener('abort', () => c.close());
-      return c;
-    }));
+  const kube = lazyKubeClient(kubeconfig, ctx.env, abort.signal);
   const { listNodePods, applyNodeResourceTopology } = await import('./publish.js');
   let printer: ((nrt: object) => void) | undefined;
   if (noPublish || output) {

@@ -13,6 +13,7 @@ import {
   stringFlag as str,
 } from '../../command/index.js';
 import { parseGoDuration } from '../../runtime/duration.js';
+import { lazyKubeClient } from '../../runtime/lazy-client.js';
 import { type FlagOverrides } from './config.js';
 import { DEFAULT_CONFIG_FILE, resolveHostPaths } from './hostfs.js';
 import type { NodeFeatureObject } from './discover.js';
@@ -94,13 +95,10 @@ async function run(ctx: CommandContext): Promise<number> {
       publish: async (nf) => {
         if (!publisher) {
           // Loaded only when publishing, so that a dry run starts fast.
-          const [{ resolveAccess }, { KubeClient }, { publishNodeFeature }] = await Promise.all([
-            import('../../runtime/kubeconfig.js'),
-            import('../../runtime/client.js'),
+          const [client, { publishNodeFeature }] = await Promise.all([
+            lazyKubeClient(kubeconfig, ctx.env, abort.signal)(),
             import('./publish.js'),
           ]);
-          const client = new KubeClient(resolveAccess({ kubeconfig, env: ctx.env }));
-          abort.signal.addEventListener('abort', () => client.close());
           publisher = (o) => publishNodeFeature(client, o);
         }
         return publisher(nf);
