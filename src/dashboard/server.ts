@@ -163,7 +163,10 @@ export class DashboardServer {
     this.loadPage(this.opts.pageFile ?? DEFAULT_PAGE_FILE);
     for (const [kind, type] of Object.entries(KINDS) as [Kind, ResourceType<KubeObject>][]) {
       if (kind !== 'nodes' && !(await apiServes(this.opts.client, type))) {
-        this.log.info('kind not served; its view stays empty', { kind: typeName(type) });
+        this.log.warn(
+          'kind not served; its view stays empty until its CRD is installed and the dashboard restarted',
+          { kind: typeName(type) },
+        );
         continue;
       }
       const inf =
