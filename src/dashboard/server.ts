@@ -91,6 +91,8 @@ export interface DashboardOptions {
   coalesceMs?: number;
   /** Rollout sampling period, in ms (default 5 s). */
   sampleMs?: number;
+  /** How often kinds the cluster did not serve are looked up again, in ms (default 30 s). */
+  discoverMs?: number;
   /** The page's file; default the one `npm run build` writes. */
   pageFile?: string;
 }
@@ -143,6 +145,10 @@ export class DashboardServer {
   private flushTimer: NodeJS.Timeout | undefined;
   private sampleTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
+  private discoverTimer: NodeJS.Timeout | undefined;
+  private discovering = false;
+  /** Kinds the cluster did not serve when last looked up. */
+  private readonly unserved = new Map<Kind, ResourceType<KubeObject>>();
   private server: Server | undefined;
   private seq = 0;
   private page = '';
@@ -163,34 +169,13 @@ export class DashboardServer {
     this.loadPage(this.opts.pageFile ?? DEFAULT_PAGE_FILE);
     for (const [kind, type] of Object.entries(KINDS) as [Kind, ResourceType<KubeObject>][]) {
       if (kind !== 'nodes' && !(await apiServes(this.opts.client, type))) {
-        this.log.warn(
-          'kind not served; its view stays empty until its CRD is installed and the dashboard restarted',
-          { kind: typeName(type) },
-        );
+        this.log.warn('kind not served; its view stays empty until its CRD is installed', {
+          kind: typeName(type),
+        });
+        this.unserved.set(kind, type);
         continue;
       }
-      const inf =
-        kind === 'nodes'
-          ? this.factory.informer(KINDS.nodes, { transform: trimDashNode })
-          : kind === 'nodefeatures'
-            ? this.factory.informer(NodeFeatures, {
-                indexers: { byNode: indexers.byLabel(NODE_NAME_LABEL) },
-              })
-            : kind === 'nodemodulesconfigs'
-              ? this.factory.informer<DashNmc>(NodeModulesConfigs, {
-                  transform: trimDashNmc,
-                })
-              : this.factory.informer(type);
-      this.informers.set(kind, inf as unknown as Informer<KubeObject>);
-      inf.addEventHandler({
-        onAdd: () => this.changed(kind),
-        onUpdate: (a, b) => {
-          if (kind !== 'nodes' || nodeShownChanged(a, b)) {
-            this.changed(kind);
-          }
-        },
-        onDelete: () => this.changed(kind),
-      });
+      this.follow(kind, type);
     }
     this.factory.start();
     await this.factory.waitForSync();
@@ -199,13 +184,60 @@ export class DashboardServer {
     this.heartbeat = setInterval(() => {
       for (const s of this.streams) s.res.write(': keep-alive\n\n');
     }, 25_000);
+    this.discoverTimer = setInterval(() => void this.discover(), this.opts.discoverMs ?? 30_000);
     await this.listen();
+  }
+
+  /** Starts following a kind; an informer asked for while the factory runs starts at once. */
+  private follow(kind: Kind, type: ResourceType<KubeObject>): void {
+    const inf =
+      kind === 'nodes'
+        ? this.factory.informer(KINDS.nodes, { transform: trimDashNode })
+        : kind === 'nodefeatures'
+          ? this.factory.informer(NodeFeatures, {
+              indexers: { byNode: indexers.byLabel(NODE_NAME_LABEL) },
+            })
+          : kind === 'nodemodulesconfigs'
+            ? this.factory.informer<DashNmc>(NodeModulesConfigs, {
+                transform: trimDashNmc,
+              })
+            : this.factory.informer(type);
+    this.informers.set(kind, inf as unknown as Informer<KubeObject>);
+    inf.addEventHandler({
+      onAdd: () => this.changed(kind),
+      onUpdate: (a, b) => {
+        if (kind !== 'nodes' || nodeShownChanged(a, b)) {
+          this.changed(kind);
+        }
+      },
+      onDelete: () => this.changed(kind),
+    });
+  }
+
+  /** Looks up the kinds not served at start again: a CRD installed later gets its view. */
+  private async discover(): Promise<void> {
+    if (this.discovering) return;
+    this.discovering = true;
+    try {
+      for (const [kind, type] of this.unserved) {
+        if (!(await apiServes(this.opts.client, type))) continue;
+        this.unserved.delete(kind);
+        this.log.info('kind now served; following it', { kind: typeName(type) });
+        this.follow(kind, type);
+        this.changed(kind);
+      }
+    } catch (e) {
+      this.log.debug('looking up kinds failed; trying again later', { error: String(e) });
+    } finally {
+      this.discovering = false;
+    }
   }
 
   async stop(): Promise<void> {
     clearTimeout(this.flushTimer);
     clearInterval(this.sampleTimer);
     clearInterval(this.heartbeat);
+    clearInterval(this.discoverTimer);
     for (const s of this.streams) s.res.end();
     this.streams.clear();
     await new Promise<void>((resolve) => {

@@ -427,3 +427,40 @@ test('off loopback every request needs a token that may list what the view shows
   assert.ok(summary.hidden.includes('modules') && !summary.hidden.includes('nodes'));
   assert.equal((await getInsecure(port, '/', viewer)).status, 200);
 });
+
+test('a kind the cluster did not serve at start gets its view once it is served', async () => {
+  await createModule('late');
+  // The apiserver's discovery of the KMM group answers "no resources" until `hidden` is cleared,
+  // as before KMM's CRDs are installed; every other request goes to the real apiserver.
+  let hidden = true;
+  const kmmGroup = `${KMM}/v1beta1`;
+  const hiding = new Proxy(client, {
+    get(target, prop, receiver) {
+      if (prop === 'request')
+        return <T>(path: string, init?: Parameters<KubeClient['request']>[1]): Promise<T> =>
+          hidden && path === kmmGroup
+            ? Promise.resolve({ resources: [] } as T)
+            : target.request<T>(path, init);
+      const v: unknown = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  const server = new DashboardServer({ client: hiding, listen: '127.0.0.1:0', discoverMs: 500 });
+  await server.start();
+  onCleanup(() => server.stop());
+  const modules = async () => {
+    const r = await fetch(new URL('/api/modules', server.url));
+    assert.equal(r.status, 200);
+    return ((await r.json()) as { items: { namespace: string; name: string }[] }).items;
+  };
+  const late = (items: { namespace: string; name: string }[]) =>
+    items.some((m) => m.namespace === ns && m.name === 'late');
+  assert.equal(late(await modules()), false, 'Modules are not served yet');
+  hidden = false;
+  await eventually(
+    'the Module to show once its kind is served',
+    async () => late(await modules()),
+    DEADLINE,
+    500,
+  );
+});
