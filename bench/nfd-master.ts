@@ -669,6 +669,7 @@ export default async function (args: string[]): Promise<void> {
     // follow the rule change; the later ones show what wakes an idle master.
     const relistsBefore = await masterSeries(port, 'hwe_informer_relists_total');
     const eventsBefore = await masterSeries(port, 'hwe_informer_watch_events_total');
+    const reconcilesBefore = await masterSeries(port, 'controller_runtime_reconcile_total');
     const perMinute: number[] = [];
     let mark = cpuSeconds(child.pid!);
     const wakeStart = wakeUps(child.pid!);
@@ -699,6 +700,9 @@ export default async function (args: string[]): Promise<void> {
     );
     process.stdout.write(
       `  watch events received (before → after the idle period): ${eventsBefore.join(', ')} → ${(await masterSeries(port, 'hwe_informer_watch_events_total')).join(', ')}\n`,
+    );
+    process.stdout.write(
+      `  reconciles (before → after the idle period): ${reconcilesBefore.join(', ')} → ${(await masterSeries(port, 'controller_runtime_reconcile_total')).join(', ')}\n`,
     );
     rss.mark('idle');
     process.stdout.write(
