@@ -51,7 +51,7 @@ export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-export function moduleConfig(m: ResolvedMapping): ModuleConfig {
+function moduleConfig(m: ResolvedMapping): ModuleConfig {
   const cfg: ModuleConfig = {
     kernelVersion: m.kernelVersion,
     containerImage: m.containerImage,

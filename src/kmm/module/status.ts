@@ -274,10 +274,10 @@ function noNodesMessage(plan: ModulePlan): string {
 type ModuleStatus = NonNullable<Module['status']>;
 
 /** While nodes load one after another, counts and messages alone are written at most this often. */
-export const STATUS_INTERVAL_MS = 1000;
+const STATUS_INTERVAL_MS = 1000;
 /** How soon to look again for the event that explains a failed build or sign, and how often. */
-export const FAILURE_EVENT_RETRY_MS = 5000;
-export const FAILURE_EVENT_TRIES = 6;
+const FAILURE_EVENT_RETRY_MS = 5000;
+const FAILURE_EVENT_TRIES = 6;
 
 /**
  * The status write for the wanted conditions (and counts, when given): `patch` undefined when

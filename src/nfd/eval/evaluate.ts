@@ -19,12 +19,9 @@ import { Type } from '@sinclair/typebox';
 import { decode, isMap } from '../../api/decode.js';
 import { arr, obj, opt, str, type Static } from '../../api/schema.js';
 
-export const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
+const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
 /** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
-export const NFR_GROUP_VERSIONS: readonly string[] = [
-  'nfd.k8s-sigs.io/v1alpha1',
-  'nfd.openshift.io/v1',
-];
+const NFR_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1', 'nfd.openshift.io/v1'];
 
 /**
  * A NodeFeatureRule as far as this file reads it: its name and its list of rules. Each rule is

@@ -55,7 +55,7 @@ export interface WorkerConfig {
  * spells them `SSE4`/`SSE42` and adds `AVX10` and `TDX_GUEST`. We publish the current names and
  * accept the old spellings anywhere a name is configured (see `canonicalCpuidName`).
  */
-export const DEFAULT_CPUID_BLACKLIST = [
+const DEFAULT_CPUID_BLACKLIST = [
   'AVX10',
   'BMI1',
   'BMI2',
@@ -84,14 +84,8 @@ export const DEFAULT_CPUID_BLACKLIST = [
   'TDX_GUEST',
 ];
 
-export const PCI_LABEL_FIELDS = [
-  'class',
-  'vendor',
-  'device',
-  'subsystem_vendor',
-  'subsystem_device',
-];
-export const USB_LABEL_FIELDS = ['class', 'vendor', 'device'];
+const PCI_LABEL_FIELDS = ['class', 'vendor', 'device', 'subsystem_vendor', 'subsystem_device'];
+const USB_LABEL_FIELDS = ['class', 'vendor', 'device'];
 
 export function defaultConfig(): WorkerConfig {
   return {

@@ -41,7 +41,7 @@ function isScalar(v: unknown): v is string | number | boolean {
 }
 
 /** One expression: `x` → In [x]; `[x, y]` → In [x, y]; `{op, value}` as it is. */
-export function normalizeExpression(v: unknown, field: string): Record<string, unknown> {
+function normalizeExpression(v: unknown, field: string): Record<string, unknown> {
   if (isScalar(v)) return { op: 'In', value: [String(v)] };
   if (Array.isArray(v)) {
     if (!v.every(isScalar)) throw new CustomRuleError(field, 'a list of values must hold scalars');
@@ -56,7 +56,7 @@ export function normalizeExpression(v: unknown, field: string): Record<string, u
 }
 
 /** An expression set: a list of names → each `Exists`; a map → each value normalized. */
-export function normalizeExpressionSet(v: unknown, field: string): Record<string, unknown> {
+function normalizeExpressionSet(v: unknown, field: string): Record<string, unknown> {
   if (Array.isArray(v)) {
     const out: Record<string, unknown> = {};
     v.forEach((n, i) => {
