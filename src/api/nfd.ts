@@ -28,21 +28,11 @@ import {
   NFD_OPENSHIFT_GROUP,
   NFD_OPENSHIFT_VERSION,
   NFD_VERSION,
-  NODE_NAME_LABEL,
   TOPOLOGY_GROUP,
 } from './nfd-names.js';
 
 // The names are also here, with the schemas that use them.
-export {
-  MATCH_OPS,
-  NFD_GROUP,
-  NFD_OPENSHIFT_GROUP,
-  NFD_OPENSHIFT_VERSION,
-  NFD_VERSION,
-  NODE_NAME_LABEL,
-  TOPOLOGY_GROUP,
-};
-export type { MatchOp } from './nfd-names.js';
+export * from './nfd-names.js';
 
 // ---------------------------------------------------------------------------------------------
 // NodeFeature

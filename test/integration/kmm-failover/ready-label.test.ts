@@ -29,6 +29,7 @@ import {
 import { defaultConfig, setupKmmControllers } from '../../../src/kmm/operator/index.js';
 import { startWorkerDriver, type Outcome } from '../../../src/cluster/kmm-workers.js';
 import { readyLabel, type WorkerPod } from '../../../src/kmm/common/index.js';
+import { testModule } from '../../fixtures/kmm/module.js';
 
 // A Module edited on a node where it is loaded: the node config controller unloads the old
 // config and loads the new one. The chaos run saw the ready label go between the two, after the
@@ -96,20 +97,14 @@ after(async () => {
 });
 
 function moduleObject(args?: string): Module {
-  return {
-    apiVersion: 'kmm.sigs.x-k8s.io/v1beta1',
-    kind: 'Module',
-    metadata: { name, namespace: ns },
-    spec: {
-      selector: { [sel]: 'yes' },
-      moduleLoader: {
-        container: {
-          modprobe: { moduleName: 'kmm_flap', ...(args ? { args: { load: [args] } } : {}) },
-          kernelMappings: [{ literal: K1, containerImage: 'registry.example/kmm-flap:1' }],
-        },
-      },
+  return testModule(
+    {
+      modprobe: { moduleName: 'kmm_flap', ...(args ? { args: { load: [args] } } : {}) },
+      kernelMappings: [{ literal: K1, containerImage: 'registry.example/kmm-flap:1' }],
     },
-  };
+    { selector: { [sel]: 'yes' } },
+    { name, namespace: ns },
+  );
 }
 
 /** The NMC status entry of the Module on the node, when loaded with modprobe load args `args`. */
