@@ -487,11 +487,12 @@ const ACTIONS: Action[] = [
       w.inputs.push({ t: Date.now(), node: old }, { t: Date.now(), node: name });
       await deleteSimNodes(w.client, [old]);
       const i = Math.floor(r() * 1000);
+      // The node first, then its NodeFeature, as the worker on a new node publishes it.
+      await createSimNodes(w.client, [nodeSpec(name, i)]);
       await w.client.request(`/apis/nfd.k8s-sigs.io/v1alpha1/namespaces/${NFD_NS}/nodefeatures`, {
         method: 'POST',
         body: nodeFeature(w, name, i),
       });
-      await createSimNodes(w.client, [nodeSpec(name, i)]);
       w.nodes.push(name);
     },
   ],

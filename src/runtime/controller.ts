@@ -200,6 +200,9 @@ function handler<T extends KubeObject>(
  *
  *   mgr.controller('module').for(Modules).owns(DaemonSets).watches(Nodes, nodeToModules)
  *      .complete(reconcile)
+ *
+ * for() may be left out when every request comes from watches() (a controller of objects it
+ * reads when it reconciles them rather than watching them).
  */
 export class ControllerBuilder<P extends KubeObject = KubeObject> {
   private forType: ResourceType<P> | undefined;
@@ -282,7 +285,9 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
   }
 
   complete(reconciler: Reconciler): Controller {
-    if (!this.forType) throw new Error(`controller ${this.name}: for(TYPE) is required`);
+    if (!this.wiring.length) {
+      throw new Error(`controller ${this.name}: nothing to reconcile; call for() or watches()`);
+    }
     const c = new Controller(
       {
         name: this.name,
@@ -298,7 +303,7 @@ export class ControllerBuilder<P extends KubeObject = KubeObject> {
     this.host.addController(c);
     this.host.log.debug('controller registered', {
       controller: this.name,
-      for: typeName(this.forType),
+      for: this.forType ? typeName(this.forType) : undefined,
     });
     return c;
   }

@@ -174,6 +174,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     return out;
   }
 
+  /** The values index `name` files objects under (e.g. every node some NodeFeature names). */
+  indexedValues(name: string): string[] {
+    const idx = this.indexes.get(name);
+    if (!idx) throw new Error(`informer ${this.name}: no index "${name}"`);
+    return [...idx.keys()];
+  }
+
   /** Starts listing and watching in the background; a no-op if running. */
   start(): void {
     if (this.loop) return;

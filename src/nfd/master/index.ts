@@ -3,8 +3,6 @@ export { masterCommand, policyFromFlags } from './command.js';
 export {
   NfdMaster,
   LEADER_LEASE_NAME,
-  nodeChangedForMaster,
-  slimNode,
   type MasterNode,
   type MasterOptions,
   type MasterStats,
