@@ -10,6 +10,10 @@
  *
  * The file starts with `#!/usr/bin/env node`; the image replaces that line with its node and
  * `--lite-mode` (IMAGE_WORKER_NODE_OPTION in scripts/image.ts) and links `nfd-worker` to the file.
+ * Next to it, `nfd-worker.meta.json` is esbuild's metafile (every module in the file, what
+ * imports it, its bytes; esbuild's analyzeMetafile prints it as a table):
+ * `src/nfd/worker/bundle.test.ts` reads it to check that modules the worker does not need stay
+ * out. The image leaves it out.
  *
  * It also builds the dashboard's page (`hwe dashboard`): src/dashboard/page/main.ts bundled for
  * the browser and set inline into its HTML, one file with nothing to fetch from elsewhere:
@@ -64,7 +68,7 @@ const dist = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${dist}nfd-worker`;
 const outfile = `${outdir}/nfd-worker.cjs`;
 rmSync(outdir, { recursive: true, force: true });
-await build({
+const worker = await build({
   entryPoints: [`${dist}src/nfd/worker/main.js`],
   outfile,
   bundle: true,
@@ -87,8 +91,10 @@ await build({
       "const __hweImportMeta = { url: require('node:url').pathToFileURL(__filename).href };",
   },
   plugins: [builtinsByProcess],
+  metafile: true,
 });
 chmodSync(outfile, 0o755);
+writeFileSync(`${outdir}/nfd-worker.meta.json`, JSON.stringify(worker.metafile));
 
 if (arch() === 'x64' || arch() === 'ia32') {
   const src = fileURLToPath(

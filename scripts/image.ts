@@ -314,12 +314,12 @@ async function appLayer(
   }
   const app = join(stage, IMAGE_APP_DIR.slice(1));
   // the build's output for programs (dist/src and any other program build), without the
-  // compiled tests, benchmarks and scripts
+  // compiled tests, benchmarks and scripts, source maps and bundle metafiles
   for (const entry of readdirSync(dist)) {
     if (DIST_LEFT_OUT.has(entry)) continue;
     await cp(join(dist, entry), join(app, 'dist', entry), {
       recursive: true,
-      filter: (p) => !/\.test\.js$|\.map$/.test(p),
+      filter: (p) => !/\.test\.js$|\.map$|\.meta\.json$/.test(p),
     });
   }
   await cp(join(PACKAGE_ROOT, 'package.json'), join(app, 'package.json'));

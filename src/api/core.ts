@@ -3,7 +3,6 @@
  * field; large ones (volume sources, env value sources) keep their content unchecked in the CRD
  * and are checked by the apiserver when the pod that uses them is created.
  */
-import { Type } from '@sinclair/typebox';
 import {
   arr,
   bool,
@@ -17,6 +16,7 @@ import {
   quantity,
   str,
   time,
+  unsafe,
   type Static,
 } from './schema.js';
 import type { ObjectMeta } from '../runtime/objects.js';
@@ -192,4 +192,4 @@ export const conditions = (description: string) =>
   arr(Condition, { listType: 'map', listMapKeys: ['type'], description });
 
 /** Metadata of a custom resource: the apiserver checks it, so the schema only says "object". */
-export const metadata = Type.Unsafe<ObjectMeta>({ type: 'object' });
+export const metadata = unsafe<ObjectMeta>({ type: 'object' });

@@ -1,24 +1,27 @@
 /**
- * A thin layer over TypeBox for Kubernetes custom resources. Every builder returns a TypeBox
- * schema, so `Static<typeof X>` is the TypeScript type, and `openApiSchema(X)` is the structural
- * OpenAPI v3 schema a CustomResourceDefinition needs: one definition, two outputs.
+ * A thin layer for Kubernetes custom resources, typed with TypeBox. Every builder returns a
+ * plain JSON schema object typed as TypeBox's matching schema type, so `Static<typeof X>` is
+ * the TypeScript type, and `openApiSchema(X)` is the structural OpenAPI v3 schema a
+ * CustomResourceDefinition needs: one definition, two outputs. TypeBox is used for its types
+ * only: nothing of it runs, so a program that reads documents against a few schemas (the
+ * one-file nfd-worker) does not carry the library.
  *
  * Only constructs a CRD accepts are produced: every node has a `type` (or is int-or-string or
  * preserves unknown fields), maps are `additionalProperties`, enums are plain `enum` lists, and
- * there is no `anyOf`/`const`/`patternProperties`/`$ref` (TypeBox's Union, Literal and Record
- * would emit those, so they are not used here).
+ * there is no `anyOf`/`const`/`patternProperties`/`$ref`.
  */
-import {
-  Type,
-  type Static,
-  type TArray,
-  type TBoolean,
-  type TInteger,
-  type TObject,
-  type TProperties,
-  type TSchema,
-  type TString,
-  type TUnsafe,
+import type {
+  Static,
+  TArray,
+  TBoolean,
+  TInteger,
+  TObject,
+  TOptional,
+  TProperties,
+  TSchema,
+  TString,
+  TUnknown,
+  TUnsafe,
 } from '@sinclair/typebox';
 
 export type { Static, TSchema };
@@ -75,25 +78,53 @@ function kw(o: FieldOptions = {}): Record<string, unknown> {
   return out;
 }
 
-export const str = (o?: FieldOptions): TString => Type.String(kw(o));
-export const bool = (o?: FieldOptions): TBoolean => Type.Boolean(kw(o));
+/**
+ * Marks a property optional; `obj` leaves such properties out of `required`. A symbol key, as
+ * TypeBox's own marker is, so spreading a schema keeps it and JSON drops it.
+ */
+const OPTIONAL = Symbol('optional');
+
+/** Schema keywords typed as the TypeBox schema they are. */
+function schema<T extends TSchema>(keywords: Record<string, unknown>): T {
+  return keywords as T;
+}
+
+export const str = (o?: FieldOptions): TString => schema({ ...kw(o), type: 'string' });
+export const bool = (o?: FieldOptions): TBoolean => schema({ ...kw(o), type: 'boolean' });
 /** A 32-bit integer (Go int32 / int). */
-export const int32 = (o?: FieldOptions): TInteger => Type.Integer({ format: 'int32', ...kw(o) });
-export const int64 = (o?: FieldOptions): TInteger => Type.Integer({ format: 'int64', ...kw(o) });
+export const int32 = (o?: FieldOptions): TInteger =>
+  schema({ format: 'int32', ...kw(o), type: 'integer' });
+export const int64 = (o?: FieldOptions): TInteger =>
+  schema({ format: 'int64', ...kw(o), type: 'integer' });
 /** An RFC 3339 timestamp (metav1.Time). */
-export const time = (o?: FieldOptions): TString => Type.String({ format: 'date-time', ...kw(o) });
+export const time = (o?: FieldOptions): TString =>
+  schema({ format: 'date-time', ...kw(o), type: 'string' });
+/** Any value, unchecked (a list item that another checker reads, such as a custom rule). */
+export const anyValue = (): TUnknown => schema({});
 
 export const arr = <T extends TSchema>(items: T, o?: FieldOptions): TArray<T> =>
-  Type.Array(items, kw(o));
+  schema({ ...kw(o), type: 'array', items });
 
 /** A list of strings with no duplicates (the apiserver rejects repeats). */
 export const stringSet = (o?: FieldOptions): TArray<TString> =>
-  Type.Array(Type.String(), { 'x-kubernetes-list-type': 'set', ...kw(o) });
+  schema({ 'x-kubernetes-list-type': 'set', ...kw(o), type: 'array', items: str() });
+
+/** An object schema; `required` lists the properties not marked by `opt`. */
+function object<P extends TProperties>(props: P, keywords: Record<string, unknown>): TObject<P> {
+  const required = Object.keys(props).filter((k) => !(OPTIONAL in props[k]!));
+  return schema({
+    ...keywords,
+    type: 'object',
+    ...(required.length ? { required } : {}),
+    properties: props,
+  });
+}
 
 export const obj = <P extends TProperties>(props: P, o?: FieldOptions): TObject<P> =>
-  Type.Object(props, kw(o));
+  object(props, kw(o));
 
-export const opt = <T extends TSchema>(s: T) => Type.Optional(s);
+export const opt = <T extends TSchema>(s: T): TOptional<T> =>
+  schema({ ...s, [OPTIONAL]: 'Optional' });
 
 /** The same schema (validations included) with another description, for a field that reuses it. */
 export const describedAs = <T extends TSchema>(s: T, description: string): T => ({
@@ -101,12 +132,20 @@ export const describedAs = <T extends TSchema>(s: T, description: string): T => 
   description,
 });
 
+/**
+ * A schema whose TypeScript type is `T`, for shapes the other builders do not spell (an enum, a
+ * map, a value kept unchecked).
+ */
+export function unsafe<T>(keywords: Record<string, unknown>): TUnsafe<T> {
+  return schema(keywords);
+}
+
 /** A string restricted to the given values. */
 export function enumOf<const V extends readonly string[]>(
   values: V,
   o?: FieldOptions,
 ): TUnsafe<V[number]> {
-  return Type.Unsafe<V[number]>({ type: 'string', enum: [...values], ...kw(o) });
+  return unsafe({ type: 'string', enum: [...values], ...kw(o) });
 }
 
 /** A map from string keys to values of one schema (Go map[string]T). */
@@ -114,23 +153,18 @@ export function map<T extends TSchema>(
   values: T,
   o?: FieldOptions,
 ): TUnsafe<Record<string, Static<T>>> {
-  return Type.Unsafe<Record<string, Static<T>>>({
-    type: 'object',
-    additionalProperties: values,
-    ...kw(o),
-  });
+  return unsafe({ type: 'object', additionalProperties: values, ...kw(o) });
 }
 
 /** map[string]string, the shape of labels, selectors and annotations. */
-export const stringMap = (o?: FieldOptions): TUnsafe<Record<string, string>> =>
-  map(Type.String(), o);
+export const stringMap = (o?: FieldOptions): TUnsafe<Record<string, string>> => map(str(), o);
 
 /**
  * An object whose content the apiserver keeps without checking it. Used for large embedded
  * Kubernetes core types; the description of each such field says so.
  */
 export function preserved<T = Record<string, unknown>>(o?: FieldOptions): TUnsafe<T> {
-  return Type.Unsafe<T>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
+  return unsafe({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
 }
 
 /**
@@ -138,12 +172,12 @@ export function preserved<T = Record<string, unknown>>(o?: FieldOptions): TUnsaf
  * Volume: its `name` is checked, its volume source is not).
  */
 export function openObj<P extends TProperties>(props: P, o?: FieldOptions): TObject<P> {
-  return Type.Object(props, { 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
+  return object(props, { 'x-kubernetes-preserve-unknown-fields': true, ...kw(o) });
 }
 
 /** resource.Quantity: a number or a string such as "2Gi" or "500m". */
 export function quantity(o?: FieldOptions): TUnsafe<number | string> {
-  return Type.Unsafe<number | string>({
+  return unsafe({
     anyOf: [{ type: 'integer' }, { type: 'string' }],
     pattern:
       '^(\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))(([KMGTPE]i)|[numkMGTPE]|([eE](\\+|-)?(([0-9]+(\\.[0-9]*)?)|(\\.[0-9]+))))?$',
@@ -153,9 +187,9 @@ export function quantity(o?: FieldOptions): TUnsafe<number | string> {
 }
 
 /**
- * The schema as plain JSON, ready for a CRD's openAPIV3Schema: TypeBox keeps its bookkeeping
- * under symbol keys, which a JSON round trip drops. Keys are then sorted so that generated
- * manifests are stable and diff well.
+ * The schema as plain JSON, ready for a CRD's openAPIV3Schema: a JSON round trip drops the
+ * optional marker (a symbol key). Keys are then sorted so that generated manifests are stable
+ * and diff well.
  */
 export function openApiSchema(s: TSchema): Record<string, unknown> {
   return sortKeys(JSON.parse(JSON.stringify(s))) as Record<string, unknown>;

@@ -15,9 +15,8 @@ import {
   readNodeFeature,
 } from './merge.js';
 import { applyLabelPolicy, type LabelPolicy, type PolicyResult, type Rejection } from './policy.js';
-import { Type } from '@sinclair/typebox';
 import { decode, isMap } from '../../api/decode.js';
-import { arr, obj, opt, str, type Static } from '../../api/schema.js';
+import { anyValue, arr, obj, opt, str, type Static } from '../../api/schema.js';
 
 const NFD_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1'];
 /** The OpenShift operator also serves NodeFeatureRule under its own group; treated the same. */
@@ -29,7 +28,7 @@ const NFR_GROUP_VERSIONS: readonly string[] = ['nfd.k8s-sigs.io/v1alpha1', 'nfd.
  */
 const RuleSetEnvelope = obj({
   metadata: opt(obj({ name: opt(str()) })),
-  spec: opt(obj({ rules: arr(Type.Unknown()) })),
+  spec: opt(obj({ rules: arr(anyValue()) })),
 });
 
 export interface EvalInputs {

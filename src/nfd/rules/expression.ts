@@ -5,7 +5,7 @@ import { MATCH_OPS, type MatchExpression, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
 import { boundedMessage, DecodeError, decode } from '../../api/decode.js';
 import type { Static, TSchema } from '../../api/schema.js';
-import { MatchExpression as MatchExpressionSchema } from '../../api/nfd.js';
+import { MatchExpression as MatchExpressionSchema } from '../../api/nfd-rule.js';
 
 /**
  * A match expression compiled once: operands parsed, regexes compiled. `test` evaluates it

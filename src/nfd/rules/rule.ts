@@ -3,7 +3,7 @@ import { type CompiledExpression, compileMatchExpression, readAs } from './expre
 import { type CompiledTemplate, compileTemplate, TemplateError } from './template/index.js';
 import type { FeatureMatcherTerm, Features, Rule, RuleOutput, Taint } from './types.js';
 import { isMap } from '../../api/decode.js';
-import { Rule as RuleSchema } from '../../api/nfd.js';
+import { Rule as RuleSchema } from '../../api/nfd-rule.js';
 
 /** One matched element as templates see it: `{Name}`, `{Name, Value}` or an instance's attributes. */
 type Element = Record<string, string>;

@@ -168,6 +168,14 @@ describe('hwe nfd worker', () => {
       ['-sleep-interval', 'often'],
       /--sleep-interval: "often" is not a duration/,
     ],
+    [
+      'a misspelt key in a custom rule',
+      [
+        '--options',
+        'sources: {custom: [{name: r, matchFeatures: [{feature: pci.device, matchExpresions: {}}]}]}',
+      ],
+      /sources\.custom\[0\]\.matchFeatures\[0\]\.matchExpresions: unknown key; use feature, matchExpressions, matchName/,
+    ],
     ['an unknown source', ['-sources', 'pci,gpu'], /core\.labelSources: unknown source "gpu"/],
     ['an unknown output format', ['-o', 'xml'], /-o: "xml" is not an output format/],
   ];

@@ -4,9 +4,8 @@
  * and the order in which the file, `-options` and command-line flags override each other.
  */
 
-import { Type } from '@sinclair/typebox';
 import { DecodeError, decode, isMap } from '../../api/decode.js';
-import { arr, bool, int64, obj, opt, str, type Static } from '../../api/schema.js';
+import { anyValue, arr, bool, int64, obj, opt, str, type Static } from '../../api/schema.js';
 import { describeValue, fieldPath, quoteValue } from '../../runtime/quote.js';
 import { parseGoDuration } from '../../runtime/duration.js';
 
@@ -181,7 +180,7 @@ const WorkerConfigFile = obj({
       pci: opt(DeviceSource),
       usb: opt(DeviceSource),
       // Custom rules as written; the custom source checks them.
-      custom: opt(arr(Type.Unknown())),
+      custom: opt(arr(anyValue())),
       local: NoOptions(),
       memory: NoOptions(),
       network: NoOptions(),

@@ -12,7 +12,7 @@
  */
 import type { Rule } from '../../rules/index.js';
 import { DecodeError, decode, isMap } from '../../../api/decode.js';
-import { Rule as RuleSchema } from '../../../api/nfd.js';
+import { Rule as RuleSchema } from '../../../api/nfd-rule.js';
 
 export class CustomRuleError extends Error {
   constructor(
