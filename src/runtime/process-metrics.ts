@@ -149,7 +149,7 @@ class EventLoopLag {
     let last = process.hrtime.bigint();
     setInterval(() => {
       const now = process.hrtime.bigint();
-      this.seconds = Math.max(0, Number(now - last) / 1e9 - period / 1000);
+      this.seconds = Math.max(0, Number(now - last - BigInt(period * 1e6)) / 1e9);
       last = now;
     }, period).unref();
   }
