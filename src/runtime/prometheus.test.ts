@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import {
   PROMETHEUS_CONTENT_TYPE,
@@ -337,6 +338,30 @@ describe('RuntimeMetrics', () => {
         value: 1,
       },
     ]);
+  });
+
+  it('loads no built-in module beyond what importing the runtime did, neither made nor scraped', () => {
+    // A fresh process: this test runner has loaded modules of its own.
+    const runtime = new URL('./index.js', import.meta.url).href;
+    const script =
+      `const { RuntimeMetrics } = await import(${JSON.stringify(runtime)});` +
+      'const loaded = new Set(process.moduleLoadList);' +
+      'new RuntimeMetrics().registry.expose();' +
+      'const added = process.moduleLoadList.filter((m) => !loaded.has(m));' +
+      'console.log(JSON.stringify({ all: process.moduleLoadList, added }));';
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const { all, added } = JSON.parse(r.stdout) as { all: string[]; added: string[] };
+    assert.deepEqual(
+      added.filter((m) => m.startsWith('NativeModule')),
+      [],
+    );
+    for (const m of ['perf_hooks', 'zlib', 'cluster']) {
+      assert.ok(!all.includes(`NativeModule ${m}`), `${m} was loaded`);
+    }
+    assert.ok(all.includes('NativeModule v8'), 'the list names loaded modules');
   });
 
   it('leaves the process metrics out when asked and takes a registry of its own per manager', () => {
