@@ -259,6 +259,15 @@ describe('Prometheus text format', () => {
       /metric c_total has no label "typo"/,
     );
     assert.throws(() => c.inc({} as { kind: string }), /metric c_total: label "kind" has no value/);
+    assert.throws(
+      () => (c as unknown as { inc(n: number): void }).inc(1),
+      /metric c_total: label values for kind needed/,
+    );
+    const plain = r.counter({ name: 'plain_total', help: 'p' });
+    assert.throws(
+      () => (plain as unknown as { inc(l: object): void }).inc({ kind: 'a' }),
+      /metric plain_total has no label "kind" \(its labels: none\)/,
+    );
     assert.throws(() => c.inc({ kind: 'a' }, -1), /c_total: a counter cannot be increased by -1/);
     assert.throws(
       () => r.gauge({ name: 'c_total', help: 'again' }),

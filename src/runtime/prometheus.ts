@@ -92,18 +92,21 @@ abstract class Metric<L extends string, S extends Series> {
 
   /** The series of `args[0]` (label values) or the only one of a metric without labels. */
   protected at(args: readonly unknown[]): S {
-    if (this.labelNames.length === 0) return this.series.get('')!;
     const given = args[0];
-    if (typeof given !== 'object' || given === null) {
-      throw new Error(`metric ${this.name}: label values for ${this.labelNames.join(', ')} needed`);
-    }
-    const values = given as Record<string, string | number | undefined>;
-    for (const k of Object.keys(values)) {
+    const values =
+      typeof given === 'object' && given !== null
+        ? (given as Record<string, string | number | undefined>)
+        : undefined;
+    for (const k of Object.keys(values ?? {})) {
       if (!(this.labelNames as readonly string[]).includes(k)) {
         throw new Error(
-          `metric ${this.name} has no label "${k}" (its labels: ${this.labelNames.join(', ')})`,
+          `metric ${this.name} has no label "${k}" (its labels: ${this.labelNames.join(', ') || 'none'})`,
         );
       }
+    }
+    if (this.labelNames.length === 0) return this.series.get('')!;
+    if (!values) {
+      throw new Error(`metric ${this.name}: label values for ${this.labelNames.join(', ')} needed`);
     }
     let labels = '';
     for (const l of this.labelNames) {
