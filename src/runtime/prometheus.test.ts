@@ -292,14 +292,12 @@ describe('Prometheus text format', () => {
 });
 
 describe('RuntimeMetrics', () => {
-  it('exposes the runtime and process metrics in a format a scraper reads', async () => {
+  it('exposes the runtime and process metrics in a format a scraper reads', () => {
     const m = new RuntimeMetrics();
     m.reconcileTotal.inc({ controller: 'c', result: 'success' });
     m.reconcileTime.observe({ controller: 'c' }, 0.02);
     m.queueLatency.observe({ name: 'c', controller: 'c' }, 1e-7);
     m.leader.set({ name: 'lease' }, 1);
-    // The event-loop gauge is sampled by a timer once a second.
-    await new Promise((r) => setTimeout(r, 1100));
     const f = parse(m.registry.expose());
     for (const name of [
       'process_cpu_user_seconds_total',
@@ -347,6 +345,16 @@ describe('RuntimeMetrics', () => {
         value: 1,
       },
     ]);
+  });
+
+  it('reports how late the event loop ran its once-a-second tick', async () => {
+    const m = new RuntimeMetrics();
+    // The loop blocked for 1.5 s (asleep, not spinning): the tick due within that time runs at
+    // least 0.5 s late, whenever the timer started; the next turn of the loop runs it.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1500);
+    await new Promise((r) => setTimeout(r, 20));
+    const lag = parse(m.registry.expose()).get('nodejs_eventloop_lag_seconds')!.samples[0]!.value;
+    assert.ok(lag >= 0.45, `lag ${lag} s`);
   });
 
   it('loads no built-in module beyond what importing the runtime did, neither made nor scraped', () => {
