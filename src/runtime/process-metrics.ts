@@ -12,21 +12,74 @@ export function registerProcessMetrics(registry: Registry): void {
     const { user, system } = process.cpuUsage();
     return (part === 'user' ? user : part === 'system' ? system : user + system) / 1e6;
   };
-  const cpuCounter = (name: string, help: string, read: () => number) =>
+  const counters: [string, string, () => number][] = [
+    [
+      'process_cpu_user_seconds_total',
+      'CPU seconds used by this process in user mode',
+      cpu('user'),
+    ],
+    [
+      'process_cpu_system_seconds_total',
+      'CPU seconds used by the kernel for this process',
+      cpu('system'),
+    ],
+    ['process_cpu_seconds_total', 'CPU seconds used by this process, user and kernel', cpu('both')],
+  ];
+  for (const [name, help, read] of counters) {
     registry.counter({ name, help, collect: (report) => report(read()) });
-  cpuCounter('process_cpu_user_seconds_total', 'User CPU time spent in seconds.', cpu('user'));
-  cpuCounter(
-    'process_cpu_system_seconds_total',
-    'System CPU time spent in seconds.',
-    cpu('system'),
-  );
-  cpuCounter(
-    'process_cpu_seconds_total',
-    'Total user and system CPU time spent in seconds.',
-    cpu('both'),
-  );
-
-  const gauge = (name: string, help: string, read: () => number | undefined) =>
+  }
+  const start = Math.round(Date.now() / 1000 - process.uptime());
+  const lag = EventLoopLag.start();
+  const gauges: [string, string, () => number | undefined][] = [
+    [
+      'process_start_time_seconds',
+      'When this process started, in seconds since the Unix epoch',
+      () => start,
+    ],
+    [
+      'process_resident_memory_bytes',
+      'Bytes of memory resident in RAM (RSS)',
+      () => process.memoryUsage.rss(),
+    ],
+    [
+      'process_virtual_memory_bytes',
+      'Bytes of virtual address space (VmSize)',
+      () => procStatusBytes('VmSize'),
+    ],
+    [
+      'process_heap_bytes',
+      'Bytes of data segment and private mappings (VmData)',
+      () => procStatusBytes('VmData'),
+    ],
+    ['process_open_fds', 'File descriptors this process has open', openFds],
+    ['process_max_fds', 'The most file descriptors this process may open (soft limit)', maxFds],
+    [
+      'nodejs_eventloop_lag_seconds',
+      'How late the event loop ran its last once-a-second tick, in seconds',
+      () => lag.seconds,
+    ],
+    [
+      'nodejs_heap_size_total_bytes',
+      'Bytes V8 holds for the JavaScript heap',
+      () => process.memoryUsage().heapTotal,
+    ],
+    [
+      'nodejs_heap_size_used_bytes',
+      'Bytes of the JavaScript heap in use',
+      () => process.memoryUsage().heapUsed,
+    ],
+    [
+      'nodejs_external_memory_bytes',
+      'Bytes outside the JavaScript heap held by its objects (buffers and the like)',
+      () => process.memoryUsage().external,
+    ],
+    [
+      'nodejs_active_resources_total',
+      'Timers, sockets and requests keeping the event loop alive',
+      () => process.getActiveResourcesInfo().length,
+    ],
+  ];
+  for (const [name, help, read] of gauges) {
     registry.gauge({
       name,
       help,
@@ -35,51 +88,15 @@ export function registerProcessMetrics(registry: Registry): void {
         if (v !== undefined) report(v);
       },
     });
-  const start = Math.round(Date.now() / 1000 - process.uptime());
-  gauge(
-    'process_start_time_seconds',
-    'Start time of the process since unix epoch in seconds.',
-    () => start,
-  );
-  gauge('process_resident_memory_bytes', 'Resident memory size in bytes.', () =>
-    process.memoryUsage.rss(),
-  );
-  gauge('process_virtual_memory_bytes', 'Virtual memory size in bytes.', () =>
-    procStatusBytes('VmSize'),
-  );
-  gauge('process_heap_bytes', 'Process heap size in bytes.', () => procStatusBytes('VmData'));
-  gauge('process_open_fds', 'Number of open file descriptors.', openFds);
-  gauge('process_max_fds', 'Maximum number of open file descriptors.', maxFds);
-
-  const lag = EventLoopLag.start();
-  gauge(
-    'nodejs_eventloop_lag_seconds',
-    'How late the last once-a-second event loop tick ran, in seconds.',
-    () => lag.seconds,
-  );
-  gauge(
-    'nodejs_heap_size_total_bytes',
-    'Process heap size from Node.js in bytes.',
-    () => process.memoryUsage().heapTotal,
-  );
-  gauge(
-    'nodejs_heap_size_used_bytes',
-    'Process heap size used from Node.js in bytes.',
-    () => process.memoryUsage().heapUsed,
-  );
-  gauge(
-    'nodejs_external_memory_bytes',
-    'Node.js external memory size in bytes.',
-    () => process.memoryUsage().external,
-  );
-  for (const [what, key] of [
-    ['total', 'space_size'],
-    ['used', 'space_used_size'],
-    ['available', 'space_available_size'],
+  }
+  for (const [what, key, held] of [
+    ['total', 'space_size', 'held'],
+    ['used', 'space_used_size', 'in use'],
+    ['available', 'space_available_size', 'free'],
   ] as const) {
     registry.gauge({
       name: `nodejs_heap_space_size_${what}_bytes`,
-      help: `Process heap space size ${what} from Node.js in bytes.`,
+      help: `Bytes ${held} in each space of the JavaScript heap`,
       labelNames: ['space'],
       collect: (report) => {
         for (const s of getHeapSpaceStatistics()) {
@@ -88,16 +105,11 @@ export function registerProcessMetrics(registry: Registry): void {
       },
     });
   }
-  registry.gauge({
-    name: 'nodejs_active_resources_total',
-    help: 'Number of active resources keeping the event loop alive (timers, sockets, requests).',
-    collect: (report) => report(process.getActiveResourcesInfo().length),
-  });
   const [major, minor, patch] = process.versions.node.split('.');
   registry
     .gauge({
       name: 'nodejs_version_info',
-      help: 'Node.js version info.',
+      help: 'The Node.js release running this process (always 1)',
       labelNames: ['version', 'major', 'minor', 'patch'],
     })
     .set({ version: process.version, major: major!, minor: minor!, patch: patch! }, 1);
