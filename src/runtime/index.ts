@@ -85,6 +85,7 @@ export { apiServes, periodic } from './runnables.js';
 export { mapLimit } from './concurrency.js';
 export { LeaderElector, type LeaderElectionOptions, type Lease } from './leader.js';
 export { RuntimeMetrics } from './metrics.js';
+export { Registry, type Counter, type Gauge, type Histogram } from './prometheus.js';
 export { createLogger, silentLogger, parseLogLevel, type Logger, type LogLevel } from './log.js';
 export { realClock, sleep, type Clock } from './clock.js';
 export { Expectations, type ExpectationsOptions } from './expectations.js';

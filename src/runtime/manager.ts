@@ -406,16 +406,16 @@ export class Manager implements ControllerHost {
   }
 
   private handleMetrics(res: ServerResponse): void {
-    void this.metrics.registry.metrics().then(
-      (text) => {
-        res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
-        res.end(text);
-      },
-      (e: unknown) => {
-        res.writeHead(500);
-        res.end(String(e));
-      },
-    );
+    let text: string;
+    try {
+      text = this.metrics.registry.expose();
+    } catch (e) {
+      res.writeHead(500);
+      res.end(String(e));
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': this.metrics.registry.contentType });
+    res.end(text);
   }
 
   private async listen(

@@ -1,4 +1,5 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { registerProcessMetrics } from './process-metrics.js';
+import { Registry, type Counter, type Gauge, type Histogram } from './prometheus.js';
 import type { InformerObserver } from './informer.js';
 import type { QueueObserver, WorkQueue } from './queue.js';
 import { COMMIT, VERSION } from '../version.js';
@@ -34,132 +35,110 @@ export class RuntimeMetrics {
   readonly informerEvents: Counter<'kind' | 'type'>;
 
   constructor(opts: { registry?: Registry; processMetrics?: boolean } = {}) {
-    const registers = [(this.registry = opts.registry ?? new Registry())];
-    // prom-client samples event-loop delay every 10 ms by default: 6,000 wake-ups a minute,
-    // most of an idle controller's CPU time. Once a second is enough for a lag gauge.
-    if (opts.processMetrics ?? true) {
-      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
-    }
-    this.reconcileTotal = new Counter({
+    const r = (this.registry = opts.registry ?? new Registry());
+    if (opts.processMetrics ?? true) registerProcessMetrics(r);
+    this.reconcileTotal = r.counter({
       name: 'controller_runtime_reconcile_total',
       help: 'Total number of reconciliations per controller',
       labelNames: ['controller', 'result'],
-      registers,
     });
-    this.reconcileErrors = new Counter({
+    this.reconcileErrors = r.counter({
       name: 'controller_runtime_reconcile_errors_total',
       help: 'Total number of reconciliation errors per controller',
       labelNames: ['controller'],
-      registers,
     });
-    this.reconcileTime = new Histogram({
+    this.reconcileTime = r.histogram({
       name: 'controller_runtime_reconcile_time_seconds',
       help: 'Length of time per reconciliation per controller',
       labelNames: ['controller'],
       buckets: RECONCILE_BUCKETS,
-      registers,
     });
-    this.activeWorkers = new Gauge({
+    this.activeWorkers = r.gauge({
       name: 'controller_runtime_active_workers',
       help: 'Number of currently used workers per controller',
       labelNames: ['controller'],
-      registers,
     });
-    this.maxConcurrent = new Gauge({
+    this.maxConcurrent = r.gauge({
       name: 'controller_runtime_max_concurrent_reconciles',
       help: 'Maximum number of concurrent reconciles per controller',
       labelNames: ['controller'],
-      registers,
     });
     const q = ['name', 'controller'] as const;
-    this.queueDepth = new Gauge({
+    this.queueDepth = r.gauge({
       name: 'workqueue_depth',
       help: 'Current depth of workqueue',
       labelNames: q,
-      registers,
     });
-    this.queueAdds = new Counter({
+    this.queueAdds = r.counter({
       name: 'workqueue_adds_total',
       help: 'Total number of adds handled by workqueue',
       labelNames: q,
-      registers,
     });
-    this.queueLatency = new Histogram({
+    this.queueLatency = r.histogram({
       name: 'workqueue_queue_duration_seconds',
       help: 'How long in seconds an item stays in workqueue before being requested',
       labelNames: q,
       buckets: QUEUE_BUCKETS,
-      registers,
     });
-    this.workDuration = new Histogram({
+    this.workDuration = r.histogram({
       name: 'workqueue_work_duration_seconds',
       help: 'How long in seconds processing an item from workqueue takes',
       labelNames: q,
       buckets: QUEUE_BUCKETS,
-      registers,
     });
-    this.retries = new Counter({
+    this.retries = r.counter({
       name: 'workqueue_retries_total',
       help: 'Total number of retries handled by workqueue',
       labelNames: q,
-      registers,
     });
     const queues = this.queues;
-    new Gauge({
+    r.gauge({
       name: 'workqueue_unfinished_work_seconds',
       help: "How many seconds of work has been done that is in progress and hasn't been observed by work_duration",
       labelNames: q,
-      registers,
-      collect() {
+      collect: (report) => {
         for (const [n, wq] of queues)
-          this.set({ name: n, controller: n }, wq.unfinishedWorkSeconds());
+          report({ name: n, controller: n }, wq.unfinishedWorkSeconds());
       },
     });
-    new Gauge({
+    r.gauge({
       name: 'workqueue_longest_running_processor_seconds',
       help: 'How many seconds has the longest running processor for workqueue been running',
       labelNames: q,
-      registers,
-      collect() {
+      collect: (report) => {
         for (const [n, wq] of queues)
-          this.set({ name: n, controller: n }, wq.longestRunningSeconds());
+          report({ name: n, controller: n }, wq.longestRunningSeconds());
       },
     });
-    this.leader = new Gauge({
+    this.leader = r.gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
       labelNames: ['name'],
-      registers,
     });
-    this.informerObjects = new Gauge({
+    this.informerObjects = r.gauge({
       name: 'hwe_informer_objects',
       help: 'Objects held in the informer cache per kind',
       labelNames: ['kind'],
-      registers,
     });
-    this.informerRelists = new Counter({
+    this.informerRelists = r.counter({
       name: 'hwe_informer_relists_total',
       help: 'Full lists after the first one (410 Gone, errors) per kind',
       labelNames: ['kind'],
-      registers,
     });
-    this.informerRestarts = new Counter({
+    this.informerRestarts = r.counter({
       name: 'hwe_informer_watch_restarts_total',
       help: 'Watches that ended and were started again, by reason',
       labelNames: ['kind', 'reason'],
-      registers,
     });
-    this.informerEvents = new Counter({
+    this.informerEvents = r.counter({
       name: 'hwe_informer_watch_events_total',
       help: 'Watch events received per kind and type',
       labelNames: ['kind', 'type'],
-      registers,
     });
-    new Gauge({
+    r.gauge({
       name: 'hwe_build_info',
       help: 'Version and commit of the running hwe build (always 1)',
       labelNames: ['version', 'commit'],
-      registers,
     }).set({ version: VERSION, commit: COMMIT }, 1);
   }
 

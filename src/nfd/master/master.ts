@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Counter } from 'prom-client';
 import {
   NodeFeatureGroups,
   NodeFeatureRules,
@@ -18,6 +17,7 @@ import {
   Nodes,
   apiServes,
   periodic,
+  type Counter,
   type Informer,
   type KubeClient,
   type KubeObject,
@@ -173,7 +173,7 @@ export class NfdMaster {
   private readonly metrics: {
     updates: Counter;
     failures: Counter;
-    rejected: Counter;
+    rejected: Counter<'kind'>;
     ruleErrors: Counter;
     conflicts: Counter;
   };
@@ -195,33 +195,28 @@ export class NfdMaster {
     this.log = this.mgr.log;
     this.nodeApi = this.mgr.api(Nodes);
     this.groupApi = this.mgr.api(NodeFeatureGroups);
-    const registers = [this.mgr.metrics.registry];
+    const r = this.mgr.metrics.registry;
     this.metrics = {
-      updates: new Counter({
+      updates: r.counter({
         name: 'nfd_node_updates_total',
         help: 'Node objects written by nfd-master',
-        registers,
       }),
-      failures: new Counter({
+      failures: r.counter({
         name: 'nfd_node_update_failures_total',
         help: 'Node writes that failed',
-        registers,
       }),
-      rejected: new Counter({
+      rejected: r.counter({
         name: 'nfd_node_outputs_rejected_total',
         help: 'Labels, annotations, extended resources and taints refused by the label policy',
         labelNames: ['kind'],
-        registers,
       }),
-      ruleErrors: new Counter({
+      ruleErrors: r.counter({
         name: 'nfd_nodefeaturerule_processing_errors_total',
         help: 'Rules that failed on a node',
-        registers,
       }),
-      conflicts: new Counter({
+      conflicts: r.counter({
         name: 'nfd_node_update_conflicts_total',
         help: 'Node writes refused with Conflict because the Node changed meanwhile (retried)',
-        registers,
       }),
     };
     const events = new EventRecorder(opts.client, { component: 'nfd-master' }, this.log);

@@ -1,5 +1,4 @@
-import { Counter, type Registry } from 'prom-client';
-import type { EventType, KubeObject, Logger } from '../../runtime/index.js';
+import type { Counter, EventType, KubeObject, Logger, Registry } from '../../runtime/index.js';
 
 /**
  * Problems of NodeFeatureRules, reported where a user looks: one log line at the default level,
@@ -47,11 +46,10 @@ export class ProblemReporter {
   private readonly counter: Counter<'severity'>;
 
   constructor(private readonly opts: ProblemReporterOptions) {
-    this.counter = new Counter({
+    this.counter = opts.registry.counter({
       name: 'nfd_nodefeaturerule_problems_total',
       help: 'Distinct NodeFeatureRule problems reported (once per rule version, severity and field)',
       labelNames: ['severity'],
-      registers: [opts.registry],
     });
   }
 

@@ -3,7 +3,6 @@
  * (sync.ts), deletes what the CR no longer asks for, and reports conditions (status.ts). Its
  * finalizer removes the operands and, with prunerOnDelete, what NFD put on the nodes.
  */
-import { Counter } from 'prom-client';
 import { NodeFeatureDiscoveries, type NodeFeatureDiscovery } from '../../api/index.js';
 import {
   ConfigMaps,
@@ -130,11 +129,10 @@ export function setupNfdOperator(
 ): { controller: Controller; stats: OperatorStats } {
   const { settings } = opts;
   const stats: OperatorStats = { created: 0, updated: 0, deleted: 0, statusWrites: 0 };
-  const writes = new Counter({
+  const writes = mgr.metrics.registry.counter({
     name: 'nfd_operator_writes_total',
     help: 'Objects written by the NFD operator: operands created, updated, deleted; CR status',
     labelNames: ['operation'],
-    registers: [mgr.metrics.registry],
   });
   const count = (op: keyof OperatorStats) => {
     stats[op]++;

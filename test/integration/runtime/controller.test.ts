@@ -155,7 +155,7 @@ test('a failing reconcile backs off exponentially and recovers when the cause go
 });
 
 test('metrics use controller-runtime names', async () => {
-  const text = await mgr.metrics.registry.metrics();
+  const text = mgr.metrics.registry.expose();
   const controller = `mirror-${set}`;
   for (const line of [
     `controller_runtime_reconcile_total{controller="${controller}",result="success"}`,
