@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest, type RequestOptions } from 'node:https';
 import type { IncomingMessage } from 'node:http';
+import { createSecureContext } from 'node:tls';
 import { StringDecoder } from 'node:string_decoder';
 import {
   type ExecCredential,
@@ -169,9 +170,9 @@ export class KubeClient {
     return new Agent({
       keepAlive: true,
       maxSockets: this.maxSockets,
-      ca: this.access.ca,
-      cert,
-      key,
+      // One TLS context for every connection: given the CA and key instead, each connection
+      // builds its own (about 30 KiB more per connection, 1 MiB at 32 connections).
+      secureContext: createSecureContext({ ca: this.access.ca, cert, key }),
       rejectUnauthorized: !this.access.insecureSkipTLSVerify,
     });
   }

@@ -13,13 +13,23 @@ export interface KmmNode extends KubeObject {
   };
 }
 
-/** Drops what no KMM controller reads (images, addresses, heartbeat details) from cached Nodes. */
+/**
+ * Drops what no KMM controller reads (annotations, images, addresses, heartbeat details) from
+ * cached Nodes.
+ */
 export function trimNode<T extends KmmNode>(n: T): T {
   const status = n.status;
+  const m = n.metadata;
   const slim: KmmNode = {
     apiVersion: n.apiVersion,
     kind: n.kind,
-    metadata: n.metadata,
+    metadata: {
+      name: m.name,
+      uid: m.uid,
+      resourceVersion: m.resourceVersion,
+      labels: m.labels,
+      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
+    },
     spec: n.spec ? { unschedulable: n.spec.unschedulable, taints: n.spec.taints } : undefined,
     status: status
       ? {
