@@ -160,7 +160,6 @@ export class NfdMaster {
   private readonly invalid = new WeakMap<object, string>();
   private readonly nodeApi: ResourceClient<MasterNode>;
   private readonly groupApi: ResourceClient<NodeFeatureGroup>;
-  private nodes!: Informer<MasterNode>;
   private features!: Informer<NodeFeature>;
   private ruleInformers: Informer<NodeFeatureRule>[] = [];
   private groups!: Informer<NodeFeatureGroup>;
