@@ -949,7 +949,7 @@ async function inject(kind: FaultKind, f: Fleet, w: World): Promise<Injected> {
       // A loaded machine can take minutes to report ready; the probes tell when it serves again.
       // A component that does not come back leaves no cluster to measure: the run stops.
       const done = f.cluster.restartComponent(c, RECOVERY_TIMEOUT_MS).catch((e: unknown) => {
-        throw new Error(`${c} did not start again: ${String(e).split('\n')[0]}`);
+        throw new Error(`${c} did not start again: ${String(e)}`);
       });
       return { detail: `${c} stopped and started`, done };
     }
