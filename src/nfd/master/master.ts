@@ -59,10 +59,6 @@ import { quoteValue } from '../../runtime/quote.js';
 /** The Lease upstream nfd-master campaigns on, so that mixed deployments still elect one leader. */
 export const LEADER_LEASE_NAME = 'nfd-master.nfd.kubernetes.io';
 const NODE_INDEX = 'node';
-/** A pass with this many nodes waiting reads the Nodes with one paged list, not a GET each. */
-const LIST_WHEN_QUEUED = 50;
-/** How long such a list serves the nodes it holds. */
-const LIST_MAX_AGE_MS = 15_000;
 
 export interface MasterOptions {
   client: KubeClient;
@@ -86,8 +82,6 @@ export interface MasterOptions {
   metricsCertDir?: string;
   /** NodeFeature objects per page when listing (they are large). */
   informerPageSize?: number;
-  /** Nodes waiting at which a pass reads the Nodes with one list instead of a GET each (50). */
-  listWhenQueued?: number;
   log?: Logger;
 }
 
@@ -103,22 +97,6 @@ export interface MasterStats {
   nodePatches: number;
   statusPatches: number;
   groupStatusWrites: number;
-}
-
-/** What the master reads of a Node; the rest (images, conditions…) is not kept. */
-function readableNode(n: MasterNode): MasterNode {
-  const m = n.metadata;
-  return {
-    metadata: {
-      name: m.name,
-      resourceVersion: m.resourceVersion,
-      labels: m.labels,
-      annotations: m.annotations,
-      ...(m.deletionTimestamp ? { deletionTimestamp: m.deletionTimestamp } : {}),
-    },
-    spec: { taints: n.spec?.taints },
-    status: { capacity: n.status?.capacity, allocatable: n.status?.allocatable },
-  };
 }
 
 /**
@@ -183,10 +161,6 @@ export class NfdMaster {
   private readonly nodeApi: ResourceClient<MasterNode>;
   private readonly groupApi: ResourceClient<NodeFeatureGroup>;
   private features!: Informer<NodeFeature>;
-  private nodeQueue!: { readonly length: number };
-  /** Nodes of the last list, each taken once (a retry reads its Node again). */
-  private listed: { at: number; nodes: Map<string, MasterNode> } | undefined;
-  private listing: Promise<void> | undefined;
   private ruleInformers: Informer<NodeFeatureRule>[] = [];
   private groups!: Informer<NodeFeatureGroup>;
   private compiled: CompiledRuleSet | undefined;
@@ -289,7 +263,6 @@ export class NfdMaster {
     const nodeController = builder
       .workers(this.opts.parallelism ?? 32)
       .complete((req) => this.reconcileNode(req.name));
-    this.nodeQueue = nodeController.queue;
 
     const groupController = mgr
       .controller('nfd-master-group')
@@ -466,45 +439,8 @@ export class NfdMaster {
     return applied;
   }
 
-  /**
-   * The Node as the master reads it. When many nodes wait (a new leader's first pass, a rule
-   * change, a resync), one paged list serves them: a GET each would put a thousand requests
-   * before the last node of the pass. A listed Node is used once and for at most 15 s.
-   */
-  private async readNode(name: string): Promise<MasterNode | undefined> {
-    const fresh = () => this.listed && Date.now() - this.listed.at < LIST_MAX_AGE_MS;
-    if (!fresh()) this.listed = undefined;
-    if (!fresh() && this.nodeQueue.length >= (this.opts.listWhenQueued ?? LIST_WHEN_QUEUED)) {
-      this.listing ??= this.listNodes().finally(() => (this.listing = undefined));
-      await this.listing;
-    }
-    const listed = fresh() ? this.listed!.nodes.get(name) : undefined;
-    if (listed) {
-      this.listed!.nodes.delete(name);
-      return listed;
-    }
-    const node = await this.nodeApi.find(name);
-    return node && readableNode(node);
-  }
-
-  private async listNodes(): Promise<void> {
-    const at = Date.now();
-    const nodes = new Map<string, MasterNode>();
-    await this.nodeApi.listAll({
-      pageSize: 100,
-      onPage: (items) => {
-        for (const n of items) nodes.set(n.metadata.name!, readableNode(n));
-      },
-    });
-    const listed = (this.listed = { at, nodes });
-    // Dropped when it may no longer serve, even if no reconcile comes to notice.
-    setTimeout(() => {
-      if (this.listed === listed) this.listed = undefined;
-    }, LIST_MAX_AGE_MS).unref();
-  }
-
   private async reconcileNode(name: string): Promise<Result | void> {
-    const node = await this.readNode(name);
+    const node = await this.nodeApi.find(name);
     if (!node || node.metadata.deletionTimestamp) return;
     this.stats.reconciles++;
     const update = computeNodeUpdate(

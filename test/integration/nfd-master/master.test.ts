@@ -107,9 +107,6 @@ function startMaster(client: KubeClient, namespace: string, enableTaints = false
     namespace,
     policy: { ...DEFAULT_POLICY, enableTaints },
     resyncPeriodMs: 0,
-    // Every pass starts with a list of the Nodes, and a node worked out again within 15 s is
-    // read with a GET: both ways of reading Nodes are exercised.
-    listWhenQueued: 0,
     log: silentLogger,
   });
   onCleanup(() => m.stop());
