@@ -36,7 +36,8 @@ import { fileURLToPath } from 'node:url';
  * named exports are the module's plain properties, read once when it loads, so that an import
  * becomes a variable, not a copy of every export as getters (what CommonJS interop does, for
  * each importing module). Properties that are getters (`fs.promises`) are not exported: reading
- * them would load what they stand for, and importing one fails the build.
+ * them would load what they stand for, and importing one fails the build. Only the properties
+ * some module imports are read.
  */
 const builtinsByProcess: Plugin = {
   name: 'builtins-by-process',
@@ -56,7 +57,12 @@ const builtinsByProcess: Plugin = {
         contents: [
           `const m = process.getBuiltinModule(${JSON.stringify(a.path)});`,
           'export default m;',
-          ...names.map((n) => `export const ${n} = m.${n};`),
+          // A property is read only if some module imports it (the call is marked pure, so the
+          // bundler drops the unused ones), and read by descriptor, so that a property the
+          // running Node turned into a getter (a deprecated name: `fs.F_OK` in Node 24) does
+          // not run (and print its warning) when the bundle was built on another Node.
+          'const v = (k) => { const d = Object.getOwnPropertyDescriptor(m, k); return d && d.value; };',
+          ...names.map((n) => `export const ${n} = /* @__PURE__ */ v(${JSON.stringify(n)});`),
         ].join('\n'),
         loader: 'js',
       };
@@ -94,6 +100,17 @@ const worker = await build({
   metafile: true,
 });
 chmodSync(outfile, 0o755);
+// V8 keeps a script's source as one-byte characters when they are all Latin-1; a single other
+// character (in a string or a kept comment) doubles the source's size in memory.
+const bundled = readFileSync(outfile, 'utf8');
+const wide = /[\u0100-\u{10ffff}]/u.exec(bundled);
+if (wide) {
+  const line = bundled.slice(0, wide.index).split('\n').length;
+  const hex = wide[0].codePointAt(0)!.toString(16).padStart(4, '0');
+  throw new Error(
+    `${outfile}:${line}: ${JSON.stringify(wide[0])} is not a Latin-1 character; write it as \\u${hex} or in plain ASCII`,
+  );
+}
 writeFileSync(`${outdir}/nfd-worker.meta.json`, JSON.stringify(worker.metafile));
 
 if (arch() === 'x64' || arch() === 'ia32') {

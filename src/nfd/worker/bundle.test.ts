@@ -6,11 +6,17 @@
  * its config file and custom rules against the config schema and the rule shapes only).
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { hostFixture } from '../../../test/fixtures/hosts/index.js';
+import { IMAGE_WORKER_NODE_OPTION } from '../../../scripts/image.js';
 
 const META = fileURLToPath(new URL('../../../nfd-worker/nfd-worker.meta.json', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../../nfd-worker/nfd-worker.cjs', import.meta.url));
 
 interface Metafile {
   inputs: Record<string, { imports: { path: string }[] }>;
@@ -79,4 +85,57 @@ describe('the one-file nfd-worker', () => {
       );
       assert.deepEqual(found, [], `in the file through: ${[...ways].join('; ')}`);
     });
+});
+
+describe('a one-shot run of the one-file nfd-worker', () => {
+  it('reads a gzip kernel config without loading zlib or streams, and prints no warning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hwe-bundle-'));
+    try {
+      const probe = join(dir, 'probe.cjs');
+      const list = join(dir, 'modules.json');
+      writeFileSync(
+        probe,
+        `process.on('exit', () => process.getBuiltinModule('node:fs').writeFileSync(${JSON.stringify(list)}, JSON.stringify(process.moduleLoadList)));`,
+      );
+      const r = spawnSync(
+        process.execPath,
+        [
+          IMAGE_WORKER_NODE_OPTION,
+          '--require',
+          probe,
+          BUNDLE,
+          '-oneshot',
+          '-no-publish',
+          '-o',
+          'json',
+          `-host-root=${hostFixture('amd-debian')}`,
+        ],
+        { encoding: 'utf8', env: { ...process.env, NODE_NAME: 'node-1' } },
+      );
+      assert.equal(r.status, 0, r.stderr);
+      // Node's own warnings (a deprecated property read, …) start with "(node:PID)".
+      assert.doesNotMatch(r.stderr, /\(node:\d+\)/);
+      const out = JSON.parse(r.stdout) as {
+        spec: { features: { attributes: Record<string, { elements: Record<string, string> }> } };
+      };
+      assert.equal(out.spec.features.attributes['kernel.config']?.elements.MLX5_CORE, 'm');
+      const worker = JSON.parse(readFileSync(list, 'utf8')) as string[];
+      // What Node loads for itself, whatever it runs, is not the worker's doing.
+      const bare = spawnSync(process.execPath, [
+        IMAGE_WORKER_NODE_OPTION,
+        '--require',
+        probe,
+        '-e',
+        '0',
+      ]);
+      assert.equal(bare.status, 0);
+      const own = new Set(JSON.parse(readFileSync(list, 'utf8')) as string[]);
+      const loaded = worker.filter(
+        (m) => !own.has(m) && /^NativeModule (zlib|stream|internal\/streams\/)/.test(m),
+      );
+      assert.deepEqual(loaded, [], 'node:zlib and the stream classes cost about 2.7 MiB');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
