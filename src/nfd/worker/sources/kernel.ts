@@ -2,6 +2,7 @@
  * kernel: version, configuration (CONFIG_* options), loaded and enabled modules, SELinux.
  */
 import { readFileSync } from 'node:fs';
+import { gunzip } from '../../../runtime/gunzip.js';
 import { join, present, readText, readTrim } from '../hostfs.js';
 import type { HostPaths } from '../hostfs.js';
 import { type DiscoverContext, registerSource } from '../source.js';
@@ -39,31 +40,47 @@ function kconfigSearchPath(paths: HostPaths, version: string | undefined): strin
 function readConfigFile(path: string): string | undefined {
   try {
     const raw = readFileSync(path);
-    // zlib is loaded only for a compressed config: most hosts keep theirs in /boot.
-    if (path.endsWith('.gz'))
-      return process.getBuiltinModule('node:zlib').gunzipSync(raw).toString('utf8');
+    // Decoded in JavaScript: node:zlib would load the stream library for one 20 KB file.
+    if (path.endsWith('.gz')) return gunzip(raw).toString('utf8');
     return raw.toString('utf8');
   } catch {
     return undefined;
   }
 }
 
-/** `CONFIG_X=value` lines → {X: value}, surrounding quotes removed. */
+/**
+ * `CONFIG_X=value` lines → {X: value}, surrounding quotes removed. Read line by line in place:
+ * a config has thousands of lines, and splitting them first would allocate each one.
+ */
 export function parseKconfig(text: string): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('CONFIG_')) continue;
-    const eq = line.indexOf('=');
-    if (eq < 0) continue;
-    out[line.slice(7, eq)] = line.slice(eq + 1).replace(/^"+|"+$/g, '');
+  for (let start = 0; start < text.length;) {
+    let end = text.indexOf('\n', start);
+    if (end < 0) end = text.length;
+    if (text.startsWith('CONFIG_', start)) {
+      const eq = text.indexOf('=', start);
+      if (eq >= 0 && eq < end) {
+        let from = eq + 1;
+        let to = end;
+        while (from < to && text.charCodeAt(from) === 34) from++;
+        while (to > from && text.charCodeAt(to - 1) === 34) to--;
+        out[text.slice(start + 7, eq)] = text.slice(from, to);
+      }
+    }
+    start = end + 1;
   }
   return out;
 }
 
-/** Values as upstream's labels and legacy `kConfig` rules see them: `y` and `m` become `true`. */
+/** A value as upstream's labels and legacy `kConfig` rules see it: `y` and `m` become `true`. */
+function legacyValue(v: string): string {
+  return v === 'y' || v === 'm' ? 'true' : v;
+}
+
+/** Every value of a config as upstream's legacy `kConfig` rules see it (see legacyValue). */
 export function legacyKconfig(real: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(real)) out[k] = v === 'y' || v === 'm' ? 'true' : v;
+  for (const k in real) out[k] = legacyValue(real[k]!);
   return out;
 }
 
@@ -98,7 +115,8 @@ function discoverKernel(ctx: DiscoverContext): SourceFeatures {
     kconfig = readConfigFile(c);
     if (kconfig !== undefined) break;
   }
-  if (kconfig !== undefined) attributes.config = attributeSet(parseKconfig(kconfig));
+  // The parsed object is the feature set's own (no copy: it has thousands of entries).
+  if (kconfig !== undefined) attributes.config = { elements: parseKconfig(kconfig) };
   else ctx.warn(`no kernel config found in ${candidates.filter(Boolean).join(', ')}`);
 
   const modules = readText(join(paths.proc, 'modules'));
@@ -125,9 +143,10 @@ function kernelLabels(own: SourceFeatures, ctx: DiscoverContext): Record<string,
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries(own.attributes?.version?.elements ?? {}))
     labels[`version.${k}`] = v;
-  const legacy = legacyKconfig(own.attributes?.config?.elements ?? {});
+  const config = own.attributes?.config?.elements ?? {};
   for (const opt of ctx.config.sources.kernel.configOpts) {
-    if (legacy[opt] !== undefined) labels[`config.${opt}`] = legacy[opt]!;
+    const v = Object.hasOwn(config, opt) ? config[opt] : undefined;
+    if (v !== undefined) labels[`config.${opt}`] = legacyValue(v);
   }
   if (own.attributes?.selinux?.elements.enabled === 'true') labels['selinux.enabled'] = 'true';
   return labels;

@@ -173,6 +173,12 @@ describe('kernel parsing', () => {
     );
     assert.deepEqual(real, { A: 'y', B: 'm', C: 'str', D: '100' });
     assert.deepEqual(legacyKconfig(real), { A: 'true', B: 'true', C: 'str', D: '100' });
+    assert.deepEqual(parseKconfig('CONFIG_E=\nCONFIG_F=""\nCONFIG_G="a"b"\nCONFIG_H\nCONFIG_I=x'), {
+      E: '',
+      F: '',
+      G: 'a"b',
+      I: 'x',
+    });
   });
 
   it('parses /proc/modules and modules.builtin', () => {
