@@ -24,6 +24,7 @@ import type { HostPaths } from './hostfs.js';
 import type { PublishOutcome } from './publish.js';
 import { ChangeWatcher } from './watch.js';
 import { boundedMessage } from '../../runtime/quote.js';
+import { isoTimestamp } from '../../runtime/clock.js';
 
 export interface LoadedConfig {
   config: WorkerConfig;
@@ -94,7 +95,7 @@ export function stderrLogger(out: NodeJS.WritableStream, verbosity = 0): Logger 
   let v = verbosity;
   let klog: KlogOptions = defaultConfig().core.klog;
   const line = (sev: keyof typeof SEVERITY, msg: string) => {
-    const text = `${klog.skipHeaders ? '' : `${sev}${new Date().toISOString()} nfd-worker: `}${msg}\n`;
+    const text = `${klog.skipHeaders ? '' : `${sev}${isoTimestamp(Date.now())} nfd-worker: `}${msg}\n`;
     const file = klog.logFile || (klog.logDir ? join(klog.logDir, 'nfd-worker.log') : '');
     if (klog.logtostderr || !file) {
       out.write(text);
