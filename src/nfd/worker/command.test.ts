@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { after, describe, it, test } from 'node:test';
 import { hostFixture } from '../../../test/fixtures/hosts/index.js';
 import { runHwe } from '../../../test/support/cli.js';
 import type { NodeFeatureObject } from './discover.js';
+import { hostName } from './command.js';
 
 const AMD = hostFixture('amd-debian');
 const NS = 'feature.node.kubernetes.io/';
@@ -202,4 +203,8 @@ describe('hwe nfd worker', () => {
       assert.equal(r.stdout, '');
     });
   }
+});
+
+test('the default node name is the host name, as gethostname(2) gives it', () => {
+  assert.equal(hostName(), hostname());
 });

@@ -2,7 +2,6 @@
  * `hwe nfd worker` (also run as `nfd-worker`, with upstream's single-dash flags).
  */
 import { readFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import {
   type Command,
   type CommandContext,
@@ -21,6 +20,20 @@ import type { PublishOutcome } from './publish.js';
 import { quoteValue } from '../../runtime/quote.js';
 
 const SA_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/**
+ * The name gethostname(2) gives, read from procfs (the same UTS namespace), so that a one-shot
+ * run does not load node:os for it; node:os where procfs is not there.
+ */
+export function hostName(): string {
+  try {
+    const name = readFileSync('/proc/sys/kernel/hostname', 'utf8').trim();
+    if (name) return name;
+  } catch {
+    // No procfs: ask the system.
+  }
+  return process.getBuiltinModule('node:os').hostname();
+}
 
 /** The namespace the worker writes to: flag, POD_NAMESPACE, the pod's service account, default. */
 export function workerNamespace(flag: string | undefined, env: NodeJS.ProcessEnv): string {
@@ -84,7 +97,7 @@ async function run(ctx: CommandContext): Promise<number> {
       verbosity: typeof ctx.flags.v === 'number' ? ctx.flags.v : undefined,
       oneshot: bool(ctx, 'oneshot') ?? false,
       paths: resolveHostPaths(str(ctx, 'host-root')),
-      nodeName: str(ctx, 'node-name') || ctx.env.NODE_NAME || hostname(),
+      nodeName: str(ctx, 'node-name') || ctx.env.NODE_NAME || hostName(),
       namespace,
       podName: ctx.env.POD_NAME,
       podUid: ctx.env.POD_UID,
