@@ -1,4 +1,4 @@
-import { RE2JS } from 're2js';
+import { re2 } from '../../api/re2.js';
 import { fail, ok, type Result } from './errors.js';
 import { kernelVariables, parseKernelVersion } from './kernel.js';
 import { expandTemplate } from './template.js';
@@ -40,7 +40,7 @@ function compileMatchers(mappings: readonly Loose<KernelMapping>[]): Result<Matc
     }
     try {
       // Go's regexp.MatchString semantics: RE2 syntax, matches anywhere unless anchored.
-      const re = RE2JS.compile(m.regexp!);
+      const re = re2().compile(m.regexp!);
       out.push((k) => re.test(k));
     } catch (e) {
       return fail(

@@ -4,8 +4,8 @@
  * these checks need code: regexps that must compile, images whose source depends on two
  * fields, paths that must stay inside a directory, and comparisons with the old object.
  */
+import { re2 } from '../../api/re2.js';
 import { posix } from 'node:path';
-import { RE2JS } from 're2js';
 import type { Loose } from '../../api/decode.js';
 import type {
   Build,
@@ -40,7 +40,7 @@ export function regexpProblem(pattern: string): string | undefined {
     return `is ${pattern.length} characters long; at most ${MAX_REGEXP_LENGTH} are accepted`;
   }
   try {
-    RE2JS.compile(pattern);
+    re2().compile(pattern);
     return undefined;
   } catch (e) {
     return `does not compile as an RE2 regular expression: ${boundedMessage((e as Error).message)}`;

@@ -1,6 +1,6 @@
 import type { RE2JS } from 're2js';
 import { FieldError } from './errors.js';
-import { re2 } from './re2.js';
+import { re2 } from '../../api/re2.js';
 import { MATCH_OPS, type MatchExpression, type MatchOp } from './types.js';
 import { compareVersions, parseVersion, type Version } from './version.js';
 import { boundedMessage, DecodeError, decode } from '../../api/decode.js';

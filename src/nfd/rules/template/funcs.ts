@@ -1,5 +1,5 @@
 import type { RE2JS } from 're2js';
-import { re2 } from '../re2.js';
+import { re2 } from '../../../api/re2.js';
 import { TemplateError } from './parse.js';
 import { boundedMessage, quoteValue } from '../../../api/decode.js';
 
