@@ -16,6 +16,7 @@ import {
 import {
   defaultConfig,
   OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_OPTIMIZE_FOR_SIZE,
   OPERATOR_LIST_PAGE_SIZE,
   OPERATOR_MAX_SOCKETS,
   setupKmmControllers,
@@ -66,6 +67,7 @@ const mgr = new Manager({
   name: 'kmm',
   log,
   heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+  optimizeForSize: OPERATOR_OPTIMIZE_FOR_SIZE,
   informerDefaults: { pageSize: OPERATOR_LIST_PAGE_SIZE },
   ...(identity
     ? {

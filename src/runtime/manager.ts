@@ -85,6 +85,8 @@ export interface ManagerOptions {
   heapGrowthPercent?: number;
   /** Keep V8's young generation from growing (default true). See boundYoungGeneration. */
   boundYoungGeneration?: boolean;
+  /** Run V8 in its optimize-for-size mode (default false). See optimizeForSize. */
+  optimizeForSize?: boolean;
 }
 
 type Serving = Pick<
@@ -136,6 +138,23 @@ export function boundYoungGeneration(): boolean {
   );
   if (given) return false;
   setFlagsFromString('--semi-space-growth-factor=1');
+  return true;
+}
+
+/**
+ * V8's optimize-for-size mode, which node accepts only on its own command line: every full
+ * collection also compacts the heap and hands the pages it freed back to the system, and when
+ * the process goes quiet the memory reducer does so too. A controller whose work comes in bursts
+ * (a roll-out over every node) then falls back near its live set once the burst is over, instead
+ * of keeping its peak. V8 reads the flag as it collects, so setting it at start takes effect.
+ * The mode given on the node command line (or `--lite-mode`, which implies it) wins.
+ */
+export function optimizeForSize(): boolean {
+  const given = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((a) =>
+    /optimize[-_]for[-_]size|lite[-_]mode/.test(a),
+  );
+  if (given) return false;
+  setFlagsFromString('--optimize-for-size');
   return true;
 }
 
@@ -286,6 +305,7 @@ export class Manager implements ControllerHost {
     });
     boundHeapGrowth(this.opts.heapGrowthPercent ?? 100);
     if (this.opts.boundYoungGeneration ?? true) boundYoungGeneration();
+    if (this.opts.optimizeForSize) optimizeForSize();
     let resolveDone!: () => void;
     this.done = new Promise((r) => (resolveDone = r));
     this.abort.signal.addEventListener('abort', () => void this.shutdown().then(resolveDone));

@@ -21,6 +21,7 @@ import {
 } from './config.js';
 import {
   OPERATOR_HEAP_GROWTH_PERCENT,
+  OPERATOR_OPTIMIZE_FOR_SIZE,
   OPERATOR_LIST_PAGE_SIZE,
   OPERATOR_MAX_SOCKETS,
   setupKmmOperator,
@@ -107,6 +108,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     client,
     name: 'kmm',
     heapGrowthPercent: OPERATOR_HEAP_GROWTH_PERCENT,
+    optimizeForSize: OPERATOR_OPTIMIZE_FOR_SIZE,
     informerDefaults: { pageSize: OPERATOR_LIST_PAGE_SIZE },
     leaderElection: config.leaderElection.enabled
       ? { namespace, name: config.leaderElection.resourceID }

