@@ -89,12 +89,13 @@ const worker = await build({
   // Loaded from node_modules when used (CommonJS builds of both).
   external: ['yaml', 're2js'],
   // The modules use import.meta.url to find files next to them (the CPUID helper) and to
-  // require packages; in the bundle that is the bundle's own URL.
+  // require packages; in the bundle that is the bundle's own URL, made when first asked for
+  // (URL parsing is code a one-shot run otherwise never pages in).
   define: { 'import.meta': '__hweImportMeta' },
   banner: {
     js:
       '#!/usr/bin/env node\n' +
-      "const __hweImportMeta = { url: require('node:url').pathToFileURL(__filename).href };",
+      "const __hweImportMeta = { get url() { return require('node:url').pathToFileURL(__filename).href; } };",
   },
   plugins: [builtinsByProcess],
   metafile: true,
