@@ -17,7 +17,7 @@ export interface CertificateInfo {
   serial: Buffer;
   /** What `modinfo` shows as `signer`: the issuer's commonName (empty without one). */
   signer: string;
-  /** What `modinfo` shows as `sig_key`: the serial number's bytes in colon-separated hex. */
+  /** What `modinfo` shows as `sig_key`: the serial number in colon-separated hex (serialKeyId). */
   sigKey: string;
   x509: X509Certificate;
 }
@@ -42,7 +42,7 @@ export function parseCertificate(data: Buffer | string): CertificateInfo {
     subject: Buffer.from(subject.raw),
     serial: Buffer.from(serial.raw),
     signer: commonName(issuer),
-    sigKey: colonHex(serial.value),
+    sigKey: serialKeyId(serial.value),
     x509,
   };
 }
@@ -67,6 +67,26 @@ function decodeString(t: Tlv): string {
   if (t.tag === TAG.BMP_STRING) return Buffer.from(t.value).swap16().toString('utf16le');
   if (t.tag === TAG.T61_STRING) return t.value.toString('latin1');
   return t.value.toString('utf8');
+}
+
+/**
+ * A serial number (an INTEGER's content bytes) as modinfo prints it for `sig_key`: libkmod reads
+ * it into a bignum and prints the bytes of its magnitude, so the 00 that DER puts before a
+ * serial whose top bit is set is not shown (0x8123 is `81:23`), nor is a negative serial's sign.
+ */
+export function serialKeyId(value: Buffer): string {
+  const bytes = Buffer.from(value);
+  if (bytes.length > 0 && (bytes[0]! & 0x80) !== 0) {
+    // Two's complement: the magnitude is the bytes inverted, plus one.
+    for (let i = 0; i < bytes.length; i++) bytes[i] = ~bytes[i]! & 0xff;
+    for (let i = bytes.length - 1; i >= 0; i--) {
+      bytes[i] = (bytes[i]! + 1) & 0xff;
+      if (bytes[i] !== 0) break;
+    }
+  }
+  let start = 0;
+  while (start < bytes.length && bytes[start] === 0) start++;
+  return colonHex(bytes.subarray(start));
 }
 
 /** `4D:A1:…` as modinfo prints key ids and serials. */

@@ -31,7 +31,7 @@ import {
 } from './module-signature.js';
 import { type ParsedSignerInfo, decodeSignedData, encodeSignedData } from './pkcs7.js';
 import { type Signer, type SignerOptions, createSigner } from './signer.js';
-import { colonHex, commonName, readTlv } from '../pki/index.js';
+import { commonName, readTlv, serialKeyId } from '../pki/index.js';
 
 function toSigner(s: Signer | SignerOptions): Signer {
   return 'certificate' in s ? s : createSigner(s);
@@ -279,7 +279,7 @@ export function parseModuleSignature(data: Buffer, name = 'module'): ModuleSigna
       pkcs7: {
         ...info,
         signer: commonName(readTlv(info.issuer)),
-        sigKey: colonHex(readTlv(info.serial).value),
+        sigKey: serialKeyId(readTlv(info.serial).value),
       },
     };
   } catch (e) {
