@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeKeyPair, tool } from '../../test/fixtures/signing/fixtures.js';
+import { makeKeyPair, makeV1Certificate, tool } from '../../test/fixtures/signing/fixtures.js';
 import { TAG, oid, readTlv, sequence, setOf, tlv } from './der.js';
 import { colonHex, commonName, parseCertificate, serialKeyId } from './x509.js';
 
@@ -31,38 +31,8 @@ describe('parseCertificate', () => {
   });
 
   it('keeps a serial with a leading zero byte and reads v1 certificates', async () => {
-    const key = join(dir, 'v1.key');
-    const csr = join(dir, 'v1.csr');
-    const crt = join(dir, 'v1.crt');
-    await tool('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'rsa:2048',
-      '-noenc',
-      '-batch',
-      '-subj',
-      '/CN=v1 cert',
-      '-keyout',
-      key,
-      '-out',
-      csr,
-    ]);
     // No extensions and an explicit serial whose top bit is set: DER needs a leading 00.
-    await tool('openssl', [
-      'x509',
-      '-req',
-      '-in',
-      csr,
-      '-signkey',
-      key,
-      '-set_serial',
-      '0x8123',
-      '-days',
-      '10',
-      '-out',
-      crt,
-    ]);
+    const { cert: crt } = await makeV1Certificate(dir, 'v1', { cn: 'v1 cert', serial: '0x8123' });
     assert.match(await tool('openssl', ['x509', '-in', crt, '-noout', '-text']), /Version: 1 /);
     const info = parseCertificate(await readFile(crt));
     assert.equal(info.serial.toString('hex'), '0203008123');

@@ -27,6 +27,7 @@ import {
   findSignFile,
   makeKeyPair,
   makeModule,
+  makeV1Certificate,
   modinfo,
   tool,
 } from '../../test/fixtures/signing/fixtures.js';
@@ -187,29 +188,14 @@ describe('what modinfo and openssl see', () => {
 
   it('sig_key of a serial whose top bit is set, as modinfo prints it', async () => {
     // DER writes 0x8123 as 00 81 23; modinfo prints the number, 81:23.
-    const key = join(dir, 'topbit.key');
-    const csr = join(dir, 'topbit.csr');
-    const crt = join(dir, 'topbit.crt');
-    await tool('openssl', [
-      'req',
-      '-new',
-      '-newkey',
-      'rsa:2048',
-      '-noenc',
-      '-batch',
-      '-subj',
-      '/CN=top bit',
-      '-keyout',
-      key,
-      '-out',
-      csr,
-    ]);
-    const x509 = ['x509', '-req', '-in', csr, '-signkey', key, '-set_serial', '0x8123'];
-    await tool('openssl', [...x509, '-days', '10', '-out', crt]);
+    const { key, cert } = await makeV1Certificate(dir, 'topbit', {
+      cn: 'top bit',
+      serial: '0x8123',
+    });
     const p = await copy(ko);
     const res = await signModuleFile(p, {
       key: await readFile(key),
-      cert: await readFile(crt),
+      cert: await readFile(cert),
       hash: 'sha256',
     });
     const got = await modinfo(p, ['signer', 'sig_key']);
