@@ -13,7 +13,7 @@ import type { KubeClient } from '../../../src/runtime/client.js';
 import type { NodeFeatureObject } from '../../../src/nfd/worker/index.js';
 import { hostFixture } from '../../fixtures/hosts/index.js';
 import { eventually, testCluster, testNamespace, uniqueName } from '../../support/cluster.js';
-import { startWorker, workerArgs } from './worker-process.js';
+import { startWorker, withWorkerLog, workerArgs } from './worker-process.js';
 
 describe('nfd-worker features.d', { timeout: 240_000 }, () => {
   let client: KubeClient;
@@ -60,23 +60,29 @@ describe('nfd-worker features.d', { timeout: 240_000 }, () => {
           `/apis/nfd.k8s-sigs.io/v1alpha1/namespaces/${ns}/nodefeatures/${node}`,
         )
         .catch(() => undefined);
-    const first = await eventually(
-      'NodeFeature with the feature file',
-      async () => {
-        const nf = await get();
-        return nf?.spec.labels['keep.example.com/always'] === 'yes' ? nf : undefined;
-      },
-      60_000,
+    const first = await withWorkerLog(
+      worker,
+      eventually(
+        'NodeFeature with the feature file',
+        async () => {
+          const nf = await get();
+          return nf?.spec.labels['keep.example.com/always'] === 'yes' ? nf : undefined;
+        },
+        60_000,
+      ),
     );
     // Seen before the expiry time, the object came from a pass before it: the line was there.
     if (Date.now() < expiry) assert.equal(first.spec.labels['lease.example.com/until'], 'soon');
-    await eventually(
-      'expired line gone from the NodeFeature',
-      async () => {
-        const nf = await get();
-        return nf !== undefined && nf.spec.labels['lease.example.com/until'] === undefined;
-      },
-      120_000,
+    await withWorkerLog(
+      worker,
+      eventually(
+        'expired line gone from the NodeFeature',
+        async () => {
+          const nf = await get();
+          return nf !== undefined && nf.spec.labels['lease.example.com/until'] === undefined;
+        },
+        120_000,
+      ),
     );
     const last = (await get())!;
     assert.equal(last.spec.labels['keep.example.com/always'], 'yes');
@@ -89,7 +95,10 @@ describe('nfd-worker features.d', { timeout: 240_000 }, () => {
     const passes = () =>
       worker.stderr().match(/NodeFeature .*: (unchanged|updated|created)/g)?.length ?? 0;
     const seen = passes();
-    await eventually('three more passes', async () => passes() >= seen + 3, 60_000);
+    await withWorkerLog(
+      worker,
+      eventually('three more passes', async () => passes() >= seen + 3, 60_000),
+    );
     const warnings = worker
       .stderr()
       .split('\n')

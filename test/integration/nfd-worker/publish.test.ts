@@ -20,7 +20,7 @@ import {
   uniqueName,
   serviceAccountKubeconfig,
 } from '../../support/cluster.js';
-import { NO_POD, startWorker, workerArgs } from './worker-process.js';
+import { NO_POD, startWorker, withWorkerLog, workerArgs } from './worker-process.js';
 
 const CRD_FILE = 'config/crd/bases/nfd.k8s-sigs.io_nodefeatures.yaml';
 const NODE_NAME_LABEL = 'nfd.node.kubernetes.io/node-name';
@@ -156,11 +156,20 @@ describe('nfd-worker publishing', () => {
     cpSync(hostFixture('amd-debian'), root, { recursive: true, verbatimSymlinks: true });
     const featuresDir = join(root, 'etc/kubernetes/node-feature-discovery/features.d');
     const worker = startWorker(
-      workerArgs({ hostRoot: root, node, namespace: ns, kubeconfig }, '-sleep-interval', '1h'),
+      workerArgs(
+        { hostRoot: root, node, namespace: ns, kubeconfig },
+        '-sleep-interval',
+        '1h',
+        '-v',
+        '2',
+      ),
     );
 
-    const first = await eventually('NodeFeature created', () =>
-      client.request<NodeFeatureObject>(nfPath(ns, node)).catch(() => undefined),
+    const first = await withWorkerLog(
+      worker,
+      eventually('NodeFeature created', () =>
+        client.request<NodeFeatureObject>(nfPath(ns, node)).catch(() => undefined),
+      ),
     );
     assert.equal(first.spec.labels['rdma.capable'], 'true');
     await client.request(nfPath(ns, node), {
@@ -173,13 +182,16 @@ describe('nfd-worker publishing', () => {
     // before its 1h sleep interval.
     mkdirSync(featuresDir, { recursive: true });
     writeFileSync(join(featuresDir, 'accelerator'), 'accel.example.com/fpga=true\n');
-    const updated = await eventually(
-      'label from the new feature file',
-      async () => {
-        const nf = await client.request<NodeFeatureObject>(nfPath(ns, node));
-        return nf.spec.labels['accel.example.com/fpga'] === 'true' ? nf : undefined;
-      },
-      30_000,
+    const updated = await withWorkerLog(
+      worker,
+      eventually(
+        'label from the new feature file',
+        async () => {
+          const nf = await client.request<NodeFeatureObject>(nfPath(ns, node));
+          return nf.spec.labels['accel.example.com/fpga'] === 'true' ? nf : undefined;
+        },
+        30_000,
+      ),
     );
     assert.equal(updated.metadata.labels['team.example.com/owner'], 'infra');
     assert.equal(updated.metadata.labels[NODE_NAME_LABEL], node);

@@ -57,3 +57,14 @@ export function startWorker(args: string[]): WorkerProcess {
   after(() => child.kill('SIGKILL'));
   return { child, stderr: () => stderr, exited };
 }
+
+/** `p`, or its error with what the worker logged so far, so that a failure says what it did. */
+export async function withWorkerLog<T>(worker: WorkerProcess, p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\nworker's log:\n${worker.stderr().slice(-4000)}`, {
+      cause: e,
+    });
+  }
+}
