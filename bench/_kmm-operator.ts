@@ -97,6 +97,8 @@ process.on('message', (m: { type?: string; file?: string }) => {
   if (m.type === 'snapshot') process.send!({ type: 'snapshot', file: writeHeapSnapshot(m.file) });
   if (m.type === 'stop') void mgr.stop().then(() => process.exit(0));
 });
-// Gone with the bench, even when it was killed.
+// Gone with the bench, even when it was killed; SIGTERM stops it as it stops the operator (and
+// lets node write what --cpu-prof or --heap-prof collected).
 process.on('disconnect', () => process.exit(0));
+process.on('SIGTERM', () => void mgr.stop().then(() => process.exit(0)));
 process.send!({ type: 'ready' });

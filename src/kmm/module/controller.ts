@@ -75,7 +75,7 @@ export interface ModuleControllerOptions extends SecurityOptions {
   /** Service account of device plugins in the operator's namespace. */
   devicePluginServiceAccount: string;
   workers?: number;
-  /** NMC changes are gathered this long before their Modules are reconciled [500 ms]. */
+  /** NMC and Node changes are gathered this long before their Modules are reconciled [500 ms]. */
   nmcBatchMs?: number;
   /** Parallel NMC writes while applying a plan. */
   writeConcurrency?: number;
@@ -134,30 +134,33 @@ export function setupModuleController(mgr: Manager, opts: ModuleControllerOption
   };
 
   // NMC status changes only move a Module's counts, and during a roll-out every node reports
-  // within seconds: gather them and reconcile each Module at most once per batch. Without this
-  // the Module's O(nodes) reconcile would run once per node, O(nodes²) work on one event loop.
+  // within seconds; each node's ready label (the NMC controller's write) is a Node change too.
+  // Gather both and reconcile each Module at most once per batch. Without this the Module's
+  // O(nodes) reconcile would run once per node, O(nodes²) work on one event loop.
   const pending = new Map<string, Request>();
   let flush: NodeJS.Timeout | undefined;
-  const batchedModulesOfNmc = (nmc: NodeModulesConfig): Request[] => {
-    for (const r of modulesOfNmc(nmc)) pending.set(`${r.namespace}/${r.name}`, r);
-    flush ??= setTimeout(() => {
-      flush = undefined;
-      for (const r of pending.values()) controller.enqueue(r);
-      pending.clear();
-    }, opts.nmcBatchMs ?? 500).unref();
-    return [];
-  };
+  const batched =
+    <T>(map: (o: T) => Request[]) =>
+    (o: T): Request[] => {
+      for (const r of map(o)) pending.set(`${r.namespace}/${r.name}`, r);
+      flush ??= setTimeout(() => {
+        flush = undefined;
+        for (const r of pending.values()) controller.enqueue(r);
+        pending.clear();
+      }, opts.nmcBatchMs ?? 500).unref();
+      return [];
+    };
 
   const controller = mgr
     .controller('kmm-module')
     .for(Modules)
     .owns(ModuleImagesConfigs)
     .owns(KmmDaemonSets, { informer: { labelSelector: 'kmm.node.kubernetes.io/device-plugin' } })
-    .watches(KmmNodes, modulesForNode, {
+    .watches(KmmNodes, batched(modulesForNode), {
       predicates: [nodeHeartbeatFilter],
       informer: { transform: trimNode },
     })
-    .watches(NodeModulesConfigs, batchedModulesOfNmc)
+    .watches(NodeModulesConfigs, batched(modulesOfNmc))
     .workers(opts.workers ?? 4)
     .complete(async (req, { log }): Promise<Result | void> => {
       const cached = inf.modules.getByName(req.name, req.namespace);
