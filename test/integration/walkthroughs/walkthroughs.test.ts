@@ -379,11 +379,14 @@ describe('§4 a Module building simple-kmod with DTK_AUTO, signing it, loading i
       const fw = join(work, 'workers', 'nodes', n, 'var/lib/firmware/simple-kmod.fw');
       assert.equal(await readFile(fw, 'utf8'), 'simple-kmod firmware\n');
     }
-    const mod = await new ResourceClient<Module>(client, Modules, 'test').get('simple-kmod', ns);
-    const ready = (mod.status?.conditions as { type: string; status: string }[] | undefined)?.find(
-      (c) => c.type === 'Ready',
-    );
-    assert.equal(ready?.status, 'True');
+    // The Module's status follows its nodes within a batch of changes (and a status write a
+    // second), not at the same instant as the labels.
+    const modules = new ResourceClient<Module>(client, Modules, 'test');
+    await eventually('the Module Ready', async () => {
+      const mod = await modules.get('simple-kmod', ns);
+      const conditions = mod.status?.conditions as { type: string; status: string }[] | undefined;
+      return conditions?.find((c) => c.type === 'Ready')?.status === 'True';
+    });
 
     // The module in the image is signed with the walkthrough's key.
     const ko = `opt/lib/modules/${KERNEL}/simple-kmod.ko`;
