@@ -20,8 +20,8 @@ work=$(mktemp -d)
 trap 'node bin/hwe cluster down --dir "$work/cluster" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 
 node bin/hwe cluster up --dir "$work/cluster" --nodes 1 > "$work/up.log"
-export KUBECONFIG="$work/cluster/kubeconfig"
-[ -f "$KUBECONFIG" ] || KUBECONFIG=$(tail -1 "$work/up.log" | sed 's/^export KUBECONFIG=//')
+# Its last line is "export KUBECONFIG=<path>".
+eval "$(tail -1 "$work/up.log")"
 "$kubectl" apply -f config/crd/bases/nfd.k8s-sigs.io_nodefeatures.yaml >/dev/null
 "$kubectl" wait --for condition=established crd/nodefeatures.nfd.k8s-sigs.io >/dev/null
 NODE_NAME="$name" POD_NAMESPACE=default KUBERNETES_NAMESPACE=default \

@@ -175,8 +175,15 @@ export class ChangeWatcher {
     const w = this.tryWatch(
       dir,
       (name) => {
-        const own = dir === t.path && name !== null && name === basename(t.path);
-        if (!own && t.names && dir === t.path && name !== null && !t.names.has(name)) return;
+        // In a directory of named files, other names do not count (the directory's own name, on
+        // its removal, does).
+        const other =
+          t.names &&
+          dir === t.path &&
+          name !== null &&
+          name !== basename(t.path) &&
+          !t.names.has(name);
+        if (other) return;
         this.changed(t.kind);
         this.verifySoon(t);
       },
