@@ -71,6 +71,9 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
   const all = emptyFeatures();
   const published = emptyFeatures();
   const labels: Record<string, string> = {};
+  // Made when a source first asks (only dated feature files do): a one-shot pass otherwise
+  // never pages in V8's date code.
+  let now = opts.now;
   for (const source of sources) {
     const enabledF = featureSources.has(source.name);
     const enabledL = labelSources.has(source.name);
@@ -79,7 +82,9 @@ export async function discover(opts: DiscoverOptions): Promise<DiscoveryResult> 
       paths: opts.paths,
       config,
       nodeName: opts.nodeName,
-      now: opts.now ?? new Date(),
+      get now() {
+        return (now ??= new Date());
+      },
       features: all,
       warn: (message) => warnings.push({ source: source.name, message }),
       note: (message) => notes.push({ source: source.name, message }),

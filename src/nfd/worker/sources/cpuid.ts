@@ -499,8 +499,9 @@ export function withCpuidDevice<T>(path: string, decode: (q: CpuidQuery) => T): 
   const leaves = new Map<number, CpuidRegs>();
   const buf = Buffer.alloc(16);
   const q: CpuidQuery = (leaf, sub) => {
-    // Leaves are below 2^32 and sub-leaves small: one number keys both exactly.
-    const key = sub * 2 ** 32 + leaf;
+    // Leaves are below 2^32 and sub-leaves small: one number keys both exactly. (A literal:
+    // V8's parser folds `2 ** 32` with libm's pow, which pages in libm's tables for it.)
+    const key = sub * 0x1_0000_0000 + leaf;
     let regs = leaves.get(key);
     if (!regs) {
       const n = readSync(fd, buf, 0, 16, (BigInt(sub) << 32n) | BigInt(leaf));
