@@ -55,6 +55,9 @@ export async function freePort(): Promise<number> {
 /**
  * Whether a process runs. A zombie counts as gone: a process whose parent died is handed to
  * PID 1, which in containers often never reaps it, and kill(pid, 0) still succeeds on it.
+ * A zombie whose other threads still run does not: its main thread has exited, but the
+ * process keeps its files (listening ports, locks) until the last thread is done, which for
+ * a killed etcd can take seconds.
  */
 export function isAlive(pid: number): boolean {
   try {
@@ -62,13 +65,20 @@ export function isAlive(pid: number): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
+  const stat = readTextOr(`/proc/${pid}/stat`);
+  return stat === undefined || statSaysRunning(stat); // no /proc: trust kill(0)
+}
+
+/**
+ * From a /proc/PID/stat line: whether the process still runs, i.e. it is not a zombie (or
+ * dead) with no thread left but the exited main one. Fields after the command's closing
+ * parenthesis: state is the first, the number of threads the eighteenth.
+ */
+export function statSaysRunning(stat: string): boolean {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const state = fields[0];
+  if (state !== 'Z' && state !== 'X') return true;
+  return Number(fields[17]) > 1;
 }
 
 /**
@@ -111,9 +121,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Stops process groups: SIGTERM to each group, then SIGKILL to what is left after `graceMs`.
- * Returns once every process is gone.
+ * Returns once every process is gone, or `exitMs` after the SIGKILL if one is still exiting
+ * (the kernel tearing down a large process can take that long; it cannot refuse).
  */
-export async function killGroups(pids: number[], graceMs = 5000): Promise<void> {
+export async function killGroups(pids: number[], graceMs = 5000, exitMs = 30_000): Promise<void> {
   const signal = (pid: number, sig: NodeJS.Signals) => {
     for (const target of [-pid, pid]) {
       try {
@@ -127,7 +138,7 @@ export async function killGroups(pids: number[], graceMs = 5000): Promise<void> 
   const deadline = Date.now() + graceMs;
   while (pids.some(isAlive) && Date.now() < deadline) await sleep(50);
   for (const pid of pids.filter(isAlive)) signal(pid, 'SIGKILL');
-  const hardDeadline = Date.now() + 5000;
+  const hardDeadline = Date.now() + exitMs;
   while (pids.some(isAlive) && Date.now() < hardDeadline) await sleep(50);
 }
 
