@@ -125,6 +125,23 @@ describe('Expectations', () => {
     });
   }
 
+  it('tells how long a pending record has left, so a waiting reconcile can look again then', () => {
+    const clock = fakeClock();
+    const e = new Expectations({ clock, ttlMs: 30_000 });
+    assert.equal(e.lapsesInMs('pod'), undefined);
+    e.expect('pod', true);
+    assert.equal(e.lapsesInMs('pod'), 30_000);
+    clock.advance(29_000);
+    assert.equal(e.lapsesInMs('pod'), 1_000);
+    clock.advance(1_000);
+    assert.equal(e.lapsesInMs('pod'), 0);
+    assert.equal(e.pending('pod'), undefined, 'lapsed when the time left reaches zero');
+    assert.equal(e.lapsesInMs('pod'), undefined);
+    e.expect('pod', true);
+    e.observed('pod');
+    assert.equal(e.lapsesInMs('pod'), undefined);
+  });
+
   it('sweeps lapsed records as new ones arrive, so memory stays bounded', () => {
     const clock = fakeClock();
     const e = new Expectations({ clock, ttlMs: 1_000 });

@@ -69,6 +69,17 @@ export class Expectations<T = true> {
     return e.value;
   }
 
+  /**
+   * Milliseconds until the record for `key` lapses, or undefined when none stands. A lapse is
+   * not an event: a reconcile that waits on a pending record must ask to look again by then,
+   * or a write whose object vanished before the cache showed it holds the key for ever.
+   */
+  lapsesInMs(key: string): number | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    return Math.max(0, e.at + this.ttlMs - this.clock.now());
+  }
+
   /** The cache has shown the write for `key` (or it no longer matters): forget it. */
   observed(key: string): void {
     this.entries.delete(key);

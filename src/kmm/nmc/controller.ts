@@ -153,7 +153,16 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       // A pod we created that the cache has not shown yet is in flight: do not create it again.
       for (const v of views) launched.observed(`${name}|${v.namespace}/${v.module}`);
       const blocked = retries.waiting(name, now).keys;
-      for (const k of nmcModuleKeys(nmc)) if (launched.pending(`${name}|${k}`)) blocked.add(k);
+      // A pod we created and have not seen yet: wait for it, but look again when the wait
+      // lapses. If the pod vanished before the cache showed it (deleted or evicted at once),
+      // no event will come for it, and the module would wait for ever.
+      let launchWaitMs: number | undefined;
+      for (const k of nmcModuleKeys(nmc)) {
+        const key = `${name}|${k}`;
+        if (!launched.pending(key)) continue;
+        blocked.add(k);
+        launchWaitMs = Math.min(launchWaitMs ?? Infinity, launched.lapsesInMs(key)! + 100);
+      }
       const plan = planNode(
         nmc,
         view,
@@ -162,6 +171,14 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
         new Date(now).toISOString().replace(/\.\d{3}Z$/, 'Z'),
       );
 
+      log.debug('plan', {
+        nmc: nmc.metadata.resourceVersion,
+        pods: views.map((v) => `${v.namespace}/${v.module} ${v.action} ${v.phase}`),
+        blocked: [...blocked],
+        create: plan.createPods.map((c) => `${moduleKey(c.entry)} ${c.action}`),
+        deletePods: plan.deletePods.length,
+        status: plan.status?.map((e) => moduleKey(e)),
+      });
       const errors: unknown[] = [];
       let current = await writeStatus(nmc, plan, view);
       for (const p of plan.deletePods) {
@@ -193,8 +210,9 @@ export function setupNmcController(mgr: Manager, opts: NmcControllerOptions): vo
       // Nothing wanted, nothing loaded, nothing running: the NMC has served its purpose.
       if (!views.length && !plan.createPods.length) await deleteIfEmpty(current, log);
       throwAll(errors);
-      const next = retries.waiting(name, now).nextMs;
-      if (next !== undefined) return { requeueAfter: next };
+      const retryMs = retries.waiting(name, now).nextMs;
+      const next = Math.min(retryMs ?? Infinity, launchWaitMs ?? Infinity);
+      if (next !== Infinity) return { requeueAfter: next };
     });
 
   /** The node is gone: its NMC (and through ownership its worker pods) goes too. */
